@@ -1,0 +1,39 @@
+# `make demo` and `make test` both set up .venv from scratch on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU wheel of torch: an unpinned torch would pull a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+DEMO   ?= runs/demo
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/amr datasets synth $(DEMO)/store --preset demo --seed 0 --overwrite
+	$(BIN)/amr datasets info $(DEMO)/store
+
+# pytest exits 5 when it collects no test; that is reported, not hidden, by the summary line.
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check amr tests benchmarks
+	$(BIN)/ruff format --check amr tests benchmarks
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format amr tests benchmarks
+	$(BIN)/ruff check --fix amr tests benchmarks
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,165 @@
+"""Read QVHighlights-style JSON-lines annotations (QVHighlights, Charades-STA in that form).
+
+Each line: ``qid``, ``query``, ``duration``, ``vid`` and, for labeled splits,
+``relevant_windows`` ([start, end] seconds), ``relevant_clip_ids`` and ``saliency_scores``
+(QVHighlights only). Unlabeled splits (QVHighlights test) have only the first four keys.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from amr.datasets.schema import SAMPLES_SCHEMA
+from amr.errors import AmrError
+
+REQUIRED_KEYS = ("qid", "query", "vid", "duration")
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """What reading one file did beyond copying: users see it in the import summary."""
+
+    path: Path
+    queries: int
+    videos: int
+    labeled: bool
+    clamped_windows: int
+
+
+def check_plain_name(vid: str, where: str) -> None:
+    """A vid becomes a file name; refuse anything that could point outside a directory."""
+    if not vid or vid in {".", ".."} or "/" in vid or "\\" in vid or "\0" in vid:
+        raise AmrError(f"{where}: vid {vid!r} is not a plain file name")
+
+
+def clip_ids_of_windows(windows: list[list[float]], clip_length: float) -> list[int]:
+    """Clips that overlap any window ([i*L, (i+1)*L) meets [start, end)), sorted, unique."""
+    ids: set[int] = set()
+    for start, end in windows:
+        first = math.floor(start / clip_length + 1e-6)
+        last = max(first + 1, math.ceil(end / clip_length - 1e-6))
+        ids.update(range(first, last))
+    return sorted(ids)
+
+
+def _number(value: object, what: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AmrError(f"{where}: {what} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise AmrError(f"{where}: {what} is not finite ({value!r})")
+    return float(value)
+
+
+def _windows(raw: object, duration: float, where: str) -> tuple[list[list[float]], int]:
+    if not isinstance(raw, list):
+        raise AmrError(f"{where}: relevant_windows must be a list of [start, end]")
+    windows, clamped = [], 0
+    for window in raw:
+        if not isinstance(window, list) or len(window) != 2:
+            raise AmrError(f"{where}: window {window!r} is not [start, end]")
+        start = _number(window[0], "window start", where)
+        end = _number(window[1], "window end", where)
+        if start < 0:
+            raise AmrError(f"{where}: window {window!r} starts before 0")
+        if start > end:
+            raise AmrError(f"{where}: window {window!r} has start > end")
+        if start >= duration:
+            raise AmrError(f"{where}: window {window!r} starts at or after duration {duration:g}")
+        if end > duration:
+            end, clamped = duration, clamped + 1
+        windows.append([start, end])
+    return windows, clamped
+
+
+def _saliency(raw: object, n_clips: int, where: str) -> list[list[int]]:
+    if not isinstance(raw, list) or len(raw) != n_clips:
+        got = len(raw) if isinstance(raw, list) else raw
+        raise AmrError(f"{where}: saliency_scores has {got} entries for {n_clips} relevant clips")
+    try:
+        scores = np.asarray(raw, dtype=np.int64)
+    except (TypeError, ValueError):
+        raise AmrError(f"{where}: saliency_scores must be lists of integers") from None
+    if scores.size and (scores.ndim != 2 or scores.min() < 0 or scores.max() > 4):
+        raise AmrError(f"{where}: saliency_scores must be per-clip lists of integers in 0..4")
+    return scores.tolist()
+
+
+def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, ReadReport]:
+    """Validate and load one annotation file into a table of schema.SAMPLES_SCHEMA.
+
+    Windows ending past the duration are clamped (and counted); relevant_clip_ids are derived
+    from the windows when the file has none (Charades-STA).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AmrError(f"{path}: annotation file not found")
+    rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
+    first_line_of_qid: dict[int, int] = {}
+    clamped = 0
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise AmrError(f"{where}: malformed JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise AmrError(f"{where}: expected a JSON object")
+            missing = [key for key in REQUIRED_KEYS if key not in record]
+            if missing:
+                raise AmrError(f"{where}: missing {', '.join(missing)}")
+            qid, vid, query = record["qid"], record["vid"], record["query"]
+            if isinstance(qid, bool) or not isinstance(qid, int):
+                raise AmrError(f"{where}: qid must be an integer, got {qid!r}")
+            where = f"{path}:{lineno} (qid {qid})"
+            if qid in first_line_of_qid:
+                raise AmrError(f"{where}: duplicate qid (first on line {first_line_of_qid[qid]})")
+            first_line_of_qid[qid] = lineno
+            if not isinstance(vid, str):
+                raise AmrError(f"{where}: vid must be a string")
+            check_plain_name(vid, where)
+            if not isinstance(query, str) or not query.strip():
+                raise AmrError(f"{where}: query must be a non-empty string")
+            duration = _number(record["duration"], "duration", where)
+            if duration <= 0:
+                raise AmrError(f"{where}: duration must be positive, got {duration:g}")
+            windows, n_clamped = _windows(record.get("relevant_windows", []), duration, where)
+            clamped += n_clamped
+            if "relevant_clip_ids" in record:
+                clip_ids = record["relevant_clip_ids"]
+                if not isinstance(clip_ids, list) or not all(
+                    isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in clip_ids
+                ):
+                    raise AmrError(f"{where}: relevant_clip_ids must be non-negative integers")
+            else:
+                clip_ids = clip_ids_of_windows(windows, clip_length)
+            saliency = (
+                _saliency(record["saliency_scores"], len(clip_ids), where)
+                if "saliency_scores" in record
+                else []
+            )
+            for name, value in zip(
+                SAMPLES_SCHEMA.names,
+                (qid, query, vid, duration, windows, clip_ids, saliency),
+                strict=True,
+            ):
+                rows[name].append(value)
+    if not rows["qid"]:
+        raise AmrError(f"{path}: no annotations in file")
+    table = pa.table(rows, schema=SAMPLES_SCHEMA)
+    report = ReadReport(
+        path=path,
+        queries=table.num_rows,
+        videos=len(set(rows["vid"])),
+        labeled=any(rows["relevant_windows"]),
+        clamped_windows=clamped,
+    )
+    return table, report

@@ -1,0 +1,102 @@
+"""Read per-video and per-query feature files in the community layouts.
+
+Video directories: ``{vid}.npz`` (key ``features``; Moment-DETR ``slowfast_features``,
+``clip_features``) or ``{vid}.npy`` (AMR / R2-Tuning ``clip_b32_vid_k4``, (L, K, D) arrays are
+flattened per clip). Text directories: ``qid{qid}.npz`` (key ``last_hidden_state``) or
+``{qid}.npy``. Every matrix is L2-normalised per row; several video sources are cut to the
+shortest length and concatenated along the feature axis.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from amr.errors import AmrError
+
+VIDEO_CANDIDATES = (("{id}.npz", "features"), ("{id}.npy", None))
+TEXT_CANDIDATES = (
+    ("qid{id}.npz", "last_hidden_state"),
+    ("{id}.npy", None),
+    ("qid{id}.npy", None),
+    ("{id}.npz", "last_hidden_state"),
+)
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, eps)
+
+
+def load_matrix(path: Path, npz_key: str | None) -> np.ndarray:
+    """Load one feature file as a finite float32 (rows, dim) matrix; never unpickles."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                if npz_key is None or npz_key not in loaded.files:
+                    wanted = npz_key or "a plain .npy array"
+                    raise AmrError(
+                        f"{path}: no {wanted!r} in archive (has {', '.join(loaded.files)})"
+                    )
+                array = loaded[npz_key]
+        else:
+            array = loaded
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise AmrError(f"{path}: unreadable feature file ({exc})") from None
+    if array.ndim == 3:
+        array = array.reshape(array.shape[0], -1)
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise AmrError(f"{path}: expected a (rows, dim) or (rows, K, dim) array, got {array.shape}")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise AmrError(f"{path}: features must be floating point, got {array.dtype}")
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise AmrError(f"{path}: features contain NaN or Inf")
+    return array
+
+
+class FeatureDirectory:
+    """One directory of per-id feature files, all of one width."""
+
+    def __init__(self, root: str | Path, kind: str):
+        self.root = Path(root)
+        if kind not in ("video", "text"):
+            raise ValueError(kind)
+        self.kind = kind
+        self.candidates = VIDEO_CANDIDATES if kind == "video" else TEXT_CANDIDATES
+        if not self.root.is_dir():
+            raise AmrError(f"{self.root}: {kind} feature directory not found")
+        self.dim: int | None = None
+        self._first_file: Path | None = None
+
+    def locate(self, key: str | int) -> tuple[Path, str | None]:
+        for pattern, npz_key in self.candidates:
+            path = self.root / pattern.format(id=key)
+            if path.is_file():
+                return path, npz_key
+        looked = ", ".join(pattern.format(id=key) for pattern, _ in self.candidates)
+        what = "video" if self.kind == "video" else "query"
+        raise AmrError(f"{self.root}: no features for {what} {key!r} (looked for {looked})")
+
+    def load(self, key: str | int) -> np.ndarray:
+        """The L2-normalised float32 matrix of `key`; its width must match the directory's."""
+        path, npz_key = self.locate(key)
+        matrix = load_matrix(path, npz_key)
+        if self.dim is None:
+            self.dim, self._first_file = matrix.shape[1], path
+        elif matrix.shape[1] != self.dim:
+            raise AmrError(
+                f"{path}: feature dim {matrix.shape[1]} differs from {self.dim} "
+                f"of {self._first_file.name} in the same directory"
+            )
+        return l2_normalize(matrix)
+
+
+def load_video(sources: list[FeatureDirectory], vid: str) -> np.ndarray:
+    """Concatenate a video's features from several sources, cut to the shortest length."""
+    parts = [source.load(vid) for source in sources]
+    length = min(part.shape[0] for part in parts)
+    return np.concatenate([part[:length] for part in parts], axis=1)

@@ -1,0 +1,179 @@
+"""`amr datasets import`: community annotation + feature files → a store."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pyarrow as pa
+
+from amr.console import track
+from amr.datasets.annotations import ReadReport, read_annotations
+from amr.datasets.features import FeatureDirectory, load_video
+from amr.datasets.store import Store, StoreMeta, create_store
+from amr.errors import AmrError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DATASETS = {"qvhighlights": 2.0, "charades": 1.0}
+"""Known datasets and their usual clip length in seconds (override with clip_length)."""
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    dataset: str
+    annotations: list[tuple[str, Path]]
+    """(split name, annotation file) pairs."""
+    video_features: list[Path]
+    text_features: Path
+    out: Path
+    clip_length: float | None = None
+    name: str | None = None
+
+
+@dataclass
+class ImportSummary:
+    meta: StoreMeta
+    reports: dict[str, ReadReport] = field(default_factory=dict)
+    videos_read: int = 0
+    queries_read: int = 0
+    clips_past_features: int = 0
+    """Relevant clip ids at or past the video's last feature clip (kept; reported)."""
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: int) -> Iterator[R]:
+    """Like executor.map, but with at most `window` results in flight (bounded memory)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _open_base(out: Path) -> Store | None:
+    if not out.exists():
+        return None
+    if (out / "store.json").is_file():
+        return Store.open(out)
+    if out.is_dir() and not any(out.iterdir()):
+        return None
+    raise AmrError(f"{out}: exists and is not a store; refusing to overwrite it")
+
+
+def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSummary:
+    """Read annotations and features into the store at `config.out` (adding splits if it exists).
+
+    Only the videos and queries the annotations reference are read. Nothing at `config.out`
+    changes unless the whole import succeeds.
+    """
+    if config.dataset not in DATASETS:
+        raise AmrError(f"unknown dataset {config.dataset!r} (known: {', '.join(DATASETS)})")
+    if not config.annotations:
+        raise AmrError("give at least one --annotations FILE --split NAME pair")
+    if not config.video_features:
+        raise AmrError("give at least one --video-features DIR")
+    clip_length = config.clip_length or DATASETS[config.dataset]
+    if clip_length <= 0:
+        raise AmrError(f"clip length must be positive, got {clip_length}")
+    out = Path(config.out)
+    base = _open_base(out)
+    if base is not None and abs(base.meta.clip_length - clip_length) > 1e-9:
+        raise AmrError(
+            f"{out}: store has clip length {base.meta.clip_length:g} s, "
+            f"import uses {clip_length:g} s"
+        )
+
+    tables: dict[str, pa.Table] = {}
+    reports: dict[str, ReadReport] = {}
+    seen_qids: dict[int, str] = {}
+    if base is not None:
+        for split in base.splits:
+            seen_qids.update(dict.fromkeys(base.samples(split)["qid"].to_pylist(), split))
+    for split, path in config.annotations:
+        if split in tables or (base is not None and split in base.meta.splits):
+            raise AmrError(f"split {split!r} given twice or already in {out}")
+        table, report = read_annotations(path, clip_length)
+        for qid in table["qid"].to_pylist():
+            if qid in seen_qids:
+                raise AmrError(f"{path}: qid {qid} is also in split {seen_qids[qid]!r}")
+            seen_qids[qid] = split
+        tables[split], reports[split] = table, report
+
+    video_dirs = [FeatureDirectory(d, "video") for d in config.video_features]
+    text_dir = FeatureDirectory(config.text_features, "text")
+    known_vids = set(base.videos.keys()) if base is not None else set()
+    vids = [
+        vid
+        for vid in dict.fromkeys(v for t in tables.values() for v in t["vid"].to_pylist())
+        if vid not in known_vids
+    ]
+    qids = [q for t in tables.values() for q in t["qid"].to_pylist()]
+
+    # Peek at one file of each kind for the dims the store's schema needs.
+    first_video = load_video(video_dirs, vids[0]) if vids else None
+    first_text = text_dir.load(qids[0])
+    video_dim = first_video.shape[1] if first_video is not None else base.meta.video_dim
+    text_dim = first_text.shape[1]
+    if base is not None and (base.meta.video_dim, base.meta.text_dim) != (video_dim, text_dim):
+        raise AmrError(
+            f"{out}: store dims (video {base.meta.video_dim}, text {base.meta.text_dim}) differ "
+            f"from the new features (video {video_dim}, text {text_dim})"
+        )
+
+    sources = dict(base.meta.sources) if base is not None else {"kind": "import"}
+    sources.setdefault("dataset", config.dataset)
+    sources.setdefault("video_features", [str(d) for d in config.video_features])
+    sources.setdefault("text_features", str(config.text_features))
+    meta = StoreMeta(
+        name=config.name or (base.meta.name if base is not None else config.dataset),
+        clip_length=clip_length,
+        video_dim=video_dim,
+        text_dim=text_dim,
+        sources=sources,
+    )
+    summary = ImportSummary(meta=meta, reports=reports)
+    workers = min(8, 2 * (os.cpu_count() or 1))
+    n_clips: dict[str, int] = {}
+    with create_store(out, meta, base) as writer:
+        head = [(vids[0], first_video)] if vids else []
+        rest = ordered_map(lambda v: (v, load_video(video_dirs, v)), vids[1:], workers, 32)
+        for vid, matrix in track(_chain(head, rest), len(vids), "video features", show_progress):
+            writer.videos.add(vid, matrix.astype(np.float16))
+            n_clips[vid] = matrix.shape[0]
+        rest = ordered_map(lambda q: (q, text_dir.load(q)), qids[1:], workers, 256)
+        head = [(qids[0], first_text)]
+        for qid, matrix in track(_chain(head, rest), len(qids), "text features", show_progress):
+            writer.texts.add(qid, matrix.astype(np.float16))
+        for split, table in tables.items():
+            writer.write_samples(split, table, source=reports[split].path.name)
+            summary.clips_past_features += _clips_past_features(
+                table, lambda vid: n_clips[vid] if vid in n_clips else base.n_clips(vid)
+            )
+    summary.videos_read, summary.queries_read = len(vids), len(qids)
+    summary.meta = Store.open(out).meta
+    return summary
+
+
+def _clips_past_features(table: pa.Table, n_clips_of: Callable[[str], int]) -> int:
+    count = 0
+    for vid, ids in zip(
+        table["vid"].to_pylist(), table["relevant_clip_ids"].to_pylist(), strict=True
+    ):
+        limit = n_clips_of(vid)
+        count += sum(1 for c in ids if c >= limit)
+    return count
+
+
+def _chain(head: list[T], tail: Iterable[T]) -> Iterator[T]:
+    yield from head
+    yield from tail

@@ -1,0 +1,149 @@
+"""`amr datasets synth`: stores whose features have the structure that makes retrieval hard.
+
+See docs/synthetic.md for the generative model and what results on it do and do not mean.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from amr.console import track
+from amr.datasets.annotations import read_annotations
+from amr.datasets.schema import SAMPLES_SCHEMA
+from amr.datasets.store import Store, StoreMeta, create_store
+from amr.datasets.synthetic.annotated import annotated_videos
+from amr.datasets.synthetic.config import PRESETS, SynthConfig
+from amr.datasets.synthetic.records import SynthQuery, SynthVideo
+from amr.datasets.synthetic.templates import template_videos
+from amr.datasets.synthetic.world import World
+from amr.errors import AmrError
+from amr.fileio import sha256_file
+
+__all__ = ["PRESETS", "SynthConfig", "default_annotations", "make_world", "synthesize"]
+
+TEXT_STREAM = 0x54455854  # "TEXT"
+DEFAULT_ANNOTATIONS = {
+    "qvh": (
+        ("train", "qvhighlights/highlight_train_release.jsonl"),
+        ("val", "qvhighlights/highlight_val_release.jsonl"),
+    ),
+    "charades": (
+        ("train", "charades-sta/charades_sta_train_tvr_format.jsonl"),
+        ("val", "charades-sta/charades_sta_val_tvr_format.jsonl"),
+    ),
+}
+
+
+def default_annotations(preset: str, data_dir: Path | None = None) -> list[tuple[str, Path]]:
+    """The annotation files a preset reads when none are given: $AMR_DATA_DIR or ../shared/data."""
+    if preset not in DEFAULT_ANNOTATIONS:
+        return []
+    roots = [data_dir] if data_dir else []
+    if "AMR_DATA_DIR" in os.environ:
+        roots.append(Path(os.environ["AMR_DATA_DIR"]))
+    roots.append(Path.cwd().parent / "shared" / "data")
+    for root in roots:
+        files = [(split, root / rel) for split, rel in DEFAULT_ANNOTATIONS[preset]]
+        if all(path.is_file() for _, path in files):
+            return files
+    wanted = ", ".join(rel for _, rel in DEFAULT_ANNOTATIONS[preset])
+    raise AmrError(
+        f"preset {preset!r} needs annotation files ({wanted}); pass --annotations FILE "
+        "--split NAME or set AMR_DATA_DIR to the folder that holds them"
+    )
+
+
+def make_world(config: SynthConfig) -> World:
+    return World(
+        seed=config.seed,
+        video_dim=config.video_dim,
+        text_dim=config.text_dim,
+        latent_dim=config.latent_dim,
+        family_closeness=config.family_closeness,
+        feature_noise=config.feature_noise,
+        observation_noise=config.observation_noise,
+        text_noise=config.text_noise,
+        drift=config.drift,
+    )
+
+
+def _samples_table(queries: list[SynthQuery]) -> pa.Table:
+    queries = sorted(queries, key=lambda q: q.order)
+    return pa.table(
+        {name: [getattr(q, name) for q in queries] for name in SAMPLES_SCHEMA.names},
+        schema=SAMPLES_SCHEMA,
+    )
+
+
+def synthesize(
+    out: str | Path,
+    config: SynthConfig,
+    annotations: list[tuple[str, Path]] | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> StoreMeta:
+    """Write a synthetic store to `out`. The same config (and seed) gives byte-identical Parquet.
+
+    With `annotations` ((split, file) pairs), the real queries, durations, windows and saliency of
+    those files are kept and only the features are synthesised.
+    """
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        if not (out / "store.json").is_file():
+            raise AmrError(f"{out}: exists and is not a store; refusing to overwrite it")
+        if not overwrite:
+            raise AmrError(f"{out}: store exists; pass --overwrite to replace it")
+    world = make_world(config)
+    sources: dict = {"kind": "synthetic", "config": asdict(config)}
+    if annotations:
+        tables = {}
+        for split, path in annotations:
+            if split in tables:
+                raise AmrError(f"split {split!r} given twice")
+            tables[split], _ = read_annotations(path, config.clip_length)
+        sources["annotations"] = [
+            {"split": split, "file": Path(path).name, "sha256": sha256_file(Path(path))}
+            for split, path in annotations
+        ]
+        n_videos = len({v for t in tables.values() for v in t["vid"].to_pylist()})
+        videos = annotated_videos(world, config, tables)
+    else:
+        tables = None
+        plan = [("train", config.train_videos), ("val", config.val_videos)]
+        n_videos = sum(n for _, n in plan if n)
+        videos = _template_splits(world, config, plan)
+    meta = StoreMeta(
+        name=f"synthetic-{config.preset}",
+        clip_length=config.clip_length,
+        video_dim=config.video_dim,
+        text_dim=config.text_dim,
+        sources=sources,
+    )
+    rows: dict[str, list[SynthQuery]] = {}
+    with create_store(out, meta) as writer:
+        video: SynthVideo
+        for video in track(videos, n_videos, "synthesising videos", show_progress):
+            writer.videos.add(video.vid, video.features)
+            for q in video.queries:
+                rng = np.random.default_rng([config.seed, TEXT_STREAM, q.qid])
+                writer.texts.add(q.qid, world.render_text(q.words, rng))
+                rows.setdefault(q.split, []).append(q)
+        splits = tables or {split: _samples_table(qs) for split, qs in rows.items()}
+        for split, table in splits.items():
+            writer.write_samples(split, table, source="synthetic")
+    return Store.open(out).meta
+
+
+def _template_splits(world: World, config: SynthConfig, plan: list[tuple[str, int]]):
+    first_qid = 1
+    for split_index, (split, n_videos) in enumerate(plan):
+        count = 0
+        for video in template_videos(world, config, split, split_index, n_videos, first_qid):
+            count += len(video.queries)
+            yield video
+        first_qid += count

@@ -1,0 +1,29 @@
+"""What a synthetic generator hands to the store writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SynthQuery:
+    split: str
+    qid: int
+    query: str
+    words: list[str]
+    vid: str
+    duration: float
+    relevant_windows: list[list[float]]
+    relevant_clip_ids: list[int]
+    saliency_scores: list[list[int]]
+    order: int = 0
+    """Position in its split's samples table."""
+
+
+@dataclass
+class SynthVideo:
+    vid: str
+    features: np.ndarray
+    queries: list[SynthQuery] = field(default_factory=list)

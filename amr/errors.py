@@ -1,0 +1,9 @@
+"""The one exception type that means "the user's input is wrong", not "amr has a bug"."""
+
+
+class AmrError(Exception):
+    """A problem with a user's files or options.
+
+    The message names the culprit (file:line, video id, query id, option) and fits on one line;
+    the CLI prints it without a traceback and exits non-zero.
+    """
