@@ -29,7 +29,7 @@ from amr.datasets.summary import Stats
 from amr.datasets.synthetic import PRESETS
 from amr.errors import AmrError
 
-click.rich_click.USE_MARKDOWN = True
+click.rich_click.TEXT_MARKUP = "markdown"
 
 
 class AmrGroup(click.RichGroup):

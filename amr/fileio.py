@@ -45,8 +45,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically, with stable key order so equal content gives equal bytes."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Write JSON atomically, keys in insertion order (callers build dicts deterministically)."""
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
 def sha256_file(path: Path, chunk_bytes: int = 8 << 20) -> str:

@@ -113,8 +113,11 @@ class FeatureTable:
     def __init__(self, path: Path, key: str, count: str, dim: int, cache_bytes: int = 256 << 20):
         self.path = path
         self.dim = dim
-        self._file = pq.ParquetFile(path, memory_map=True)
-        ids = self._file.read(columns=[key, count])
+        try:
+            self._file = pq.ParquetFile(path, memory_map=True)
+            ids = self._file.read(columns=[key, count])
+        except (OSError, pa.ArrowException) as exc:
+            raise AmrError(f"{path}: unreadable Parquet file ({exc})") from None
         keys = ids.column(key).to_pylist()
         self.counts = np.asarray(ids.column(count).to_numpy(), dtype=np.int64)
         group_rows = [
@@ -156,7 +159,10 @@ class FeatureTable:
             if group in self._cache:
                 self._cache.move_to_end(group)
                 return self._cache[group]
-            column = self._file.read_row_group(group, columns=["features"]).column(0)
+            try:
+                column = self._file.read_row_group(group, columns=["features"]).column(0)
+            except (OSError, pa.ArrowException) as exc:
+                raise AmrError(f"{self.path}: unreadable row group {group} ({exc})") from None
             rows, offsets = arrow_to_matrices(column, self.dim)
             rows.flags.writeable = False
             self._cache[group] = (rows, offsets)

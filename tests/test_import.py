@@ -1,0 +1,207 @@
+import os
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from amr.cli import cli
+from amr.datasets import ImportConfig, Store, compute_fingerprint, import_dataset
+from amr.errors import AmrError
+from tests.conftest import l2, read_jsonl, write_jsonl, write_text_dir, write_video_dir
+
+
+@pytest.fixture(scope="module")
+def qvh_features(tmp_path_factory, qvh_val, qvh_test):
+    """Feature dirs for QVHighlights val and test, in both layouts, small dims."""
+    root = tmp_path_factory.mktemp("qvh_features")
+    rows = read_jsonl(qvh_val) + read_jsonl(qvh_test)
+    vids = list(dict.fromkeys(r["vid"] for r in rows))
+    # A few videos have one clip fewer in the second source: the importer cuts to the shortest.
+    slowfast = write_video_dir(root / "slowfast", dict.fromkeys(vids, 75), 12, "npz", seed=0)
+    short = {vid: 74 if i % 50 == 0 else 75 for i, vid in enumerate(vids)}
+    clip = write_video_dir(root / "clip_k4", short, 16, "npy-k4", seed=1)
+    text = write_text_dir(root / "text", {r["qid"]: 4 + r["qid"] % 9 for r in rows}, 8, "npz", 2)
+    return root, slowfast, clip, text
+
+
+def _config(root, out, pairs, **kw):
+    return ImportConfig(
+        dataset="qvhighlights",
+        annotations=pairs,
+        video_features=[root / "slowfast", root / "clip_k4"],
+        text_features=root / "text",
+        out=out,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def val_store(tmp_path_factory, qvh_features, qvh_val):
+    root = qvh_features[0]
+    out = tmp_path_factory.mktemp("stores") / "qvh"
+    summary = import_dataset(_config(root, out, [("val", qvh_val)]), show_progress=False)
+    return out, summary
+
+
+def test_import_round_trips_features_within_float16(val_store, qvh_features, qvh_val):
+    out, summary = val_store
+    _, slowfast, clip, text = qvh_features
+    store = Store.open(out)
+    assert store.meta.video_dim == 12 + 16 and store.meta.text_dim == 8
+    assert store.meta.splits["val"].queries == 1550 and summary.queries_read == 1550
+    samples = store.samples("val").to_pylist()
+    assert [r["qid"] for r in samples] == [r["qid"] for r in read_jsonl(qvh_val)]
+    for row in samples[::37]:
+        vid, qid = row["vid"], row["qid"]
+        want_video = np.concatenate([l2(slowfast[vid])[: len(clip[vid])], l2(clip[vid])], axis=1)
+        got_video = store.video_features(vid)
+        assert got_video.dtype == np.float16 and got_video.shape == want_video.shape
+        np.testing.assert_allclose(got_video, want_video, atol=2e-3)
+        np.testing.assert_allclose(store.text_features(qid), l2(text[qid]), atol=2e-3)
+
+
+def test_import_reports_clips_past_the_features(val_store):
+    # Videos cut to 74 clips whose annotations reach clip 74 are counted, labels kept.
+    _, summary = val_store
+    assert summary.clips_past_features > 0
+
+
+def test_only_referenced_videos_are_read(val_store, qvh_val):
+    out, summary = val_store
+    store = Store.open(out)
+    vids = {r["vid"] for r in read_jsonl(qvh_val)}
+    assert set(store.videos.keys()) == vids and summary.videos_read == len(vids)
+
+
+def test_adding_a_split_keeps_the_fingerprint_honest(tmp_path, val_store, qvh_features, qvh_test):
+    out = tmp_path / "qvh"
+    os.system(f"cp -r {val_store[0]} {out}")
+    before = Store.open(out).meta.fingerprint
+    import_dataset(_config(qvh_features[0], out, [("test", qvh_test)]), show_progress=False)
+    store = Store.open(out)
+    assert store.splits == ["val", "test"]
+    assert not store.meta.splits["test"].labeled and store.meta.splits["val"].labeled
+    assert store.meta.fingerprint != before
+    assert store.meta.fingerprint == compute_fingerprint(out) and store.verify_fingerprint()
+    assert store.samples("val").equals(Store.open(val_store[0]).samples("val"))
+    test_row = store.samples("test").slice(0, 1).to_pylist()[0]
+    assert store.text_features(test_row["qid"]).shape[1] == 8
+    assert store.video_features(test_row["vid"]).shape[1] == 28
+
+
+def test_failed_import_leaves_the_existing_store_untouched(tmp_path, val_store, qvh_features):
+    out = tmp_path / "qvh"
+    os.system(f"cp -r {val_store[0]} {out}")
+    snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            {
+                "qid": 900001,
+                "query": "q",
+                "vid": "no_such_video",
+                "duration": 10,
+                "relevant_windows": [[0, 2]],
+            },
+        ],
+    )
+    with pytest.raises(AmrError, match="no features for video 'no_such_video'"):
+        import_dataset(_config(qvh_features[0], out, [("extra", bad)]), show_progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == snapshot
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_failed_import_into_a_new_path_writes_nothing(tmp_path, qvh_features):
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            {
+                "qid": 1,
+                "query": "q",
+                "vid": "missing",
+                "duration": 10,
+                "relevant_windows": [[0, 2]],
+            },
+        ],
+    )
+    out = tmp_path / "new_store"
+    with pytest.raises(AmrError):
+        import_dataset(_config(qvh_features[0], out, [("val", bad)]), show_progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
+
+
+def test_duplicate_qid_across_splits_and_existing_split(tmp_path, val_store, qvh_features, qvh_val):
+    with pytest.raises(AmrError, match=r"qid \d+ is also in split 'val'"):
+        import_dataset(
+            _config(qvh_features[0], tmp_path / "s", [("val", qvh_val), ("again", qvh_val)]),
+            show_progress=False,
+        )
+    with pytest.raises(AmrError, match="split 'val' given twice or already in"):
+        import_dataset(
+            _config(qvh_features[0], val_store[0], [("val", qvh_val)]), show_progress=False
+        )
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_store(tmp_path, qvh_features, qvh_val):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    with pytest.raises(AmrError, match="exists and is not a store"):
+        import_dataset(
+            _config(qvh_features[0], tmp_path / "precious", [("val", qvh_val)]), show_progress=False
+        )
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+def test_charades_import_uses_one_second_clips(tmp_path, charades_val):
+    rows = read_jsonl(charades_val, limit=60)
+    ann = write_jsonl(tmp_path / "charades.jsonl", rows)
+    vids = {r["vid"]: int(np.ceil(r["duration"])) for r in rows}
+    write_video_dir(tmp_path / "vid", vids, 8, "npz", seed=5)
+    write_text_dir(tmp_path / "txt", {r["qid"]: 6 for r in rows}, 4, "npy", seed=6)
+    config = ImportConfig(
+        "charades", [("val", ann)], [tmp_path / "vid"], tmp_path / "txt", tmp_path / "store"
+    )
+    import_dataset(config, show_progress=False)
+    store = Store.open(tmp_path / "store")
+    assert store.meta.clip_length == 1.0
+    first = store.samples("val").slice(0, 1).to_pylist()[0]
+    assert first["relevant_clip_ids"] == list(range(24, 31))  # window [24.3, 30.4] at 1-s clips
+    assert pq.read_table(tmp_path / "store" / "samples-val.parquet").num_rows == 60
+
+
+def test_cli_import_and_its_one_line_errors(tmp_path, qvh_features, qvh_val):
+    root = qvh_features[0]
+    rows = read_jsonl(qvh_val, limit=20)
+    ann = write_jsonl(tmp_path / "small.jsonl", rows)
+    runner = CliRunner()
+    args = [
+        "datasets",
+        "import",
+        "qvhighlights",
+        "--annotations",
+        str(ann),
+        "--split",
+        "val",
+        "--video-features",
+        str(root / "slowfast"),
+        "--text-features",
+        str(root / "text"),
+        "--out",
+        str(tmp_path / "store"),
+        "--quiet",
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "imported into" in result.output and "20" in result.output
+
+    missing = write_jsonl(tmp_path / "missing.jsonl", [{**rows[0], "qid": 77777777, "vid": "zz"}])
+    args[4] = str(missing)
+    args[-2] = str(tmp_path / "store2")
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "'zz'" in lines[0]
+
+    result = runner.invoke(cli, [*args[:7], "--split", "test", *args[7:]])
+    assert result.exit_code == 2 and "one --split per --annotations" in result.output
