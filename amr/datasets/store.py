@@ -41,9 +41,9 @@ STORE_FORMAT = "amr-store"
 STORE_FORMAT_VERSION = 1
 VIDEO_FILE = "video_features.parquet"
 TEXT_FILE = "text_features.parquet"
-# Row groups of about this many feature bytes: large enough to read fast, small enough that a
-# random lookup decodes little.
-ROW_GROUP_BYTES = 16 << 20
+# Row groups of about this many feature bytes. Measured at 2816-d (make bench): 1 MB row groups
+# give 9x the random lookups of 16 MB ones (298 vs 32 videos/s) for 17% less sequential speed.
+ROW_GROUP_BYTES = 1 << 20
 
 
 def samples_file(split: str) -> str:
@@ -114,7 +114,7 @@ class FeatureTable:
         self.path = path
         self.dim = dim
         try:
-            self._file = pq.ParquetFile(path, memory_map=True)
+            self._file = pq.ParquetFile(path)
             ids = self._file.read(columns=[key, count])
         except (OSError, pa.ArrowException) as exc:
             raise AmrError(f"{path}: unreadable Parquet file ({exc})") from None
@@ -238,7 +238,7 @@ class Store:
 
 
 class FeatureWriter:
-    """Streams id/matrix pairs into a features Parquet file, one row group per ~16 MB."""
+    """Streams id/matrix pairs into a features Parquet file, one row group per ~1 MB of features."""
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.schema = schema

@@ -1,0 +1,1 @@
+"""Performance figures, run by `make bench` and printed as tables (never asserted in tests)."""

@@ -1,0 +1,30 @@
+"""`make bench`: run every benchmark and print one table per area."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import store
+
+
+def main() -> None:
+    console = Console()
+    console.print(
+        f"amr benchmarks · {date.today()} · {platform.processor() or platform.machine()} · "
+        f"{os.cpu_count()} cores · synthetic data (no real video features on this machine)"
+    )
+    table = Table(title="datasets: synthesis and store lookups", title_justify="left")
+    for column in ("what", "size", "time", "speed"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for row in store.run():
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Store benchmarks: synthesis speed, and feature lookups against the ways research code does it.
+
+Lookups are measured at real dims (video 2816, text 512) on the QVHighlights val split of the
+`qvh` synthetic world, sequentially and in random order, beside two baselines run in the same
+process: np.load of one Moment-DETR style .npz per video (float32, the community layout), and a
+Parquet scan filtered by vid per lookup (what "just use Parquet" does without an index).
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from amr.datasets import Store, SynthConfig, default_annotations, synthesize
+
+RANDOM_LOOKUPS = 300
+SCAN_LOOKUPS = 20
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def synth_rows(work: Path) -> list[tuple[str, str, str, str]]:
+    rows = []
+    seconds = _timed(lambda: synthesize(work / "demo", SynthConfig(), show_progress=False))
+    store = Store.open(work / "demo")
+    rows.append(
+        (
+            "synth demo (128/64-d)",
+            f"{len(store.videos)} videos",
+            f"{seconds:.1f} s",
+            f"{len(store.videos) / seconds:,.0f} videos/s",
+        )
+    )
+    annotations = default_annotations("qvh")
+    config = SynthConfig.from_preset("qvh")
+    seconds = _timed(lambda: synthesize(work / "qvh", config, annotations, show_progress=False))
+    store = Store.open(work / "qvh")
+    rows.append(
+        (
+            "synth qvh train+val (128/64-d)",
+            f"{len(store.videos)} videos",
+            f"{seconds:.1f} s",
+            f"{len(store.videos) / seconds:,.0f} videos/s",
+        )
+    )
+    return rows
+
+
+def lookup_rows(work: Path) -> list[tuple[str, str, str, str]]:
+    val = [pair for pair in default_annotations("qvh") if pair[0] == "val"]
+    config = SynthConfig.from_preset("qvh", video_dim=2816, text_dim=512)
+    root = work / "qvh_real_dims"
+    seconds = _timed(lambda: synthesize(root, config, val, show_progress=False))
+    size = sum(p.stat().st_size for p in root.glob("*.parquet"))
+    rows = [
+        (
+            "synth qvh val (2816/512-d)",
+            f"{size / 1e6:,.0f} MB",
+            f"{seconds:.1f} s",
+            f"{size / seconds / 1e6:,.0f} MB/s written",
+        )
+    ]
+
+    store = Store.open(root)
+    vids = list(store.videos.keys())
+    order = np.random.default_rng(0).permutation(vids)[:RANDOM_LOOKUPS]
+
+    seconds = _timed(lambda: [store.video_features(v) for v in vids])
+    rows.append(
+        (
+            "store, sequential",
+            f"{len(vids)} videos",
+            f"{seconds:.2f} s",
+            f"{len(vids) / seconds:,.0f} videos/s",
+        )
+    )
+    store = Store.open(root)
+    seconds = _timed(lambda: [store.video_features(v) for v in order])
+    rows.append(
+        (
+            "store, random order",
+            f"{RANDOM_LOOKUPS} videos",
+            f"{seconds:.2f} s",
+            f"{RANDOM_LOOKUPS / seconds:,.0f} videos/s",
+        )
+    )
+    rows.append(("peak RSS so far (synth + store)", "", "", f"{_peak_rss_mb():,.0f} MB"))
+
+    npz_dir = work / "npz"
+    npz_dir.mkdir()
+    for vid in order:
+        np.savez(npz_dir / f"{vid}.npz", features=store.video_features(vid).astype(np.float32))
+    seconds = _timed(lambda: [np.load(npz_dir / f"{v}.npz")["features"] for v in order])
+    rows.append(
+        (
+            "baseline: np.load one .npz per video",
+            f"{RANDOM_LOOKUPS} videos",
+            f"{seconds:.2f} s",
+            f"{RANDOM_LOOKUPS / seconds:,.0f} videos/s",
+        )
+    )
+
+    path = root / "video_features.parquet"
+    scan = order[:SCAN_LOOKUPS]
+    seconds = _timed(lambda: [pq.read_table(path, filters=[("vid", "=", v)]) for v in scan])
+    rows.append(
+        (
+            "baseline: Parquet scan per lookup",
+            f"{SCAN_LOOKUPS} videos",
+            f"{seconds:.2f} s",
+            f"{SCAN_LOOKUPS / seconds:,.1f} videos/s",
+        )
+    )
+    return rows
+
+
+def run() -> list[tuple[str, str, str, str]]:
+    with tempfile.TemporaryDirectory(prefix="amr-bench-") as tmp:
+        work = Path(tmp)
+        rows = synth_rows(work) + lookup_rows(work)
+    return rows
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
