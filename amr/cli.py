@@ -156,28 +156,43 @@ def import_command(
 )
 @click.option("--split", "splits", multiple=True, help="Split name for each --annotations.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--video-dim", type=int, default=None, help="[default: 128; real: 2816]")
-@click.option("--text-dim", type=int, default=None, help="[default: 64; real: 512]")
 @click.option(
-    "--feature-noise", type=float, default=None, help="Per-clip semantic noise [default: 0.35]."
+    "--video-dim",
+    type=int,
+    default=None,
+    help=f"[default: {SynthConfig.video_dim}; real QVHighlights: 2816]",
+)
+@click.option(
+    "--text-dim",
+    type=int,
+    default=None,
+    help=f"[default: {SynthConfig.text_dim}; real QVHighlights: 512]",
+)
+@click.option(
+    "--feature-noise",
+    type=float,
+    default=None,
+    help=f"Per-clip semantic noise [default: {SynthConfig.feature_noise}].",
 )
 @click.option(
     "--family-closeness",
     type=float,
     default=None,
-    help="Cosine between sibling verbs such as kick/throw [default: 0.8].",
+    help="Cosine between sibling verbs such as kick/throw "
+    f"[default: {SynthConfig.family_closeness}].",
 )
 @click.option(
     "--boundary-softness",
     type=float,
     default=None,
-    help="Clips over which events fade in and out [default: 2].",
+    help=f"Clips over which events fade in and out [default: {SynthConfig.boundary_softness:g}].",
 )
 @click.option(
     "--distractor-rate",
     type=float,
     default=None,
-    help="Chance of a sibling-verb hard negative per query [default: 0.5].",
+    help="Chance of a sibling-verb hard negative per query "
+    f"[default: {SynthConfig.distractor_rate}].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

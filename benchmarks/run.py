@@ -9,7 +9,7 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import store
+from benchmarks import store, synthetic
 
 
 def main() -> None:
@@ -22,6 +22,13 @@ def main() -> None:
     for column in ("what", "size", "time", "speed"):
         table.add_column(column, justify="left" if column == "what" else "right")
     for row in store.run():
+        table.add_row(*row)
+    console.print(table)
+
+    table = Table(title="synthetic world: how hard (val split)", title_justify="left")
+    for column in ("preset", "variant", "coherence", "best outside", "confusable"):
+        table.add_column(column, justify="left" if column in ("preset", "variant") else "right")
+    for row in synthetic.run():
         table.add_row(*row)
     console.print(table)
 

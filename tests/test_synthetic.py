@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from amr.cli import cli
 from amr.datasets import Store, SynthConfig, read_annotations, synthesize
 from amr.datasets.synthetic import make_world
+from amr.datasets.synthetic.diagnostics import moment_contrast
 from amr.datasets.synthetic.lexicon import tokenize
 from amr.datasets.synthetic.world import Event, intensity_profile
 from amr.errors import AmrError
@@ -83,37 +84,21 @@ def test_annotation_mode_keeps_real_labels(tmp_path, qvh_val):
     assert store.meta.sources["annotations"][0]["file"] == qvh_val.name
 
 
-def _coherence_and_confusion(root):
-    """Per labelled query: cos(in-window mean, in-window clips) and the best out-of-window cos."""
-    store = Store.open(root)
-    inside, best_outside = [], []
-    for row in store.samples("train").to_pylist():
-        x = store.video_features(row["vid"]).astype(np.float32)
-        mask = np.zeros(len(x), bool)
-        mask[row["relevant_clip_ids"]] = True
-        centre = x[mask].mean(0)
-        centre /= np.linalg.norm(centre)
-        sims = x @ centre
-        inside.append(sims[mask].mean())
-        if (~mask).any():
-            best_outside.append(sims[~mask].max())
-    return float(np.mean(inside)), float(np.mean(best_outside))
-
-
 def test_difficulty_knobs_change_the_features(tmp_path):
     def measure(name, **kw):
         synthesize(tmp_path / name, small(**kw), show_progress=False)
-        return _coherence_and_confusion(tmp_path / name)
+        return moment_contrast(Store.open(tmp_path / name), "train")
 
-    base_in, base_out = measure("base", distractor_rate=0.0)
-    _, distracted_out = measure("distractors", distractor_rate=1.0)
-    noisy_in, _ = measure("noisy", distractor_rate=0.0, feature_noise=1.5)
+    base = measure("base", distractor_rate=0.0)
+    distracted = measure("distractors", distractor_rate=1.0)
+    noisy = measure("noisy", distractor_rate=0.0, feature_noise=1.5)
     # Sibling-verb twins make some out-of-window clips look like the moment.
-    assert distracted_out > base_out + 0.02
+    assert distracted.best_outside > base.best_outside + 0.05
+    assert distracted.confusable > base.confusable
     # Semantic noise makes clips of one moment less alike.
-    assert noisy_in < base_in - 0.02
+    assert noisy.coherence < base.coherence - 0.1
     # And the moment stands out from the rest of its video: there is something to learn.
-    assert base_in > base_out
+    assert base.coherence > base.best_outside
 
 
 def test_sibling_verbs_are_closer_than_other_families():

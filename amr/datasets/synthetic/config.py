@@ -34,13 +34,13 @@ class SynthConfig:
     """Chance that a video's first event happens twice (a query with two windows)."""
 
     # Difficulty knobs.
-    feature_noise: float = 0.35
+    feature_noise: float = 0.7
     """Per-clip noise in the semantic latent (clips of one event do not look identical)."""
     observation_noise: float = 0.2
     """Isotropic noise added to the features before the final L2 normalisation."""
     text_noise: float = 0.2
     """Per-token noise in the latent of a query word."""
-    family_closeness: float = 0.8
+    family_closeness: float = 0.9
     """Cosine between the latents of sibling verbs ("kick" / "throw")."""
     boundary_softness: float = 2.0
     """Clips over which an event fades in and out; the label sits at the ramp's midpoint."""

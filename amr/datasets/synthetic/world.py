@@ -64,14 +64,15 @@ class World:
         seed: int,
         video_dim: int,
         text_dim: int,
-        latent_dim: int = 64,
+        latent_dim: int,
+        family_closeness: float,
+        feature_noise: float,
+        observation_noise: float,
+        text_noise: float,
+        drift: float,
         hidden_dim: int = 256,
-        family_closeness: float = 0.8,
-        feature_noise: float = 0.35,
-        observation_noise: float = 0.2,
-        text_noise: float = 0.2,
-        drift: float = 0.5,
     ):
+        """Knobs as in SynthConfig, which holds their defaults (see make_world)."""
         if not 0.0 <= family_closeness < 1.0:
             raise ValueError("family_closeness must be in [0, 1)")
         self.seed = seed
