@@ -231,7 +231,9 @@ def synth_command(
     pairs = _pairs(annotation_files, splits) or default_annotations(preset)
     meta = synthesize(out, config, pairs, overwrite=overwrite, show_progress=not quiet)
     counts = ", ".join(f"{name} {info.queries} queries" for name, info in meta.splits.items())
-    Console().print(f"wrote [bold]{out}[/] ({meta.name}: {counts}; {meta.fingerprint[:19]}…)")
+    Console().print(
+        f"wrote [bold]{out}[/] ({meta.name}: {counts}; {meta.fingerprint[:19]}…)", soft_wrap=True
+    )
 
 
 @datasets.command("info")
@@ -265,7 +267,12 @@ def _print_summary(summary: StoreSummary) -> None:
         f"fingerprint {summary.fingerprint}",
         soft_wrap=True,
     )
-    table = Table(title="splits", title_justify="left")
+    table = Table(
+        title="splits",
+        title_justify="left",
+        caption="times in seconds: mean, median, min–max",
+        caption_justify="left",
+    )
     table.add_column("")
     for split in summary.splits:
         table.add_column(split.name, justify="right")
@@ -273,16 +280,14 @@ def _print_summary(summary: StoreSummary) -> None:
         "queries": [str(s.queries) for s in summary.splits],
         "videos": [str(s.videos) for s in summary.splits],
         "labeled": ["yes" if s.labeled else "no" for s in summary.splits],
-        "duration s (mean, median, range)": [_stats(s.duration) for s in summary.splits],
-        "moment s (mean, median, range)": [_stats(s.moment_length) for s in summary.splits],
+        "video duration": [_stats(s.duration) for s in summary.splits],
+        "moment length": [_stats(s.moment_length) for s in summary.splits],
         "moments short ≤ 10 s": [str(s.length_buckets["short"]) for s in summary.splits],
         "moments middle 10–30 s": [str(s.length_buckets["middle"]) for s in summary.splits],
         "moments long > 30 s": [str(s.length_buckets["long"]) for s in summary.splits],
     }
-    for key in ("0", "1", "2", "3+"):
-        rows[f"queries with {key} windows"] = [
-            str(s.windows_per_query[key]) for s in summary.splits
-        ]
+    for key, label in (("0", "no window"), ("1", "1 window"), ("2", "2 windows"), ("3+", "3+")):
+        rows[f"queries with {label}"] = [str(s.windows_per_query[key]) for s in summary.splits]
     for name, values in rows.items():
         table.add_row(name, *values)
     console.print(table)

@@ -14,6 +14,8 @@ from benchmarks import store, synthetic
 
 def main() -> None:
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=110)  # tables stay unwrapped in logs and pasted output
     console.print(
         f"amr benchmarks · {date.today()} · {platform.processor() or platform.machine()} · "
         f"{os.cpu_count()} cores · synthetic data (no real video features on this machine)"

@@ -26,7 +26,7 @@ class SynthConfig:
 
     # Template world (preset demo) sizes.
     train_videos: int = 600
-    val_videos: int = 150
+    val_videos: int = 300
     min_clips: int = 20
     max_clips: int = 75
     max_events: int = 3
