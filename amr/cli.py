@@ -136,6 +136,18 @@ def import_command(
     _print_import(summary, out)
 
 
+def _knob(field: str, help: str):
+    """A synth option for one SynthConfig field; None means "the preset's default"."""
+    default = getattr(SynthConfig, field)
+    return click.option(
+        f"--{field.replace('_', '-')}",
+        field,
+        type=type(default),
+        default=None,
+        help=f"{help} [default: {default:g}]",
+    )
+
+
 @datasets.command("synth")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option(
@@ -156,76 +168,21 @@ def import_command(
 )
 @click.option("--split", "splits", multiple=True, help="Split name for each --annotations.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--video-dim",
-    type=int,
-    default=None,
-    help=f"[default: {SynthConfig.video_dim}; real QVHighlights: 2816]",
-)
-@click.option(
-    "--text-dim",
-    type=int,
-    default=None,
-    help=f"[default: {SynthConfig.text_dim}; real QVHighlights: 512]",
-)
-@click.option(
-    "--feature-noise",
-    type=float,
-    default=None,
-    help=f"Per-clip semantic noise [default: {SynthConfig.feature_noise}].",
-)
-@click.option(
-    "--family-closeness",
-    type=float,
-    default=None,
-    help="Cosine between sibling verbs such as kick/throw "
-    f"[default: {SynthConfig.family_closeness}].",
-)
-@click.option(
-    "--boundary-softness",
-    type=float,
-    default=None,
-    help=f"Clips over which events fade in and out [default: {SynthConfig.boundary_softness:g}].",
-)
-@click.option(
-    "--distractor-rate",
-    type=float,
-    default=None,
-    help="Chance of a sibling-verb hard negative per query "
-    f"[default: {SynthConfig.distractor_rate}].",
-)
+@_knob("video_dim", "Video feature width (real QVHighlights: 2816).")
+@_knob("text_dim", "Text feature width (real QVHighlights: 512).")
+@_knob("feature_noise", "Per-clip semantic noise.")
+@_knob("family_closeness", "Cosine between sibling verbs such as kick/throw.")
+@_knob("boundary_softness", "Clips over which events fade in and out.")
+@_knob("distractor_rate", "Chance of a sibling-verb hard negative per query.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def synth_command(
-    out,
-    preset,
-    annotation_files,
-    splits,
-    seed,
-    video_dim,
-    text_dim,
-    feature_noise,
-    family_closeness,
-    boundary_softness,
-    distractor_rate,
-    overwrite,
-    quiet,
-) -> None:
+def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet, **knobs) -> None:
     """Write a synthetic store to OUT (see docs/synthetic.md for the generative model).
 
     The same options and seed give byte-identical Parquet files.
     """
     try:
-        config = SynthConfig.from_preset(
-            preset,
-            seed=seed,
-            video_dim=video_dim,
-            text_dim=text_dim,
-            feature_noise=feature_noise,
-            family_closeness=family_closeness,
-            boundary_softness=boundary_softness,
-            distractor_rate=distractor_rate,
-        )
+        config = SynthConfig.from_preset(preset, seed=seed, **knobs)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     pairs = _pairs(annotation_files, splits) or default_annotations(preset)

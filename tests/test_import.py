@@ -84,6 +84,7 @@ def test_adding_a_split_keeps_the_fingerprint_honest(tmp_path, val_store, qvh_fe
     assert not store.meta.splits["test"].labeled and store.meta.splits["val"].labeled
     assert store.meta.fingerprint != before
     assert store.meta.fingerprint == compute_fingerprint(out) and store.verify_fingerprint()
+    assert [entry["splits"] for entry in store.meta.sources["imports"]] == [["val"], ["test"]]
     assert store.samples("val").equals(Store.open(val_store[0]).samples("val"))
     test_row = store.samples("test").slice(0, 1).to_pylist()[0]
     assert store.text_features(test_row["qid"]).shape[1] == 8

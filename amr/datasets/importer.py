@@ -119,7 +119,8 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
     ]
     qids = [q for t in tables.values() for q in t["qid"].to_pylist()]
 
-    # Peek at one file of each kind for the dims the store's schema needs.
+    # Peek at one file of each kind for the dims the store's schema needs; this also fixes each
+    # directory's width before worker threads read the rest.
     first_video = load_video(video_dirs, vids[0]) if vids else None
     first_text = text_dir.load(qids[0])
     video_dim = first_video.shape[1] if first_video is not None else base.meta.video_dim
@@ -131,9 +132,15 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
         )
 
     sources = dict(base.meta.sources) if base is not None else {"kind": "import"}
-    sources.setdefault("dataset", config.dataset)
-    sources.setdefault("video_features", [str(d) for d in config.video_features])
-    sources.setdefault("text_features", str(config.text_features))
+    sources["imports"] = [
+        *sources.get("imports", []),
+        {
+            "dataset": config.dataset,
+            "splits": list(tables),
+            "video_features": [str(d) for d in config.video_features],
+            "text_features": str(config.text_features),
+        },
+    ]
     meta = StoreMeta(
         name=config.name or (base.meta.name if base is not None else config.dataset),
         clip_length=clip_length,

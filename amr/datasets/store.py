@@ -146,13 +146,7 @@ class FeatureTable:
         return self._where.keys()
 
     def count(self, key: Any) -> int:
-        return int(self.counts[self._locate(key)[2]])
-
-    def _locate(self, key: Any) -> tuple[int, int, int]:
-        try:
-            return self._where[key]
-        except KeyError:
-            raise KeyError(key) from None
+        return int(self.counts[self._where[key][2]])
 
     def _group(self, group: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
@@ -174,7 +168,7 @@ class FeatureTable:
 
     def get(self, key: Any) -> np.ndarray:
         """The (count, dim) float16 matrix of `key`, as a read-only view into the cache."""
-        group, row, _ = self._locate(key)
+        group, row, _ = self._where[key]
         rows, offsets = self._group(group)
         return rows[offsets[row] : offsets[row + 1]]
 
