@@ -54,36 +54,37 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def write_video_dir(root: Path, clips_of: dict[str, int], dim: int, layout: str, seed: int):
-    """Feature files per video; layout 'npz' (Moment-DETR) or 'npy-k4' ((L, 4, dim/4), AMR)."""
+def _write_feature_dir(root: Path, rows_of: dict, dim: int, seed: int, save) -> dict:
+    """Random float32 (rows, dim) matrices, one file per id via save(root, id, matrix)."""
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     arrays = {}
-    for vid, n_clips in clips_of.items():
-        x = rng.standard_normal((n_clips, dim)).astype(np.float32)
-        arrays[vid] = x
-        if layout == "npz":
-            np.savez(root / f"{vid}.npz", features=x)
-        elif layout == "npy-k4":
-            np.save(root / f"{vid}.npy", x.reshape(n_clips, 4, dim // 4))
-        else:
-            raise ValueError(layout)
+    for key, n_rows in rows_of.items():
+        arrays[key] = rng.standard_normal((n_rows, dim)).astype(np.float32)
+        save(root, key, arrays[key])
     return arrays
+
+
+VIDEO_LAYOUTS = {
+    # Moment-DETR: slowfast_features/{vid}.npz, key "features".
+    "npz": lambda root, vid, x: np.savez(root / f"{vid}.npz", features=x),
+    # AMR / R2-Tuning: clip_b32_vid_k4/{vid}.npy, (L, 4, dim/4).
+    "npy-k4": lambda root, vid, x: np.save(root / f"{vid}.npy", x.reshape(len(x), 4, -1)),
+}
+TEXT_LAYOUTS = {
+    "npz": lambda root, qid, x: np.savez(
+        root / f"qid{qid}.npz", last_hidden_state=x, pooler_output=x[0]
+    ),
+    "npy": lambda root, qid, x: np.save(root / f"{qid}.npy", x),
+}
+
+
+def write_video_dir(root: Path, clips_of: dict[str, int], dim: int, layout: str, seed: int):
+    return _write_feature_dir(root, clips_of, dim, seed, VIDEO_LAYOUTS[layout])
 
 
 def write_text_dir(root: Path, tokens_of: dict[int, int], dim: int, layout: str, seed: int):
-    """Feature files per query; layout 'npz' (qid{qid}.npz) or 'npy' ({qid}.npy)."""
-    root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for qid, n_tokens in tokens_of.items():
-        x = rng.standard_normal((n_tokens, dim)).astype(np.float32)
-        arrays[qid] = x
-        if layout == "npz":
-            np.savez(root / f"qid{qid}.npz", last_hidden_state=x, pooler_output=x[0])
-        else:
-            np.save(root / f"{qid}.npy", x)
-    return arrays
+    return _write_feature_dir(root, tokens_of, dim, seed, TEXT_LAYOUTS[layout])
 
 
 def l2(x: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-import os
+import shutil
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -76,7 +76,7 @@ def test_only_referenced_videos_are_read(val_store, qvh_val):
 
 def test_adding_a_split_keeps_the_fingerprint_honest(tmp_path, val_store, qvh_features, qvh_test):
     out = tmp_path / "qvh"
-    os.system(f"cp -r {val_store[0]} {out}")
+    shutil.copytree(val_store[0], out)
     before = Store.open(out).meta.fingerprint
     import_dataset(_config(qvh_features[0], out, [("test", qvh_test)]), show_progress=False)
     store = Store.open(out)
@@ -93,7 +93,7 @@ def test_adding_a_split_keeps_the_fingerprint_honest(tmp_path, val_store, qvh_fe
 
 def test_failed_import_leaves_the_existing_store_untouched(tmp_path, val_store, qvh_features):
     out = tmp_path / "qvh"
-    os.system(f"cp -r {val_store[0]} {out}")
+    shutil.copytree(val_store[0], out)
     snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = write_jsonl(
         tmp_path / "bad.jsonl",

@@ -1,11 +1,12 @@
 import itertools
+import json
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from amr.cli import cli
-from amr.datasets import Store, SynthConfig, read_annotations, synthesize
+from amr.datasets import Store, SynthConfig, default_annotations, read_annotations, synthesize
 from amr.datasets.synthetic import make_world
 from amr.datasets.synthetic.diagnostics import moment_contrast
 from amr.datasets.synthetic.lexicon import tokenize
@@ -154,8 +155,6 @@ def test_cli_synth_protects_existing_output(tmp_path, demo_store, monkeypatch):
     monkeypatch.setenv("AMR_DATA_DIR", str(tmp_path / "empty"))
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AmrError, match="preset 'qvh' needs annotation files"):
-        from amr.datasets import default_annotations
-
         default_annotations("qvh")
 
 
@@ -183,8 +182,6 @@ def test_cli_synth_then_info(tmp_path):
     assert "video dim 48" in result.output and "text dim 24" in result.output
     assert "train" in result.output and "val" in result.output
     result = runner.invoke(cli, ["datasets", "info", str(out), "--json"])
-    import json
-
     summary = json.loads(result.output)
     assert [s["name"] for s in summary["splits"]] == ["train", "val"]
     assert summary["splits"][0]["queries"] == Store.open(out).meta.splits["train"].queries

@@ -72,9 +72,7 @@ class World:
         drift: float,
         hidden_dim: int = 256,
     ):
-        """Knobs as in SynthConfig, which holds their defaults (see make_world)."""
-        if not 0.0 <= family_closeness < 1.0:
-            raise ValueError("family_closeness must be in [0, 1)")
+        """Knobs as in SynthConfig, which holds their defaults and validates them (make_world)."""
         self.seed = seed
         self.latent_dim = latent_dim
         self.video_dim, self.text_dim = video_dim, text_dim
