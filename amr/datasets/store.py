@@ -172,6 +172,10 @@ class FeatureTable:
         rows, offsets = self._group(group)
         return rows[offsets[row] : offsets[row + 1]]
 
+    @property
+    def num_row_groups(self) -> int:
+        return self._file.num_row_groups
+
     def iter_row_groups(self) -> Iterator[pa.Table]:
         for i in range(self._file.num_row_groups):
             yield self._file.read_row_group(i)

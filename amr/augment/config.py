@@ -1,0 +1,112 @@
+"""The augmentation config: everything that decides a corpus's bytes, besides the store and seed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from amr.errors import AmrError
+
+OPS = ("splice", "boundary", "negative")
+# Named difficulty components, each with the direction in which it makes a sample harder.
+COMPONENTS = {
+    "length_ratio": "lower",  # moment length / video length: short moments are harder to find
+    "compression": "higher",  # |log2(kept / original clips)| of the resampled windows
+    "n_windows": "higher",  # several ground-truth windows per query
+    "negative_similarity": "higher",  # cosine of the query to the pasted distractors' queries
+    "boundary_contrast": "lower",  # 1 - cosine across each labeled boundary; soft edges are hard
+}
+
+
+def default_weights() -> dict[str, float]:
+    return dict.fromkeys(COMPONENTS, 1.0)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """How a corpus is made from one split of a store. Same config + store + seed = same bytes."""
+
+    multiplier: int = 10  # augmented samples per labeled real sample
+    ops: tuple[str, ...] = OPS  # cycled per donor, so every donor gets every op
+    seed: int = 0
+    recipes_only: bool = False  # no features: small, shareable, re-materialised by the recipient
+    negatives_per_sample: int = 2  # at most; each negative sample gets 1..this many
+    negative_pool: int = 8  # choose negatives among this many nearest queries
+    negative_max_similarity: float = 0.95  # closer queries may describe the same thing: skipped
+    fade_clips: tuple[int, ...] = (0, 2, 4)  # boundary op: cross-fade widths (0 = hard cut)
+    max_stretch: float = 2.0  # boundary op: a window is resampled to 1/x .. x of its length
+    difficulty_weights: dict[str, float] = field(default_factory=default_weights)
+    curriculum_bins: int = 10
+    part_rows: int = 1024  # rows per part file: the unit of --workers, --shard and --resume
+    row_group_rows: int = 64  # rows per Parquet row group: the unit a training loader reads
+
+    def __post_init__(self) -> None:
+        if self.multiplier < 1:
+            raise AmrError(f"--multiplier must be at least 1, got {self.multiplier}")
+        unknown = [op for op in self.ops if op not in OPS]
+        if unknown or not self.ops:
+            raise AmrError(
+                f"unknown op {', '.join(unknown) or '(none given)'}; choose from {', '.join(OPS)}"
+            )
+        if len(set(self.ops)) != len(self.ops):
+            raise AmrError(f"--ops lists an op twice: {','.join(self.ops)}")
+        if self.negatives_per_sample < 1 or self.negative_pool < 1:
+            raise AmrError("negatives_per_sample and negative_pool must be at least 1")
+        if any(k < 0 or k % 2 for k in self.fade_clips) or not self.fade_clips:
+            raise AmrError(
+                "fade_clips must be even and >= 0 (the label sits at the fade's middle), "
+                f"got {self.fade_clips}"
+            )
+        if self.max_stretch < 1:
+            raise AmrError(f"max_stretch must be >= 1, got {self.max_stretch}")
+        bad = set(self.difficulty_weights) - set(COMPONENTS)
+        if bad:
+            raise AmrError(
+                f"unknown difficulty component {', '.join(sorted(bad))}; "
+                f"known: {', '.join(COMPONENTS)}"
+            )
+        if any(w < 0 for w in self.difficulty_weights.values()) or not any(
+            self.difficulty_weights.values()
+        ):
+            raise AmrError("difficulty weights must be >= 0 and not all 0")
+        if self.curriculum_bins < 1 or self.part_rows < 1 or self.row_group_rows < 1:
+            raise AmrError("curriculum_bins, part_rows and row_group_rows must be at least 1")
+
+    def weights(self) -> dict[str, float]:
+        """All components' weights, 0 for those not named."""
+        return {name: float(self.difficulty_weights.get(name, 0.0)) for name in COMPONENTS}
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["ops"] = list(self.ops)
+        body["fade_clips"] = list(self.fade_clips)
+        body["difficulty_weights"] = self.weights()
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> AugmentConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(body) - known
+        if unknown:
+            raise AmrError(f"unknown augmentation setting {', '.join(sorted(unknown))}")
+        body = dict(body)
+        for key in ("ops", "fade_clips"):
+            if key in body:
+                body[key] = tuple(body[key])
+        return cls(**body)
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """`length_ratio=2,compression=0` → weights; components not named keep weight 1."""
+    weights = default_weights()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise AmrError(f"difficulty weight {item!r} is not NAME=VALUE")
+        if name not in COMPONENTS:
+            raise AmrError(f"unknown difficulty component {name!r}; known: {', '.join(COMPONENTS)}")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise AmrError(f"difficulty weight {item!r}: {value!r} is not a number") from None
+    return weights

@@ -1,0 +1,276 @@
+"""The corpus format (DESIGN §5): manifest.json + part-*.parquet, readable without amr.
+
+::
+
+    CORPUS/manifest.json         format, source store fingerprint, config, counts, parts + sha256
+    CORPUS/part-00000.parquet    rows in difficulty order (part 0 holds the easiest)
+    CORPUS/README.md             dataset card
+
+`features` is ``list<fixed_size_binary(2 × dim)>``: one value per clip holding that clip's float16
+vector (little-endian). Measured (make bench): pyarrow writes it at disk speed and reads it at
+GB/s, where a typed ``list<fixed_size_list<float16>>`` column tops out near 150 MB/s on both.
+In numpy: ``np.frombuffer(b"".join(row), "<f2").reshape(len(row), dim)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from amr.augment.config import COMPONENTS
+from amr.augment.recipe import Paste, Recipe
+from amr.errors import AmrError
+from amr.fileio import atomic_path
+
+CORPUS_FORMAT = "amr-corpus"
+CORPUS_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PART_NAME = re.compile(r"part-(\d{5})\.parquet")
+KINDS = ("original", "splice", "boundary", "negative")
+
+PASTE_TYPE = pa.struct(
+    [
+        pa.field("vid", pa.string(), nullable=False),
+        pa.field("clips", pa.list_(pa.int32()), nullable=False),
+        pa.field("target_start", pa.int32(), nullable=False),
+        pa.field("alpha", pa.list_(pa.float32())),  # null = a hard paste
+    ]
+)
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def corpus_schema(video_dim: int | None) -> pa.Schema:
+    """The columns of every part; `features` only when the corpus is materialised."""
+    fields = [
+        pa.field("sample_id", pa.int64(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("qid", pa.int64(), nullable=False),
+        pa.field("query", pa.string(), nullable=False),
+        pa.field("host_vid", pa.string(), nullable=False),
+        pa.field("duration", pa.float32(), nullable=False),
+        pa.field("n_clips", pa.int32(), nullable=False),
+        pa.field("relevant_windows", pa.list_(pa.list_(pa.float32()))),
+        pa.field("relevant_clip_ids", pa.list_(pa.int32())),
+        pa.field("saliency_scores", pa.list_(pa.list_(pa.int8()))),
+        pa.field("negative_windows", pa.list_(pa.list_(pa.float32()))),
+        pa.field("boundary_sharpness", pa.int8(), nullable=False),
+        *(pa.field(name, pa.float32(), nullable=False) for name in COMPONENTS),
+        pa.field("difficulty", pa.float32(), nullable=False),
+        pa.field("curriculum_bin", pa.int16(), nullable=False),
+        pa.field("recipe", pa.list_(PASTE_TYPE), nullable=False),
+    ]
+    metadata = {}
+    if video_dim is not None:
+        fields.append(pa.field("features", pa.list_(pa.binary(2 * video_dim)), nullable=False))
+        metadata[b"amr.features"] = json.dumps(
+            {"dtype": "float16", "byte_order": "little", "dim": video_dim, "per": "clip"}
+        ).encode()
+    return pa.schema(fields, metadata=metadata)
+
+
+def recipes_to_arrow(recipes: Sequence[Recipe]) -> pa.ListArray:
+    pastes = [paste for recipe in recipes for paste in recipe]
+    recipe_offsets = np.zeros(len(recipes) + 1, dtype=np.int32)
+    np.cumsum([len(r) for r in recipes], out=recipe_offsets[1:])
+    clip_offsets = np.zeros(len(pastes) + 1, dtype=np.int32)
+    np.cumsum([len(p.clips) for p in pastes], out=clip_offsets[1:])
+    clips = (
+        np.concatenate([p.clips for p in pastes]).astype(np.int32)
+        if pastes
+        else np.zeros(0, np.int32)
+    )
+    alphas = [p.alpha for p in pastes]
+    alpha_offsets = np.zeros(len(pastes) + 1, dtype=np.int32)
+    np.cumsum([0 if a is None else len(a) for a in alphas], out=alpha_offsets[1:])
+    alpha_values = [a for a in alphas if a is not None]
+    alpha_flat = (
+        np.concatenate(alpha_values).astype(np.float32) if alpha_values else np.zeros(0, np.float32)
+    )
+    alpha_mask = pa.array([a is None for a in alphas], pa.bool_())
+    struct = pa.StructArray.from_arrays(
+        [
+            pa.array([p.vid for p in pastes], pa.string()),
+            pa.ListArray.from_arrays(pa.array(clip_offsets), pa.array(clips)),
+            pa.array(np.asarray([p.target_start for p in pastes], dtype=np.int32)),
+            pa.ListArray.from_arrays(
+                pa.array(alpha_offsets), pa.array(alpha_flat), mask=alpha_mask
+            ),
+        ],
+        fields=list(PASTE_TYPE),
+    )
+    return pa.ListArray.from_arrays(pa.array(recipe_offsets), struct)
+
+
+def recipes_from_arrow(column: pa.ChunkedArray | pa.Array) -> list[Recipe]:
+    """Recipes of a column, as Paste lists (numpy views; one pass, no per-value Python)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    offsets = column.offsets.to_numpy()
+    vid, clips, targets, alpha = column.values.flatten()
+    vids = vid.to_pylist()
+    clip_offsets = clips.offsets.to_numpy()
+    clip_values = clips.values.to_numpy(zero_copy_only=False)
+    targets = targets.to_numpy(zero_copy_only=False)
+    alpha_valid = alpha.is_valid().to_numpy(zero_copy_only=False)
+    alpha_offsets = alpha.offsets.to_numpy()
+    alpha_values = alpha.values.to_numpy(zero_copy_only=False)
+    pastes = [
+        Paste(
+            vids[i],
+            clip_values[clip_offsets[i] : clip_offsets[i + 1]],
+            int(targets[i]),
+            alpha_values[alpha_offsets[i] : alpha_offsets[i + 1]] if alpha_valid[i] else None,
+        )
+        for i in range(len(vids))
+    ]
+    return [pastes[offsets[r] : offsets[r + 1]] for r in range(len(column))]
+
+
+def features_to_arrow(matrices: Sequence[np.ndarray], dim: int) -> pa.ListArray:
+    offsets = np.zeros(len(matrices) + 1, dtype=np.int32)
+    np.cumsum([len(m) for m in matrices], out=offsets[1:])
+    flat = (
+        np.ascontiguousarray(np.concatenate(matrices), dtype="<f2")
+        if matrices
+        else np.zeros((0, dim), "<f2")
+    )
+    clips = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(2 * dim), len(flat), [None, pa.py_buffer(flat)]
+    )
+    return pa.ListArray.from_arrays(pa.array(offsets), clips)
+
+
+def features_from_arrow(
+    column: pa.ChunkedArray | pa.Array, dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, offsets) as in the store: rows is (total_clips, dim) float16, zero-copy."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    offsets = column.offsets.to_numpy().astype(np.int64)
+    values = column.values
+    buffer = values.buffers()[1]
+    width = 2 * dim
+    start = values.offset * width
+    flat = np.frombuffer(buffer, dtype="<f2", count=len(values) * dim, offset=start)
+    return flat.reshape(-1, dim), offsets - offsets[0]
+
+
+def write_part(path: Path, table: pa.Table, row_group_rows: int) -> None:
+    """Write one part atomically: under its final name only once complete and fsynced."""
+    columns = {name: "zstd" for name in table.schema.names}
+    if "features" in columns:
+        columns["features"] = "none"  # float16 noise barely compresses (0.92 at zstd-1), costs CPU
+    with atomic_path(path) as tmp:
+        pq.write_table(
+            table,
+            tmp,
+            row_group_size=row_group_rows,
+            compression=columns,
+            use_dictionary=["kind", "host_vid"],
+            write_statistics=["sample_id", "kind", "difficulty", "curriculum_bin"],
+        )
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    file: str
+    rows: int
+    first_row: int
+    difficulty: tuple[float, float]
+    bytes: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "first_row": self.first_row,
+            "difficulty": list(self.difficulty),
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any], where: Path) -> PartInfo:
+        name = str(body.get("file", ""))
+        if not PART_NAME.fullmatch(name):
+            raise AmrError(f"{where}: part name {name!r} is not part-NNNNN.parquet")
+        try:
+            low, high = body["difficulty"]
+            return cls(
+                name,
+                int(body["rows"]),
+                int(body["first_row"]),
+                (float(low), float(high)),
+                int(body["bytes"]),
+                str(body["sha256"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AmrError(f"{where}: malformed entry for {name} ({exc})") from None
+
+
+@dataclass
+class Corpus:
+    """An opened corpus: its manifest, and its parts as Parquet files."""
+
+    root: Path
+    manifest: dict[str, Any]
+    parts: list[PartInfo]
+
+    @classmethod
+    def open(cls, root: str | Path) -> Corpus:
+        root = Path(root)
+        path = root / MANIFEST
+        if not path.is_file():
+            hint = " (an unfinished run? finish it with --resume, or amr corpus merge shards)"
+            raise AmrError(f"{root}: not a corpus (no {MANIFEST}){hint if root.is_dir() else ''}")
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AmrError(f"{path}: malformed JSON ({exc})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != CORPUS_FORMAT:
+            raise AmrError(f"{path}: not an amr corpus manifest")
+        if manifest.get("format_version") != CORPUS_FORMAT_VERSION:
+            raise AmrError(
+                f"{path}: corpus format version {manifest.get('format_version')} is not supported "
+                f"(this amr reads version {CORPUS_FORMAT_VERSION})"
+            )
+        parts = [PartInfo.from_json(p, path) for p in manifest.get("parts", [])]
+        if len({p.file for p in parts}) != len(parts):
+            raise AmrError(f"{path}: a part is listed twice")
+        return cls(root, manifest, parts)
+
+    @property
+    def recipes_only(self) -> bool:
+        return bool(self.manifest.get("recipes_only"))
+
+    @property
+    def video_dim(self) -> int:
+        return int(self.manifest["source"]["video_dim"])
+
+    @property
+    def rows(self) -> int:
+        return int(self.manifest["rows"])
+
+    def part_paths(self) -> list[Path]:
+        return [self.root / p.file for p in self.parts]
+
+    def iter_tables(self, columns: list[str] | None = None) -> Iterator[tuple[PartInfo, pa.Table]]:
+        """Each part's rows (only `columns`), one part in memory at a time."""
+        for part in self.parts:
+            path = self.root / part.file
+            try:
+                yield part, pq.read_table(path, columns=columns)
+            except (OSError, pa.ArrowException) as exc:
+                raise AmrError(f"{path}: unreadable part ({exc})") from None

@@ -1,0 +1,106 @@
+"""`amr inspect`: DuckDB over a corpus — a summary, or any SQL over the views `corpus`/`samples`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from amr.augment.corpus import Corpus
+from amr.datasets.store import Store, samples_file
+from amr.errors import AmrError
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    rows: int
+    parts: int
+    bytes: int
+    recipes_only: bool
+    source: dict
+    kinds: list[tuple[str, int, float, float]]  # kind, rows, mean difficulty, mean windows
+    histogram: list[int]  # rows per difficulty tenth
+    bins: list[
+        tuple[int, int, float, float, float, float]
+    ]  # bin, rows, min/max difficulty, mean/median moment s
+
+
+def connect(corpus: Corpus, store: Store | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with view `corpus` over the parts (and `samples`, the source split)."""
+    connection = duckdb.connect()
+    files = [str(path) for path in corpus.part_paths()]
+    if not files:
+        raise AmrError(f"{corpus.root}: the corpus has no parts")
+    connection.execute(f"CREATE VIEW corpus AS SELECT * FROM read_parquet({_sql_list(files)})")
+    if store is not None:
+        split = corpus.manifest["source"]["split"]
+        path = store.root / samples_file(split)
+        if split not in store.meta.splits:
+            raise AmrError(f"{store.root}: no split {split!r}, the corpus's source")
+        connection.execute(
+            f"CREATE VIEW samples AS SELECT * FROM read_parquet({_sql_list([str(path)])})"
+        )
+    return connection
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def summarize_corpus(corpus: Corpus) -> CorpusSummary:
+    db = connect(corpus)
+    kinds = db.execute(
+        "SELECT kind, count(*), avg(difficulty), avg(len(relevant_windows)) FROM corpus "
+        "GROUP BY kind ORDER BY min(sample_id)"
+    ).fetchall()
+    tenths = db.execute(
+        "SELECT least(floor(difficulty * 10), 9)::INT AS t, count(*) FROM corpus GROUP BY t"
+    ).fetchall()
+    histogram = [0] * 10
+    for tenth, count in tenths:
+        histogram[tenth] = count
+    bins = db.execute(
+        """
+        SELECT curriculum_bin, count(*), min(difficulty), max(difficulty),
+               avg(moment), median(moment)
+        FROM (SELECT curriculum_bin, difficulty,
+                     list_sum(list_transform(relevant_windows, lambda w: w[2] - w[1])) AS moment
+              FROM corpus)
+        GROUP BY curriculum_bin ORDER BY curriculum_bin
+        """
+    ).fetchall()
+    return CorpusSummary(
+        rows=corpus.rows,
+        parts=len(corpus.parts),
+        bytes=sum(p.bytes for p in corpus.parts),
+        recipes_only=corpus.recipes_only,
+        source=corpus.manifest["source"],
+        kinds=[(k, n, float(d), float(w)) for k, n, d, w in kinds],
+        histogram=histogram,
+        bins=[
+            (int(b), n, float(lo), float(hi), float(m or 0), float(md or 0))
+            for b, n, lo, hi, m, md in bins
+        ],
+    )
+
+
+def run_sql(corpus: Corpus, query: str, store: Store | None = None, limit: int = 1000):
+    """(column names, rows) of `query`; at most `limit` rows are fetched."""
+    db = connect(corpus, store)
+    try:
+        result = db.execute(query)
+    except duckdb.Error as exc:
+        raise AmrError(f"SQL: {str(exc).splitlines()[0]}") from None
+    if result.description is None:
+        return [], []
+    names = [d[0] for d in result.description]
+    return names, result.fetchmany(limit)
+
+
+def bar(count: int, largest: int, width: int = 40) -> str:
+    """A horizontal bar in eighths of a character, for terminal histograms."""
+    if largest <= 0:
+        return ""
+    eighths = round(count / largest * width * 8)
+    full, rest = divmod(eighths, 8)
+    return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]

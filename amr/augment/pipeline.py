@@ -1,0 +1,584 @@
+"""`amr augment`: score every sample, order by difficulty, write parts — in parallel, resumably.
+
+Two passes over sample ids, both pure functions of (store, config, seed, sample id):
+
+1. scoring: generate each sample's labels and recipe (no features) to get its difficulty
+   components; rank them across the corpus (only ~40 bytes per sample are kept);
+2. writing: part k holds the k-th `part_rows` samples in difficulty order; they are generated
+   again, their features composed from the video pool, and the part is written atomically.
+
+A part's bytes depend only on its index, so any --workers, any --shard K/N plus `amr corpus
+merge`, and any --resume give the same corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from amr import __version__
+from amr.augment.card import write_card
+from amr.augment.config import COMPONENTS, AugmentConfig
+from amr.augment.corpus import (
+    CORPUS_FORMAT,
+    CORPUS_FORMAT_VERSION,
+    KINDS,
+    MANIFEST,
+    Corpus,
+    PartInfo,
+    corpus_schema,
+    features_to_arrow,
+    part_name,
+    recipes_from_arrow,
+    recipes_to_arrow,
+    write_part,
+)
+from amr.augment.difficulty import Ranking, rank_difficulty
+from amr.augment.generate import Generator, Sample
+from amr.augment.negative import nearest_queries
+from amr.augment.recipe import compose
+from amr.augment.sources import build_pool, pooled_text, read_split
+from amr.console import track
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.fileio import sha256_file, write_json
+
+WORK_DIR = ".amr-work"
+SCORE_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int = 0
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        k, sep, n = text.partition("/")
+        try:
+            shard = cls(int(k), int(n))
+        except ValueError:
+            raise AmrError(f"--shard {text!r} is not K/N (e.g. 0/4)") from None
+        if not sep or shard.count < 1 or not 0 <= shard.index < shard.count:
+            raise AmrError(f"--shard {text!r}: need 0 <= K < N")
+        return shard
+
+    def owns(self, part: int) -> bool:
+        return part % self.count == self.index
+
+    @property
+    def file(self) -> str:
+        return f"shard-{self.index}-of-{self.count}.json"
+
+
+@dataclass(frozen=True)
+class AugmentSummary:
+    out: Path
+    rows: int
+    kinds: dict[str, int]
+    parts_written: int
+    parts_skipped: int
+    bytes_written: int
+    seconds: float
+    complete: bool  # False for a shard: `amr corpus merge` finishes the corpus
+
+
+# -- worker side ---------------------------------------------------------------------------------
+# A worker process holds one Generator (sent once, at fork) and turns part indices into files.
+
+
+@dataclass
+class _Job:
+    generator: Generator
+    ranking: Ranking
+    out: Path
+    schema: pa.Schema
+
+
+_JOB: Any = None  # the Generator a pool worker inherited; set only inside workers
+
+
+def _init_worker(job: _Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _score(ids: range) -> np.ndarray:
+    assert _JOB is not None
+    return score_samples(_JOB.generator, ids)
+
+
+def _write(part: int) -> PartInfo:
+    assert _JOB is not None
+    return write_augmented_part(_JOB.generator, _JOB.ranking, _JOB.schema, _JOB.out, part)
+
+
+def score_samples(generator: Generator, ids: Iterable[int]) -> np.ndarray:
+    """(len(ids), n_components) float64: each sample's difficulty components."""
+    rows = [generator.sample(i).components for i in ids]
+    return np.asarray(
+        [[row[name] for name in COMPONENTS] for row in rows], dtype=np.float64
+    ).reshape(-1, len(COMPONENTS))
+
+
+def samples_table(
+    samples: list[Sample], generator: Generator, ranking: Ranking, schema: pa.Schema
+) -> pa.Table:
+    split = generator.split
+    ids = np.asarray([s.sample_id for s in samples], dtype=np.int64)
+    columns: dict[str, Any] = {
+        "sample_id": ids,
+        "kind": [s.kind for s in samples],
+        "qid": split.qids[[s.source for s in samples]] if samples else np.zeros(0, np.int64),
+        "query": [split.queries[s.source] for s in samples],
+        "host_vid": [s.host_vid for s in samples],
+        "duration": np.asarray([s.duration for s in samples], np.float32),
+        "n_clips": np.asarray([s.n_clips for s in samples], np.int32),
+        "relevant_windows": [s.windows for s in samples],
+        "relevant_clip_ids": [s.clip_ids for s in samples],
+        "saliency_scores": [s.saliency for s in samples],
+        "negative_windows": [s.negative_windows for s in samples],
+        "boundary_sharpness": np.asarray([s.boundary_sharpness for s in samples], np.int8),
+    }
+    for name in COMPONENTS:
+        columns[name] = np.asarray([s.components[name] for s in samples], np.float32)
+    columns["difficulty"] = ranking.difficulty[ids]
+    columns["curriculum_bin"] = ranking.curriculum_bin[ids]
+    columns["recipe"] = recipes_to_arrow([s.recipe for s in samples])
+    if "features" in schema.names:
+        dim = generator.pool.dim
+        matrices = [
+            compose(s.recipe, s.n_clips, generator.pool.features).astype(np.float16)
+            for s in samples
+        ]
+        columns["features"] = features_to_arrow(matrices, dim)
+    arrays = [
+        pa.array(columns[f.name], type=f.type)
+        if not isinstance(columns[f.name], pa.Array)
+        else columns[f.name]
+        for f in schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def part_ids(ranking: Ranking, part: int, part_rows: int) -> np.ndarray:
+    return ranking.order[part * part_rows : (part + 1) * part_rows]
+
+
+def write_augmented_part(
+    generator: Generator, ranking: Ranking, schema: pa.Schema, out: Path, part: int
+) -> PartInfo:
+    ids = part_ids(ranking, part, generator.config.part_rows)
+    samples = [generator.sample(int(i)) for i in ids]
+    table = samples_table(samples, generator, ranking, schema)
+    return _finish_part(out, part, table, generator.config, ranking, ids)
+
+
+def _finish_part(
+    out: Path, part: int, table: pa.Table, config: AugmentConfig, ranking: Ranking, ids: np.ndarray
+) -> PartInfo:
+    path = out / part_name(part)
+    write_part(path, table, config.row_group_rows)
+    return _part_info(path, part, config, ranking.difficulty[ids])
+
+
+def _part_info(path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray) -> PartInfo:
+    return PartInfo(
+        file=path.name,
+        rows=len(difficulty),
+        first_row=part * config.part_rows,
+        difficulty=(float(difficulty.min()), float(difficulty.max())),
+        bytes=path.stat().st_size,
+        sha256=sha256_file(path),
+    )
+
+
+def _parallel(func: Callable, items: list, job: _Job, workers: int) -> Iterator:
+    """func over items in order; in `workers` forked processes when more than one."""
+    if workers <= 1 or len(items) <= 1:
+        _init_worker(job)
+        try:
+            yield from map(func, items)
+        finally:
+            _init_worker(None)  # type: ignore[arg-type]
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(workers, len(items)), initializer=_init_worker, initargs=(job,)) as pool:
+        yield from pool.imap(func, items)
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwrite: bool) -> None:
+    state_file = out / WORK_DIR / "run.json"
+    if (out / MANIFEST).is_file():
+        if not overwrite:
+            raise AmrError(f"{out}: a corpus already exists; pass --overwrite to replace it")
+        shutil.rmtree(out)
+    elif state_file.is_file():
+        previous = json.loads(state_file.read_text(encoding="utf-8"))
+        if previous != run_state:
+            if not overwrite:
+                raise AmrError(
+                    f"{out}: holds an unfinished run with a different store, split or config; "
+                    "use another --out or pass --overwrite"
+                )
+            shutil.rmtree(out)
+        elif overwrite and shard.count == 1:
+            shutil.rmtree(out)
+        elif not resume and shard.count == 1:
+            raise AmrError(f"{out}: holds an unfinished run; pass --resume to finish it")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise AmrError(f"{out}: exists and is not a corpus; refusing to write into it")
+    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".part-*.tmp"):  # left by a killed run; never a complete part
+        stale.unlink()
+    if not state_file.is_file():
+        write_json(state_file, run_state)
+
+
+def augment(
+    store_path: str | Path,
+    split: str,
+    out: str | Path,
+    config: AugmentConfig,
+    workers: int = 1,
+    shard: Shard = Shard(),
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> AugmentSummary:
+    """Build the corpus of `split` at `out` (or this shard's parts of it)."""
+    started = time.perf_counter()
+    out = Path(out)
+    store = Store.open(store_path)
+    index = read_split(store, split)
+    if len(index.donors) == 0:
+        raise AmrError(f"{store.root}: split {split!r} has no labeled sample to augment")
+    run_state = {
+        "store_fingerprint": store.meta.fingerprint,
+        "split": split,
+        "config": config.to_json(),
+        "amr_version": __version__,
+    }
+    _prepare_out(out, run_state, shard, resume, overwrite)
+
+    pool_path = None if config.recipes_only else out / WORK_DIR / "video-pool.f16"
+    pool = build_pool(store, set(index.vids), pool_path, show_progress)
+    if "negative" in config.ops:
+        pooled = pooled_text(store, index.qids, show_progress)
+        has_window = np.asarray([len(w) > 0 for w in index.windows])
+        neighbours, similarity = nearest_queries(
+            pooled, index.queries, has_window, config.negative_pool, config.negative_max_similarity
+        )
+    else:
+        neighbours = np.full((len(index), 0), -1, dtype=np.int64)
+        similarity = np.zeros((len(index), 0), dtype=np.float32)
+    generator = Generator(index, pool, config, neighbours, similarity)
+
+    n = generator.n_samples
+    chunks = [range(s, min(s + SCORE_CHUNK, n)) for s in range(0, n, SCORE_CHUNK)]
+    scoring = _Job(generator, None, out, None)  # type: ignore[arg-type]
+    scored = _parallel(_score, chunks, scoring, workers)
+    blocks = list(track(scored, len(chunks), "scoring samples", show_progress))
+    values = np.concatenate(blocks) if blocks else np.zeros((0, len(COMPONENTS)))
+    components = {name: values[:, i] for i, name in enumerate(COMPONENTS)}
+    ranking = rank_difficulty(components, config.weights(), config.curriculum_bins)
+
+    n_parts = -(-n // config.part_rows)
+    mine = [p for p in range(n_parts) if shard.owns(p)]
+    existing = {p for p in mine if (out / part_name(p)).is_file()}
+    if existing and not resume:
+        raise AmrError(f"{out}: {part_name(min(existing))} exists; pass --resume to keep it")
+    todo = [p for p in mine if p not in existing]
+    schema = corpus_schema(None if config.recipes_only else store.meta.video_dim)
+    job = _Job(generator, ranking, out, schema)
+    infos: dict[int, PartInfo] = {
+        p: _part_info(
+            out / part_name(p),
+            p,
+            config,
+            ranking.difficulty[part_ids(ranking, p, config.part_rows)],
+        )
+        for p in sorted(existing)
+    }
+    for part, info in zip(
+        todo,
+        track(_parallel(_write, todo, job, workers), len(todo), "writing parts", show_progress),
+        strict=True,
+    ):
+        infos[part] = info
+    pool.close()
+
+    kinds = {k: 0 for k in KINDS}
+    for i in range(n):  # cheap: kind is arithmetic on the id
+        kinds[generator.kind_of(i)] += 1
+    kinds = {k: v for k, v in kinds.items() if v}
+    manifest = _manifest(store, split, config, ranking, kinds, [infos[p] for p in sorted(infos)])
+    if shard.count == 1:
+        _finalize(out, manifest)
+    else:
+        write_json(
+            out / shard.file, {**manifest, "shard": [shard.index, shard.count], "n_parts": n_parts}
+        )
+    return AugmentSummary(
+        out=out,
+        rows=n,
+        kinds=kinds,
+        parts_written=len(todo),
+        parts_skipped=len(existing),
+        bytes_written=sum(infos[p].bytes for p in todo),
+        seconds=time.perf_counter() - started,
+        complete=shard.count == 1,
+    )
+
+
+def _manifest(
+    store: Store,
+    split: str,
+    config: AugmentConfig,
+    ranking: Ranking,
+    kinds: dict[str, int],
+    parts: list[PartInfo],
+) -> dict[str, Any]:
+    order_difficulty = ranking.difficulty[ranking.order]
+    bins = config.curriculum_bins
+    starts = [int(np.searchsorted(ranking.curriculum_bin[ranking.order], b)) for b in range(bins)]
+    return {
+        "format": CORPUS_FORMAT,
+        "format_version": CORPUS_FORMAT_VERSION,
+        "amr_version": __version__,
+        "source": {
+            "store": store.meta.name,
+            "fingerprint": store.meta.fingerprint,
+            "split": split,
+            "queries": store.meta.splits[split].queries,
+            "clip_length": store.meta.clip_length,
+            "video_dim": store.meta.video_dim,
+            "text_dim": store.meta.text_dim,
+            "sources": store.meta.sources,
+        },
+        "config": config.to_json(),
+        "recipes_only": config.recipes_only,
+        "rows": len(ranking.order),
+        "kinds": kinds,
+        "features": None
+        if config.recipes_only
+        else {
+            "column": "features",
+            "dtype": "float16",
+            "byte_order": "little",
+            "dim": store.meta.video_dim,
+            "per": "clip",
+        },
+        "difficulty": {
+            "components": dict(COMPONENTS),
+            "weights": config.weights(),
+            "bins": bins,
+            "bin_first_row": starts,
+            "bin_min_difficulty": [
+                float(order_difficulty[s]) if s < len(order_difficulty) else None for s in starts
+            ],
+        },
+        "parts": [p.to_json() for p in parts],
+    }
+
+
+def _finalize(out: Path, manifest: dict[str, Any]) -> None:
+    """Card, then manifest (the file that makes the directory a corpus), then drop the work dir."""
+    write_card(out, manifest)
+    write_json(out / MANIFEST, manifest)
+    shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+
+
+# -- merge and materialize -------------------------------------------------------------------
+
+
+def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
+    """Join shard outputs into one corpus at `out`, byte-identical to a single run.
+
+    Shards may have written into `out` itself or into their own directories (`sources`); parts
+    found elsewhere are copied in after their checksum is checked.
+    """
+    out = Path(out)
+    dirs = [out, *map(Path, sources)]
+    shard_files = sorted({p for d in dirs if d.is_dir() for p in d.glob("shard-*-of-*.json")})
+    if not shard_files:
+        raise AmrError(f"no shard-K-of-N.json in {', '.join(map(str, dirs))}: nothing to merge")
+    bodies = []
+    for path in shard_files:
+        try:
+            bodies.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except json.JSONDecodeError as exc:
+            raise AmrError(f"{path}: malformed JSON ({exc})") from None
+    first_path, first = bodies[0]
+    common = {k: v for k, v in first.items() if k not in ("parts", "shard")}
+    for path, body in bodies[1:]:
+        if {k: v for k, v in body.items() if k not in ("parts", "shard")} != common:
+            raise AmrError(
+                f"{path}: from a different run than {first_path} (store, split or config differ)"
+            )
+    count = int(first["shard"][1])
+    seen = {tuple(body["shard"]) for _, body in bodies}
+    missing = [k for k in range(count) if (k, count) not in seen]
+    if missing:
+        raise AmrError(f"shard {missing[0]}/{count} is missing (found {len(seen)} of {count})")
+    parts: dict[str, PartInfo] = {}
+    for path, body in bodies:
+        for entry in body["parts"]:
+            info = PartInfo.from_json(entry, path)
+            source = path.parent / info.file
+            target = out / info.file
+            if source.resolve() != target.resolve():
+                if not source.is_file():
+                    raise AmrError(f"{path}: lists {info.file}, which is not in {path.parent}")
+                out.mkdir(parents=True, exist_ok=True)
+                with (
+                    open(source, "rb") as src,
+                    open(target.with_name("." + target.name + ".tmp"), "wb") as dst,
+                ):
+                    shutil.copyfileobj(src, dst, 16 << 20)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+                os.replace(target.with_name("." + target.name + ".tmp"), target)
+            if sha256_file(target) != info.sha256:
+                raise AmrError(f"{target}: checksum does not match {path}")
+            parts[info.file] = info
+    if len(parts) != int(first["n_parts"]):
+        raise AmrError(f"shards list {len(parts)} parts of {first['n_parts']}")
+    manifest = {k: v for k, v in first.items() if k not in ("shard", "n_parts", "parts")}
+    manifest["parts"] = [parts[name].to_json() for name in sorted(parts)]
+    keys = [k for k in _manifest_key_order() if k in manifest]
+    manifest = {k: manifest[k] for k in keys}
+    _finalize(out, manifest)
+    for path, _ in bodies:
+        if path.parent.resolve() == out.resolve():
+            path.unlink()
+    return Corpus.open(out)
+
+
+def _manifest_key_order() -> list[str]:
+    return [
+        "format",
+        "format_version",
+        "amr_version",
+        "source",
+        "config",
+        "recipes_only",
+        "rows",
+        "kinds",
+        "features",
+        "difficulty",
+        "parts",
+    ]
+
+
+def materialize(
+    corpus_path: str | Path,
+    store_path: str | Path,
+    out: str | Path,
+    workers: int = 1,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> Corpus:
+    """Turn a recipes-only corpus into a full one with the features of the recipient's store."""
+    corpus = Corpus.open(corpus_path)
+    if not corpus.recipes_only:
+        raise AmrError(f"{corpus.root}: already has features; nothing to materialise")
+    store = Store.open(store_path)
+    expected = corpus.manifest["source"]["fingerprint"]
+    if store.meta.fingerprint != expected:
+        raise AmrError(
+            f"{store.root}: fingerprint {store.meta.fingerprint} differs from the corpus's source "
+            f"{expected}; this corpus was made from other features"
+        )
+    out = Path(out)
+    if out.resolve() == corpus.root.resolve():
+        raise AmrError("--out must differ from the recipes-only corpus")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not (out / MANIFEST).is_file() or not overwrite:
+            raise AmrError(f"{out}: exists; pass --overwrite to replace a corpus there")
+        shutil.rmtree(out)
+    config = AugmentConfig.from_json({**corpus.manifest["config"], "recipes_only": False})
+    split = corpus.manifest["source"]["split"]
+    index = read_split(store, split)
+    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    pool = build_pool(store, set(index.vids), out / WORK_DIR / "video-pool.f16", show_progress)
+    schema = corpus_schema(store.meta.video_dim)
+    job = _MaterializeJob(corpus.root, out, pool, schema, config)
+    parts = list(
+        track(
+            _parallel(_materialize_part, corpus.parts, job, workers),
+            len(corpus.parts),
+            "materialising parts",
+            show_progress,
+        )
+    )
+    pool.close()
+    manifest = dict(corpus.manifest)
+    manifest["config"] = config.to_json()
+    manifest["recipes_only"] = False
+    manifest["features"] = {
+        "column": "features",
+        "dtype": "float16",
+        "byte_order": "little",
+        "dim": store.meta.video_dim,
+        "per": "clip",
+    }
+    manifest["parts"] = [p.to_json() for p in parts]
+    _finalize(out, {k: manifest[k] for k in _manifest_key_order() if k in manifest})
+    return Corpus.open(out)
+
+
+@dataclass
+class _MaterializeJob:
+    source: Path
+    out: Path
+    pool: Any
+    schema: pa.Schema
+    config: AugmentConfig
+
+
+def _materialize_part(part: PartInfo) -> PartInfo:
+    job = _JOB
+    assert isinstance(job, _MaterializeJob)
+    path = job.source / part.file
+    table = pq.read_table(path)
+    if sha256_file(path) != part.sha256:
+        raise AmrError(f"{path}: checksum does not match the manifest")
+    recipes = recipes_from_arrow(table.column("recipe"))
+    n_clips = table.column("n_clips").to_numpy()
+    matrices = []
+    for row, (recipe, count) in enumerate(zip(recipes, n_clips, strict=True)):
+        try:
+            matrices.append(compose(recipe, int(count), job.pool.features).astype(np.float16))
+        except KeyError as exc:
+            raise AmrError(
+                f"{path}: row {row} names video {exc.args[0]!r}, not in the store"
+            ) from None
+    table = table.append_column(
+        job.schema.field("features"), features_to_arrow(matrices, job.pool.dim)
+    )
+    table = table.replace_schema_metadata(job.schema.metadata)
+    out_path = job.out / part.file
+    write_part(out_path, table, job.config.row_group_rows)
+    return PartInfo(
+        part.file,
+        part.rows,
+        part.first_row,
+        part.difficulty,
+        out_path.stat().st_size,
+        sha256_file(out_path),
+    )

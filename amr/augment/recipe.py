@@ -1,0 +1,91 @@
+"""Recipes: how a sample's clip features are composed from source videos, exactly and replayably.
+
+A recipe is a list of pastes applied in order onto an empty (n_clips, dim) canvas. The first paste
+is the host video itself. A paste writes `clips` of `vid` at `target_start` onward; with `alpha`,
+each target clip becomes ``alpha * source + (1 - alpha) * what was there`` (a cross-fade).
+Features are composed in float32 and stored as float16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from amr.errors import AmrError
+
+
+@dataclass(frozen=True)
+class Paste:
+    vid: str
+    clips: np.ndarray  # int32 source clip indices, in target order (repeats allowed: stretching)
+    target_start: int
+    alpha: np.ndarray | None = None  # float32 per pasted clip; None = a hard paste
+
+    @property
+    def target_end(self) -> int:
+        return self.target_start + len(self.clips)
+
+
+Recipe = list[Paste]
+
+
+def identity_recipe(vid: str, n_clips: int) -> Recipe:
+    return [Paste(vid, np.arange(n_clips, dtype=np.int32), 0)]
+
+
+def check_recipe(recipe: Recipe, n_clips: int, source_clips: Callable[[str], int | None]) -> str:
+    """Return why `recipe` cannot be replayed onto n_clips clips ('' if it can)."""
+    if not recipe:
+        return "empty recipe"
+    if (
+        recipe[0].target_start != 0
+        or len(recipe[0].clips) != n_clips
+        or recipe[0].alpha is not None
+    ):
+        return "the first paste must cover the whole canvas"
+    for paste in recipe:
+        available = source_clips(paste.vid)
+        if available is None:
+            return f"source video {paste.vid!r} is not in the store"
+        if len(paste.clips) == 0:
+            return f"an empty paste from {paste.vid!r}"
+        if paste.target_start < 0 or paste.target_end > n_clips:
+            return (
+                f"paste from {paste.vid!r} to clips {paste.target_start}..{paste.target_end - 1} "
+                f"lies outside the sample's {n_clips} clips"
+            )
+        if paste.clips.min() < 0 or paste.clips.max() >= available:
+            return (
+                f"paste names clip {int(paste.clips.max())} of {paste.vid!r}, which has {available}"
+            )
+        if paste.alpha is not None and (
+            len(paste.alpha) != len(paste.clips)
+            or not np.all((paste.alpha >= 0) & (paste.alpha <= 1))
+        ):
+            return (
+                f"paste from {paste.vid!r} has alpha values of the wrong length or outside [0, 1]"
+            )
+    return ""
+
+
+def compose(recipe: Recipe, n_clips: int, fetch: Callable[[str], np.ndarray]) -> np.ndarray:
+    """Replay `recipe`; `fetch(vid)` gives a source's (clips, dim) matrix (features or sketches)."""
+    first = fetch(recipe[0].vid)
+    canvas = np.empty((n_clips, first.shape[1]), dtype=np.float32)
+    for paste in recipe:
+        source = first if paste is recipe[0] else fetch(paste.vid)
+        if paste.clips.size and int(paste.clips.max()) >= len(source):
+            raise AmrError(
+                f"recipe names clip {int(paste.clips.max())} of {paste.vid!r}, "
+                f"which has {len(source)}"
+            )
+        rows = source[paste.clips]
+        span = slice(paste.target_start, paste.target_end)
+        if paste.alpha is None:
+            canvas[span] = rows
+        else:
+            weight = paste.alpha[:, None]
+            canvas[span] = weight * rows + (1.0 - weight) * canvas[span]
+    return canvas
