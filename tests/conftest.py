@@ -89,3 +89,19 @@ def write_text_dir(root: Path, tokens_of: dict[int, int], dim: int, layout: str,
 
 def l2(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory) -> Path:
+    """A small synthetic store (60 train videos) for augmentation tests."""
+    from amr.datasets import SynthConfig, synthesize
+
+    out = tmp_path_factory.mktemp("augment") / "store"
+    config = SynthConfig.from_preset("demo", train_videos=60, val_videos=8, video_dim=48, text_dim=32)
+    synthesize(out, config, show_progress=False)
+    return out
+
+
+def corpus_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of a corpus directory by name (to compare two corpora byte for byte)."""
+    return {p.name: p.read_bytes() for p in sorted(Path(root).iterdir()) if p.is_file()}

@@ -27,10 +27,9 @@ def hardness_ranks(values: np.ndarray, direction: str) -> np.ndarray:
     """Average ranks of hardness, scaled to [0, 1] (all 0 when every value is the same)."""
     hardness = -values if direction == "lower" else values
     ranks = rankdata(hardness, method="average")
-    low, high = ranks.min(initial=1.0), ranks.max(initial=1.0)
-    if high == low:
+    if len(ranks) == 0 or ranks.max() == ranks.min():
         return np.zeros(len(values))
-    return (ranks - low) / (high - low)
+    return (ranks - ranks.min()) / (ranks.max() - ranks.min())
 
 
 def rank_difficulty(

@@ -555,7 +555,8 @@ def _materialize_part(part: PartInfo) -> PartInfo:
     job = _JOB
     assert isinstance(job, _MaterializeJob)
     path = job.source / part.file
-    table = pq.read_table(path)
+    # Cast: Parquet names list children "element", Arrow "item"; the schema bytes must match.
+    table = pq.read_table(path).cast(corpus_schema(None))
     if sha256_file(path) != part.sha256:
         raise AmrError(f"{path}: checksum does not match the manifest")
     recipes = recipes_from_arrow(table.column("recipe"))
