@@ -19,6 +19,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/amr datasets synth $(DEMO)/store --preset demo --seed 0 --overwrite
 	$(BIN)/amr datasets info $(DEMO)/store
+	$(BIN)/amr augment --store $(DEMO)/store --split train --out $(DEMO)/corpus --seed 0 --overwrite
+	$(BIN)/amr inspect $(DEMO)/corpus
 
 # pytest exits 5 when it collects no test; that is reported, not hidden, by the summary line.
 test: $(VENV)/.installed

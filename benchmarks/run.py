@@ -9,7 +9,7 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import store, synthetic
+from benchmarks import augment, store, synthetic
 
 
 def main() -> None:
@@ -31,6 +31,28 @@ def main() -> None:
     for column in ("preset", "variant", "coherence", "best outside", "confusable"):
         table.add_column(column, justify="left" if column in ("preset", "variant") else "right")
     for row in synthetic.run():
+        table.add_row(*row)
+    console.print(table)
+
+    rows, layouts, note = augment.run()
+    table = Table(
+        title="augmentation (amr augment vs disk and the research-script way)",
+        title_justify="left",
+        caption=note,
+        caption_justify="left",
+    )
+    for column in ("what", "size", "time", "speed", "compared"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    table = Table(
+        title="corpus feature column: Parquet layouts (200 samples × 75 clips × 2816-d float16)",
+        title_justify="left",
+    )
+    for column in ("layout", "write + fsync", "read", "size / raw"):
+        table.add_column(column, justify="left" if column == "layout" else "right")
+    for row in layouts:
         table.add_row(*row)
     console.print(table)
 

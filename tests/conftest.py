@@ -97,7 +97,9 @@ def small_store(tmp_path_factory) -> Path:
     from amr.datasets import SynthConfig, synthesize
 
     out = tmp_path_factory.mktemp("augment") / "store"
-    config = SynthConfig.from_preset("demo", train_videos=60, val_videos=8, video_dim=48, text_dim=32)
+    config = SynthConfig.from_preset(
+        "demo", train_videos=60, val_videos=8, video_dim=48, text_dim=32
+    )
     synthesize(out, config, show_progress=False)
     return out
 

@@ -64,8 +64,9 @@ def test_faded_paste_is_cut_at_the_video_edges_and_blends():
     assert paste.alpha is not None and len(paste.alpha) == len(paste.clips)
     host = np.zeros((6, 2), np.float32)
     donor = np.ones((20, 2), np.float32)
-    out = compose([Paste("h", np.arange(6, dtype=np.int32), 0), paste], 6,
-                  {"h": host, "v": donor}.__getitem__)
+    out = compose(
+        [Paste("h", np.arange(6, dtype=np.int32), 0), paste], 6, {"h": host, "v": donor}.__getitem__
+    )
     # label [0, 4): inside the donor dominates, outside the host does
     assert out[0, 0] > 0.5 and out[3, 0] > 0.5 > out[4, 0] > out[5, 0]
     hard = faded_paste("v", clips, start=1, fade=0, n_clips=6)
@@ -80,8 +81,11 @@ def test_stretch_stays_in_order_within_the_window(length, seed):
 
 
 def test_compose_replays_pastes_in_order():
-    sources = {"a": np.full((4, 3), 1.0, np.float32), "b": np.arange(15, dtype=np.float32).reshape(5, 3)}
-    recipe = identity_recipe("a", 4) + [Paste("b", np.asarray([4, 2], np.int32), 1)]
+    sources = {
+        "a": np.full((4, 3), 1.0, np.float32),
+        "b": np.arange(15, dtype=np.float32).reshape(5, 3),
+    }
+    recipe = [*identity_recipe("a", 4), Paste("b", np.asarray([4, 2], np.int32), 1)]
     out = compose(recipe, 4, sources.__getitem__)
     np.testing.assert_array_equal(out[1], sources["b"][4])
     np.testing.assert_array_equal(out[2], sources["b"][2])
@@ -90,11 +94,17 @@ def test_compose_replays_pastes_in_order():
 
 def test_check_recipe_names_what_is_wrong():
     sizes = {"a": 4, "b": 5}.get
-    good = identity_recipe("a", 4) + [Paste("b", np.asarray([4], np.int32), 3)]
+    good = [*identity_recipe("a", 4), Paste("b", np.asarray([4], np.int32), 3)]
     assert check_recipe(good, 4, sizes) == ""
-    assert "not in the store" in check_recipe(good[:1] + [Paste("zz", np.asarray([0], np.int32), 0)], 4, sizes)
-    assert "which has 5" in check_recipe(good[:1] + [Paste("b", np.asarray([5], np.int32), 0)], 4, sizes)
-    assert "outside" in check_recipe(good[:1] + [Paste("b", np.asarray([0, 1], np.int32), 3)], 4, sizes)
+    assert "not in the store" in check_recipe(
+        [*good[:1], Paste("zz", np.asarray([0], np.int32), 0)], 4, sizes
+    )
+    assert "which has 5" in check_recipe(
+        [*good[:1], Paste("b", np.asarray([5], np.int32), 0)], 4, sizes
+    )
+    assert "outside" in check_recipe(
+        [*good[:1], Paste("b", np.asarray([0, 1], np.int32), 3)], 4, sizes
+    )
     assert "whole canvas" in check_recipe(good[1:], 4, sizes)
 
 
@@ -107,8 +117,9 @@ def test_nearest_queries_match_brute_force_and_skip_paraphrases():
     queries[8] = "same   text"
     has_window = np.ones(300, bool)
     has_window[5] = False
-    neighbours, sims = nearest_queries(pooled, queries, has_window, k=4, max_similarity=0.99,
-                                       block_rows=64)
+    neighbours, sims = nearest_queries(
+        pooled, queries, has_window, k=4, max_similarity=0.99, block_rows=64
+    )
     full = pooled @ pooled.T
     np.fill_diagonal(full, -np.inf)
     full[:, 5] = -np.inf

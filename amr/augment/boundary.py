@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from amr.augment.recipe import Paste
+from amr.augment.splice import ordered_subset
 
 
 def stretch_clips(rng: np.random.Generator, length: int, max_stretch: float) -> np.ndarray:
@@ -18,7 +19,7 @@ def stretch_clips(rng: np.random.Generator, length: int, max_stretch: float) -> 
     target = round(length * max_stretch ** rng.uniform(-1.0, 1.0))
     target = max(1, target)
     if target <= length:
-        return np.sort(rng.choice(length, size=target, replace=False)).astype(np.int32)
+        return ordered_subset(rng, length, target)
     return np.floor((np.arange(target) + 0.5) * length / target).astype(np.int32)
 
 

@@ -14,6 +14,7 @@ In numpy: ``np.frombuffer(b"".join(row), "<f2").reshape(len(row), dim)``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -137,18 +138,13 @@ def recipes_from_arrow(column: pa.ChunkedArray | pa.Array) -> list[Recipe]:
     return [pastes[offsets[r] : offsets[r + 1]] for r in range(len(column))]
 
 
-def features_to_arrow(matrices: Sequence[np.ndarray], dim: int) -> pa.ListArray:
-    offsets = np.zeros(len(matrices) + 1, dtype=np.int32)
-    np.cumsum([len(m) for m in matrices], out=offsets[1:])
-    flat = (
-        np.ascontiguousarray(np.concatenate(matrices), dtype="<f2")
-        if matrices
-        else np.zeros((0, dim), "<f2")
-    )
+def features_to_arrow(flat: np.ndarray, offsets: np.ndarray) -> pa.ListArray:
+    """(total_clips, dim) float16 + row offsets → list<fixed_size_binary>, without a copy."""
+    flat = np.ascontiguousarray(flat, dtype="<f2")
     clips = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(2 * dim), len(flat), [None, pa.py_buffer(flat)]
+        pa.binary(flat.shape[1] * 2), len(flat), [None, pa.py_buffer(flat)]
     )
-    return pa.ListArray.from_arrays(pa.array(offsets), clips)
+    return pa.ListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int32)), clips)
 
 
 def features_from_arrow(
@@ -166,20 +162,32 @@ def features_from_arrow(
     return flat.reshape(-1, dim), offsets - offsets[0]
 
 
-def write_part(path: Path, table: pa.Table, row_group_rows: int) -> None:
-    """Write one part atomically: under its final name only once complete and fsynced."""
-    columns = {name: "zstd" for name in table.schema.names}
-    if "features" in columns:
-        columns["features"] = "none"  # float16 noise barely compresses (0.92 at zstd-1), costs CPU
+@contextlib.contextmanager
+def part_writer(path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    """A Parquet writer whose file appears under `path` only once complete and fsynced; each
+    `write_table` call becomes one row group, so a part is streamed, never held whole."""
+    compression = {name: "zstd" for name in schema.names}
+    if "features" in compression:
+        compression["features"] = "none"  # float16 noise barely compresses (0.92 at zstd-1)
     with atomic_path(path) as tmp:
-        pq.write_table(
-            table,
+        writer = pq.ParquetWriter(
             tmp,
-            row_group_size=row_group_rows,
-            compression=columns,
+            schema,
+            compression=compression,
             use_dictionary=["kind", "host_vid"],
             write_statistics=["sample_id", "kind", "difficulty", "curriculum_bin"],
         )
+        try:
+            yield writer
+        finally:
+            writer.close()
+
+
+def write_part(path: Path, table: pa.Table, row_group_rows: int) -> None:
+    """Write a whole table as one part (row groups of `row_group_rows`), atomically."""
+    with part_writer(path, table.schema) as writer:
+        for start in range(0, table.num_rows, row_group_rows):
+            writer.write_table(table.slice(start, row_group_rows))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import numpy as np
 
 from amr.augment.boundary import faded_paste, stretch_clips
 from amr.augment.config import AugmentConfig
-from amr.augment.recipe import Recipe, compose, identity_recipe
+from amr.augment.recipe import Recipe, compose_clips, identity_recipe
 from amr.augment.sources import SplitIndex, VideoPool
-from amr.augment.splice import fit_lengths, place_segments, resample_clips
+from amr.augment.splice import fit_lengths, ordered_subset, place_segments, resample_clips
 
 HOST_TRIES = 32
 
@@ -54,7 +54,7 @@ class Segment:
     def shortened(self, rng: np.random.Generator, n: int) -> Segment:
         if n == len(self.clips):
             return self
-        keep = np.sort(rng.choice(len(self.clips), size=n, replace=False))
+        keep = ordered_subset(rng, len(self.clips), n)
         scores = None if self.scores is None else self.scores[keep]
         return Segment(self.source, self.clips[keep], self.labeled, self.original_length, scores)
 
@@ -145,7 +145,7 @@ class Generator:
     def _augmented(self, sample_id: int, donor: int, kind: str, rng: np.random.Generator) -> Sample:
         config, split = self.config, self.split
         ranges = split.windows[donor]
-        fade = int(rng.choice(config.fade_clips)) if kind == "boundary" else 0
+        fade = config.fade_clips[rng.integers(len(config.fade_clips))] if kind == "boundary" else 0
         min_gap = max(1, fade)
         host = self._pick_host(rng, donor, need=len(ranges) * (1 + min_gap))
         region = int(self.host_regions[host])
@@ -163,7 +163,7 @@ class Generator:
         if kind == "negative":
             candidates = np.flatnonzero(self.neighbours[donor] >= 0)
             count = min(int(rng.integers(1, config.negatives_per_sample + 1)), len(candidates))
-            for slot in rng.choice(candidates, size=count, replace=False) if count else []:
+            for slot in candidates[rng.permutation(len(candidates))[:count]]:
                 other = int(self.neighbours[donor, slot])
                 other_ranges = split.windows[other]
                 first, stop = other_ranges[int(rng.integers(len(other_ranges)))]
@@ -236,7 +236,7 @@ class Generator:
         )
         sample.components.update(
             length_ratio=sum(e - s for s, e in windows) / max(duration, 1e-6),
-            compression=float(np.mean(compression)) if compression else 0.0,
+            compression=sum(compression) / len(compression) if compression else 0.0,
             n_windows=float(len(windows)),
             negative_similarity=sample.negative_similarity,
         )
@@ -251,19 +251,13 @@ class Generator:
         ranges = sample.label_ranges
         if len(ranges) == 0:
             return 1.0
-        sketch = compose(sample.recipe, sample.n_clips, self.pool.sketch)
-        inside, outside = [], []
-        for first, stop in ranges:
-            if first > 0:
-                inside.append(first)
-                outside.append(first - 1)
-            if stop < sample.n_clips:
-                inside.append(stop - 1)
-                outside.append(stop)
-        if not inside:
+        first, stop = ranges[:, 0], ranges[:, 1]
+        starts, ends = first > 0, stop < sample.n_clips
+        inside = np.concatenate([first[starts], stop[ends] - 1])
+        outside = np.concatenate([first[starts] - 1, stop[ends]])
+        if len(inside) == 0:
             return 1.0
-        a, b = sketch[inside], sketch[outside]
-        cos = (a * b).sum(1) / np.maximum(
-            np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12
-        )
-        return float(np.mean(1.0 - cos))
+        both = compose_clips(sample.recipe, np.concatenate([inside, outside]), self.pool.sketch)
+        a, b = both[: len(inside)], both[len(inside) :]
+        cos = (a * b).sum(1) / np.maximum(np.sqrt((a * a).sum(1) * (b * b).sum(1)), 1e-12)
+        return float(1.0 - cos.mean())

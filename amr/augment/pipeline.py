@@ -40,14 +40,14 @@ from amr.augment.corpus import (
     corpus_schema,
     features_to_arrow,
     part_name,
+    part_writer,
     recipes_from_arrow,
     recipes_to_arrow,
-    write_part,
 )
 from amr.augment.difficulty import Ranking, rank_difficulty
 from amr.augment.generate import Generator, Sample
 from amr.augment.negative import nearest_queries
-from amr.augment.recipe import compose
+from amr.augment.recipe import check_recipe, compose
 from amr.augment.sources import build_pool, pooled_text, read_split
 from amr.console import track
 from amr.datasets.store import Store
@@ -157,12 +157,12 @@ def samples_table(
     columns["curriculum_bin"] = ranking.curriculum_bin[ids]
     columns["recipe"] = recipes_to_arrow([s.recipe for s in samples])
     if "features" in schema.names:
-        dim = generator.pool.dim
-        matrices = [
-            compose(s.recipe, s.n_clips, generator.pool.features).astype(np.float16)
-            for s in samples
-        ]
-        columns["features"] = features_to_arrow(matrices, dim)
+        offsets = np.zeros(len(samples) + 1, dtype=np.int64)
+        np.cumsum([s.n_clips for s in samples], out=offsets[1:])
+        flat = np.empty((offsets[-1], generator.pool.dim), dtype=np.float16)
+        for s, start, stop in zip(samples, offsets[:-1], offsets[1:], strict=True):
+            compose(s.recipe, s.n_clips, generator.pool.features, out=flat[start:stop])
+        columns["features"] = features_to_arrow(flat, offsets)
     arrays = [
         pa.array(columns[f.name], type=f.type)
         if not isinstance(columns[f.name], pa.Array)
@@ -179,17 +179,15 @@ def part_ids(ranking: Ranking, part: int, part_rows: int) -> np.ndarray:
 def write_augmented_part(
     generator: Generator, ranking: Ranking, schema: pa.Schema, out: Path, part: int
 ) -> PartInfo:
-    ids = part_ids(ranking, part, generator.config.part_rows)
-    samples = [generator.sample(int(i)) for i in ids]
-    table = samples_table(samples, generator, ranking, schema)
-    return _finish_part(out, part, table, generator.config, ranking, ids)
-
-
-def _finish_part(
-    out: Path, part: int, table: pa.Table, config: AugmentConfig, ranking: Ranking, ids: np.ndarray
-) -> PartInfo:
+    """Generate and write part `part`, one row group at a time (memory: one row group)."""
+    config = generator.config
+    ids = part_ids(ranking, part, config.part_rows)
     path = out / part_name(part)
-    write_part(path, table, config.row_group_rows)
+    with part_writer(path, schema) as writer:
+        for start in range(0, len(ids), config.row_group_rows):
+            chunk = ids[start : start + config.row_group_rows]
+            samples = [generator.sample(int(i)) for i in chunk]
+            writer.write_table(samples_table(samples, generator, ranking, schema))
     return _part_info(path, part, config, ranking.difficulty[ids])
 
 
@@ -555,26 +553,33 @@ def _materialize_part(part: PartInfo) -> PartInfo:
     job = _JOB
     assert isinstance(job, _MaterializeJob)
     path = job.source / part.file
-    # Cast: Parquet names list children "element", Arrow "item"; the schema bytes must match.
-    table = pq.read_table(path).cast(corpus_schema(None))
     if sha256_file(path) != part.sha256:
         raise AmrError(f"{path}: checksum does not match the manifest")
-    recipes = recipes_from_arrow(table.column("recipe"))
-    n_clips = table.column("n_clips").to_numpy()
-    matrices = []
-    for row, (recipe, count) in enumerate(zip(recipes, n_clips, strict=True)):
-        try:
-            matrices.append(compose(recipe, int(count), job.pool.features).astype(np.float16))
-        except KeyError as exc:
-            raise AmrError(
-                f"{path}: row {row} names video {exc.args[0]!r}, not in the store"
-            ) from None
-    table = table.append_column(
-        job.schema.field("features"), features_to_arrow(matrices, job.pool.dim)
-    )
-    table = table.replace_schema_metadata(job.schema.metadata)
+    source = pq.ParquetFile(path)
     out_path = job.out / part.file
-    write_part(out_path, table, job.config.row_group_rows)
+    recipe_schema = corpus_schema(None)
+    with part_writer(out_path, job.schema) as writer:
+        for group in range(source.num_row_groups):
+            # Cast: Parquet names list children "element", Arrow "item"; schema bytes must match.
+            table = source.read_row_group(group).cast(recipe_schema)
+            recipes = recipes_from_arrow(table.column("recipe"))
+            n_clips = table.column("n_clips").to_numpy().astype(np.int64)
+            offsets = np.concatenate([[0], np.cumsum(n_clips)])
+            flat = np.empty((offsets[-1], job.pool.dim), dtype=np.float16)
+            for row, recipe in enumerate(recipes):
+                why = check_recipe(recipe, int(n_clips[row]), job.pool.n_clips)
+                if why:
+                    raise AmrError(f"{path}: row group {group} row {row}: recipe: {why}")
+                compose(
+                    recipe,
+                    int(n_clips[row]),
+                    job.pool.features,
+                    out=flat[offsets[row] : offsets[row + 1]],
+                )
+            table = table.append_column(
+                job.schema.field("features"), features_to_arrow(flat, offsets)
+            )
+            writer.write_table(table.replace_schema_metadata(job.schema.metadata))
     return PartInfo(
         part.file,
         part.rows,

@@ -2,8 +2,9 @@
 
 A recipe is a list of pastes applied in order onto an empty (n_clips, dim) canvas. The first paste
 is the host video itself. A paste writes `clips` of `vid` at `target_start` onward; with `alpha`,
-each target clip becomes ``alpha * source + (1 - alpha) * what was there`` (a cross-fade).
-Features are composed in float32 and stored as float16.
+each target clip becomes ``alpha * source + (1 - alpha) * what was there`` (a cross-fade),
+computed in float32 and stored in the sources' dtype (float16 features: hard pastes are exact
+copies).
 """
 
 from __future__ import annotations
@@ -70,10 +71,18 @@ def check_recipe(recipe: Recipe, n_clips: int, source_clips: Callable[[str], int
     return ""
 
 
-def compose(recipe: Recipe, n_clips: int, fetch: Callable[[str], np.ndarray]) -> np.ndarray:
-    """Replay `recipe`; `fetch(vid)` gives a source's (clips, dim) matrix (features or sketches)."""
+def compose(
+    recipe: Recipe,
+    n_clips: int,
+    fetch: Callable[[str], np.ndarray],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Replay `recipe`; `fetch(vid)` gives a source's (clips, dim) matrix (features or sketches).
+
+    With `out` ((n_clips, dim), the sources' dtype) the canvas is written there, not allocated.
+    """
     first = fetch(recipe[0].vid)
-    canvas = np.empty((n_clips, first.shape[1]), dtype=np.float32)
+    canvas = np.empty((n_clips, first.shape[1]), dtype=first.dtype) if out is None else out
     for paste in recipe:
         source = first if paste is recipe[0] else fetch(paste.vid)
         if paste.clips.size and int(paste.clips.max()) >= len(source):
@@ -81,11 +90,34 @@ def compose(recipe: Recipe, n_clips: int, fetch: Callable[[str], np.ndarray]) ->
                 f"recipe names clip {int(paste.clips.max())} of {paste.vid!r}, "
                 f"which has {len(source)}"
             )
-        rows = source[paste.clips]
         span = slice(paste.target_start, paste.target_end)
         if paste.alpha is None:
-            canvas[span] = rows
+            canvas[span] = source[paste.clips]
         else:
             weight = paste.alpha[:, None]
-            canvas[span] = weight * rows + (1.0 - weight) * canvas[span]
+            blend = weight * source[paste.clips].astype(np.float32)
+            blend += (1.0 - weight) * canvas[span].astype(np.float32)
+            canvas[span] = blend
+    return canvas
+
+
+def compose_clips(
+    recipe: Recipe, clips: np.ndarray, fetch: Callable[[str], np.ndarray]
+) -> np.ndarray:
+    """Only the given target clips of `compose(recipe, ...)`, with the same arithmetic."""
+    first = fetch(recipe[0].vid)
+    canvas = first[clips].copy()
+    for paste in recipe[1:]:
+        inside = (clips >= paste.target_start) & (clips < paste.target_end)
+        if not inside.any():
+            continue
+        offset = clips[inside] - paste.target_start
+        rows = fetch(paste.vid)[paste.clips[offset]]
+        if paste.alpha is None:
+            canvas[inside] = rows
+        else:
+            weight = paste.alpha[offset][:, None]
+            blend = weight * rows.astype(np.float32)
+            blend += (1.0 - weight) * canvas[inside].astype(np.float32)
+            canvas[inside] = blend
     return canvas

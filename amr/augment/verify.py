@@ -167,7 +167,7 @@ def _check_rows(
                 problems.append(f"{where}: {len(stored)} feature clips, n_clips is {n_clips}")
             elif store is not None:
                 try:
-                    composed = compose(recipe, n_clips, store.video_features).astype(np.float16)
+                    composed = compose(recipe, n_clips, store.video_features)
                 except AmrError as exc:
                     problems.append(f"{where}: recipe: {exc}")
                     continue

@@ -1,0 +1,256 @@
+"""Augmentation benchmarks at real dims (video 2816, text 512), each beside its baseline.
+
+Source: the `qvh` synthetic world built from the first QUERIES queries of the real QVHighlights
+train annotations (a stated subset: the full split is 7,218 queries). In the same run:
+
+- a plain sequential write of the corpus's byte count (8 MB blocks, then fsync): the disk limit;
+- `amr augment` (2 workers, multiplier 10), full and --recipes-only, as a child process whose
+  peak RSS (itself and its workers) is recorded, at multiplier 2 and 10 to show it is flat;
+- the research-script way for BASELINE_SAMPLES of the same samples: np.load of the source
+  videos' float32 .npz files, compose in numpy, np.save one float32 .npy per sample;
+- Parquet layouts for the feature column (write with fsync, read, size).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from amr.augment import Corpus, recipes_from_arrow
+from amr.augment.recipe import compose
+from amr.datasets import Store, SynthConfig, default_annotations, synthesize
+
+QUERIES = 1000
+BASELINE_SAMPLES = 600
+WORKERS = 2
+
+CHILD = """
+import json, resource, sys, time
+from amr.augment import AugmentConfig, augment
+start = time.perf_counter()
+summary = augment(sys.argv[1], "train", sys.argv[2],
+                  AugmentConfig(multiplier=int(sys.argv[3]), recipes_only=sys.argv[4] == "1"),
+                  workers=int(sys.argv[5]), show_progress=False)
+peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"rows": summary.rows, "bytes": summary.bytes_written,
+                  "seconds": time.perf_counter() - start, "peak_mb": peak_kb / 1024}))
+"""
+
+
+def _augment(store: Path, out: Path, multiplier: int, recipes_only: bool) -> dict:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(store),
+            str(out),
+            str(multiplier),
+            "1" if recipes_only else "0",
+            str(WORKERS),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _disk_write(path: Path, nbytes: int) -> float:
+    """Seconds to write nbytes sequentially (8 MB blocks) and fsync them."""
+    block = np.random.default_rng(0).integers(0, 255, 8 << 20, dtype=np.uint8).tobytes()
+    start = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(nbytes // len(block)):
+            f.write(block)
+        f.write(block[: nbytes % len(block)])
+        f.flush()
+        os.fsync(f.fileno())
+    seconds = time.perf_counter() - start
+    path.unlink()
+    return seconds
+
+
+def _research_script(
+    store: Store, corpus: Path, npz_dir: Path, out: Path
+) -> tuple[float, int, int]:
+    """The per-file way, on the corpus's first augmented samples: (seconds, samples, bytes)."""
+    table = pq.read_table(
+        Corpus.open(corpus).part_paths()[0], columns=["sample_id", "kind", "n_clips", "recipe"]
+    )
+    keep = [i for i, kind in enumerate(table.column("kind").to_pylist()) if kind != "original"]
+    table = table.take(keep[:BASELINE_SAMPLES])
+    recipes = recipes_from_arrow(table.column("recipe"))
+    vids = {paste.vid for recipe in recipes for paste in recipe}
+    for vid in vids:  # the community layout: one float32 .npz per video (setup, not timed)
+        np.savez(npz_dir / f"{vid}.npz", features=store.video_features(vid).astype(np.float32))
+    out.mkdir()
+    start = time.perf_counter()
+    for sample_id, n_clips, recipe in zip(
+        table.column("sample_id").to_pylist(),
+        table.column("n_clips").to_pylist(),
+        recipes,
+        strict=True,
+    ):
+
+        def load(vid: str) -> np.ndarray:
+            return np.load(npz_dir / f"{vid}.npz")["features"]
+
+        np.save(out / f"{sample_id}.npy", compose(recipe, n_clips, load))
+    os.sync()
+    seconds = time.perf_counter() - start
+    size = sum(p.stat().st_size for p in out.iterdir())
+    return seconds, len(recipes), size
+
+
+def _layouts(work: Path) -> list[tuple[str, str, str, str]]:
+    n, clips, dim = 200, 75, 2816
+    flat = np.random.default_rng(0).standard_normal((n * clips, dim)).astype(np.float16)
+    offsets = pa.array(np.arange(0, n * clips + 1, clips, dtype=np.int32))
+    typed = pa.ListArray.from_arrays(
+        offsets, pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), dim)
+    )
+    blob = pa.ListArray.from_arrays(
+        offsets,
+        pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(2 * dim), n * clips, [None, pa.py_buffer(flat)]
+        ),
+    )
+    variants = [
+        ("list<fixed_size_list<float16>>, plain", typed, {}),
+        (
+            "list<fixed_size_list<float16>>, byte_stream_split",
+            typed,
+            {"use_byte_stream_split": ["features.list.element.list.element"]},
+        ),
+        (
+            "list<fixed_size_list<float16>>, zstd-1",
+            typed,
+            {"compression": "zstd", "compression_level": 1},
+        ),
+        ("list<fixed_size_binary> (amr), plain", blob, {}),
+        ("list<fixed_size_binary>, zstd-1", blob, {"compression": "zstd", "compression_level": 1}),
+    ]
+    rows = []
+    for name, column, options in variants:
+        path = work / "layout.parquet"
+        table = pa.table({"features": column})
+        start = time.perf_counter()
+        pq.write_table(
+            table,
+            path,
+            row_group_size=64,
+            use_dictionary=False,
+            write_statistics=False,
+            **{"compression": "none", **options},
+        )
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+        write = time.perf_counter() - start
+        start = time.perf_counter()
+        pq.read_table(path)
+        read = time.perf_counter() - start
+        rows.append(
+            (
+                name,
+                f"{flat.nbytes / write / 1e6:,.0f} MB/s",
+                f"{flat.nbytes / read / 1e6:,.0f} MB/s",
+                f"{path.stat().st_size / flat.nbytes:.2f}",
+            )
+        )
+        path.unlink()
+    return rows
+
+
+def run() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], str]:
+    with tempfile.TemporaryDirectory(
+        dir=Path.cwd() / "runs" if (Path.cwd() / "runs").is_dir() else None
+    ) as tmp:
+        work = Path(tmp)
+        train = default_annotations("qvh")[0][1]
+        subset = work / "train-subset.jsonl"
+        with open(train, encoding="utf-8") as src:
+            subset.write_text(
+                "".join(line for _, line in zip(range(QUERIES), src, strict=False)),
+                encoding="utf-8",
+            )
+        config = SynthConfig.from_preset("qvh", video_dim=2816, text_dim=512)
+        synthesize(work / "store", config, [("train", subset)], show_progress=False)
+        store = Store.open(work / "store")
+
+        full = _augment(work / "store", work / "full", 10, False)
+        disk = _disk_write(work / "disk.bin", full["bytes"])
+        small = _augment(work / "store", work / "small", 2, False)
+        recipes = _augment(work / "store", work / "recipes", 10, True)
+        (work / "npz").mkdir()
+        base_seconds, base_samples, base_bytes = _research_script(
+            store, work / "full", work / "npz", work / "baseline"
+        )
+
+        ours_rate = full["rows"] / full["seconds"]
+        base_rate = base_samples / base_seconds
+        ours_per_sample = full["bytes"] / full["rows"]
+        base_per_sample = base_bytes / base_samples
+        disk_rate = full["bytes"] / disk
+        rows = [
+            (
+                "disk: sequential write + fsync",
+                f"{full['bytes'] / 1e9:.2f} GB",
+                f"{disk:.1f} s",
+                f"{disk_rate / 1e6:,.0f} MB/s = {disk_rate / ours_per_sample:,.0f} samples/s",
+                "",
+            ),
+            (
+                "amr augment, x10, full",
+                f"{full['rows']:,} rows, {full['bytes'] / 1e9:.2f} GB",
+                f"{full['seconds']:.1f} s",
+                f"{ours_rate:,.0f} samples/s = {full['bytes'] / full['seconds'] / 1e6:,.0f} MB/s",
+                f"{full['bytes'] / full['seconds'] / disk_rate:.0%} of disk · "
+                f"peak RSS {full['peak_mb']:,.0f} MB",
+            ),
+            (
+                "amr augment, x2, full",
+                f"{small['rows']:,} rows, {small['bytes'] / 1e9:.2f} GB",
+                f"{small['seconds']:.1f} s",
+                f"{small['rows'] / small['seconds']:,.0f} samples/s",
+                f"peak RSS {small['peak_mb']:,.0f} MB",
+            ),
+            (
+                "amr augment, x10, --recipes-only",
+                f"{recipes['rows']:,} rows, {recipes['bytes'] / 1e6:.1f} MB",
+                f"{recipes['seconds']:.1f} s",
+                f"{recipes['rows'] / recipes['seconds']:,.0f} samples/s",
+                f"peak RSS {recipes['peak_mb']:,.0f} MB",
+            ),
+            (
+                "research script: np.load .npz, np.save .npy f32",
+                f"{base_samples} samples, {base_bytes / 1e6:.0f} MB",
+                f"{base_seconds:.1f} s",
+                f"{base_rate:,.0f} samples/s",
+                "",
+            ),
+            (
+                "amr vs research script",
+                "",
+                "",
+                f"{ours_rate / base_rate:.1f}x the speed",
+                f"{ours_per_sample / base_per_sample:.2f}x the bytes per sample",
+            ),
+        ]
+        layouts = _layouts(work)
+        note = (
+            f"{QUERIES} QVHighlights train queries (synthetic features, 2816/512-d), "
+            f"{WORKERS} workers; "
+            f"materialised features ≈ {ours_per_sample / 1e3:.0f} KB/sample"
+        )
+    return rows, layouts, note
