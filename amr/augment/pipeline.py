@@ -101,15 +101,15 @@ class AugmentSummary:
 @dataclass
 class _Job:
     generator: Generator
-    ranking: Ranking
     out: Path
-    schema: pa.Schema
+    ranking: Ranking | None = None  # None while scoring: the ranking is what scoring yields
+    schema: pa.Schema | None = None
 
 
 _JOB: Any = None  # the Generator a pool worker inherited; set only inside workers
 
 
-def _init_worker(job: _Job) -> None:
+def _init_worker(job: Any) -> None:
     global _JOB
     _JOB = job
 
@@ -209,7 +209,7 @@ def _parallel(func: Callable, items: list, job: _Job, workers: int) -> Iterator:
         try:
             yield from map(func, items)
         finally:
-            _init_worker(None)  # type: ignore[arg-type]
+            _init_worker(None)
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(min(workers, len(items)), initializer=_init_worker, initargs=(job,)) as pool:
@@ -288,7 +288,7 @@ def augment(
 
     n = generator.n_samples
     chunks = [range(s, min(s + SCORE_CHUNK, n)) for s in range(0, n, SCORE_CHUNK)]
-    scoring = _Job(generator, None, out, None)  # type: ignore[arg-type]
+    scoring = _Job(generator, out)
     scored = _parallel(_score, chunks, scoring, workers)
     blocks = list(track(scored, len(chunks), "scoring samples", show_progress))
     values = np.concatenate(blocks) if blocks else np.zeros((0, len(COMPONENTS)))
@@ -302,7 +302,7 @@ def augment(
         raise AmrError(f"{out}: {part_name(min(existing))} exists; pass --resume to keep it")
     todo = [p for p in mine if p not in existing]
     schema = corpus_schema(None if config.recipes_only else store.meta.video_dim)
-    job = _Job(generator, ranking, out, schema)
+    job = _Job(generator, out, ranking, schema)
     infos: dict[int, PartInfo] = {
         p: _part_info(
             out / part_name(p),
