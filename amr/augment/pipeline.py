@@ -212,8 +212,13 @@ def _parallel(func: Callable, items: list, job: _Job, workers: int) -> Iterator:
             _init_worker(None)
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(min(workers, len(items)), initializer=_init_worker, initargs=(job,)) as pool:
+    pool = context.Pool(min(workers, len(items)), initializer=_init_worker, initargs=(job,))
+    try:
         yield from pool.imap(func, items)
+        pool.close()  # a clean shutdown: workers exit and the pool's threads are joined
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 # -- the command -----------------------------------------------------------------------------
