@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from amr.augment.config import COMPONENTS
 from amr.augment.recipe import Paste, Recipe
+from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.errors import AmrError
 from amr.fileio import atomic_path
 
@@ -51,19 +52,29 @@ def part_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
 
 
+def feature_layout(video_dim: int) -> dict[str, Any]:
+    """How the `features` column stores a clip (in the schema metadata and the manifest)."""
+    return {"dtype": "float16", "byte_order": "little", "dim": video_dim, "per": "clip"}
+
+
+def features_entry(video_dim: int) -> dict[str, Any]:
+    return {"column": "features", **feature_layout(video_dim)}
+
+
 def corpus_schema(video_dim: int | None) -> pa.Schema:
     """The columns of every part; `features` only when the corpus is materialised."""
     fields = [
         pa.field("sample_id", pa.int64(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),
-        pa.field("qid", pa.int64(), nullable=False),
-        pa.field("query", pa.string(), nullable=False),
+        SAMPLES_SCHEMA.field("qid"),
+        SAMPLES_SCHEMA.field("query"),
         pa.field("host_vid", pa.string(), nullable=False),
-        pa.field("duration", pa.float32(), nullable=False),
+        SAMPLES_SCHEMA.field("duration"),
         pa.field("n_clips", pa.int32(), nullable=False),
-        pa.field("relevant_windows", pa.list_(pa.list_(pa.float32()))),
-        pa.field("relevant_clip_ids", pa.list_(pa.int32())),
-        pa.field("saliency_scores", pa.list_(pa.list_(pa.int8()))),
+        # the label columns have the store's types, so a row reads like a store sample
+        SAMPLES_SCHEMA.field("relevant_windows"),
+        SAMPLES_SCHEMA.field("relevant_clip_ids"),
+        SAMPLES_SCHEMA.field("saliency_scores"),
         pa.field("negative_windows", pa.list_(pa.list_(pa.float32()))),
         pa.field("boundary_sharpness", pa.int8(), nullable=False),
         *(pa.field(name, pa.float32(), nullable=False) for name in COMPONENTS),
@@ -74,9 +85,7 @@ def corpus_schema(video_dim: int | None) -> pa.Schema:
     metadata = {}
     if video_dim is not None:
         fields.append(pa.field("features", pa.list_(pa.binary(2 * video_dim)), nullable=False))
-        metadata[b"amr.features"] = json.dumps(
-            {"dtype": "float16", "byte_order": "little", "dim": video_dim, "per": "clip"}
-        ).encode()
+        metadata[b"amr.features"] = json.dumps(feature_layout(video_dim)).encode()
     return pa.schema(fields, metadata=metadata)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +37,7 @@ from amr.augment.corpus import (
     Corpus,
     PartInfo,
     corpus_schema,
+    features_entry,
     features_to_arrow,
     part_name,
     part_writer,
@@ -52,7 +52,7 @@ from amr.augment.sources import build_pool, pooled_text, read_split
 from amr.console import track
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import sha256_file, write_json
+from amr.fileio import atomic_path, sha256_file, write_json
 
 WORK_DIR = ".amr-work"
 SCORE_CHUNK = 2048
@@ -377,15 +377,7 @@ def _manifest(
         "recipes_only": config.recipes_only,
         "rows": len(ranking.order),
         "kinds": kinds,
-        "features": None
-        if config.recipes_only
-        else {
-            "column": "features",
-            "dtype": "float16",
-            "byte_order": "little",
-            "dim": store.meta.video_dim,
-            "per": "clip",
-        },
+        "features": None if config.recipes_only else features_entry(store.meta.video_dim),
         "difficulty": {
             "components": dict(COMPONENTS),
             "weights": config.weights(),
@@ -448,14 +440,8 @@ def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
                 if not source.is_file():
                     raise AmrError(f"{path}: lists {info.file}, which is not in {path.parent}")
                 out.mkdir(parents=True, exist_ok=True)
-                with (
-                    open(source, "rb") as src,
-                    open(target.with_name("." + target.name + ".tmp"), "wb") as dst,
-                ):
-                    shutil.copyfileobj(src, dst, 16 << 20)
-                    dst.flush()
-                    os.fsync(dst.fileno())
-                os.replace(target.with_name("." + target.name + ".tmp"), target)
+                with atomic_path(target) as tmp:
+                    shutil.copyfile(source, tmp)
             if sha256_file(target) != info.sha256:
                 raise AmrError(f"{target}: checksum does not match {path}")
             parts[info.file] = info
@@ -533,13 +519,7 @@ def materialize(
     manifest = dict(corpus.manifest)
     manifest["config"] = config.to_json()
     manifest["recipes_only"] = False
-    manifest["features"] = {
-        "column": "features",
-        "dtype": "float16",
-        "byte_order": "little",
-        "dim": store.meta.video_dim,
-        "per": "clip",
-    }
+    manifest["features"] = features_entry(store.meta.video_dim)
     manifest["parts"] = [p.to_json() for p in parts]
     _finalize(out, {k: manifest[k] for k in _manifest_key_order() if k in manifest})
     return Corpus.open(out)

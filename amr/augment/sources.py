@@ -9,6 +9,7 @@ boundary-contrast difficulty is computed identically with or without materialise
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from amr.console import track
 from amr.datasets.schema import arrow_to_matrices
 from amr.datasets.store import Store
 from amr.errors import AmrError
+from amr.fileio import atomic_path
 
 SKETCH_DIM = 64
 SKETCH_SEED = 0x534B4554  # "SKET": fixed so that every corpus of a store gets the same sketches
@@ -158,10 +160,11 @@ def build_pool(store: Store, vids: set[str], path: Path | None, show_progress: b
     projection = sketch_matrix(dim)
     offsets: dict[str, tuple[int, int]] = {}
     sketch_parts: list[np.ndarray] = []
-    tmp = path.with_name(path.name + ".tmp") if path is not None else None
-    out = open(tmp, "wb") if tmp is not None else None  # noqa: SIM115 - closed below
     rows_written = 0
-    try:
+    with contextlib.ExitStack() as stack:
+        out = None
+        if path is not None:
+            out = stack.enter_context(open(stack.enter_context(atomic_path(path)), "wb"))
         groups = store.videos.iter_row_groups()
         n_groups = store.videos.num_row_groups
         for group in track(groups, n_groups, "reading videos", show_progress):
@@ -178,16 +181,6 @@ def build_pool(store: Store, vids: set[str], path: Path | None, show_progress: b
                     out.write(np.ascontiguousarray(matrix, dtype="<f2").tobytes())
                 values = matrix.astype(np.float32)
                 sketch_parts.append(values @ projection if projection is not None else values)
-        if out is not None:
-            out.flush()
-            os.fsync(out.fileno())
-            out.close()
-            os.replace(tmp, path)
-    finally:
-        if out is not None and not out.closed:
-            out.close()
-        if tmp is not None and tmp.exists():
-            tmp.unlink()
     missing = vids - offsets.keys()
     if missing:
         raise AmrError(f"{store.root}: no features for video {sorted(missing)[0]!r}")
