@@ -284,3 +284,33 @@ def test_bad_inputs_are_clear_errors_that_leave_output_alone(corpus, small_store
     with pytest.raises(AmrError, match="no split"):
         augment(small_store, "nope", corpus, CONFIG, overwrite=True, show_progress=False)
     assert corpus_bytes(corpus) == before
+
+
+def test_a_row_does_not_depend_on_the_batch_it_is_generated_in(small_store, tmp_path):
+    store = Store.open(small_store)
+    index = pipeline.read_split(store, "train")
+    generator = pipeline.make_generator(store, index, CONFIG, tmp_path / "pool.f16")
+    ids = np.random.default_rng(0).permutation(generator.n_samples)[:200]
+    together = generator.table(generator.rows(ids))
+    for i in (0, 57, 199):
+        alone = generator.table(generator.rows(ids[i : i + 1]))
+        assert alone.equals(together.slice(i, 1))
+    np.testing.assert_array_equal(generator.components(ids[::-1]), generator.components(ids)[::-1])
+
+
+def test_cross_fades_are_half_way_at_the_labeled_boundaries(corpus):
+    faded = 0
+    for row, recipe, _ in _rows(corpus):
+        if row["boundary_sharpness"] == 0:
+            continue
+        for paste in recipe[1:]:
+            weights = dict(
+                zip(range(paste.target_start, paste.target_end), paste.alpha, strict=True)
+            )
+            for start, _end in row["relevant_windows"]:
+                first = round(start / 2)
+                if first - 1 in weights and first in weights:  # a boundary inside this paste
+                    assert weights[first - 1] + weights[first] == pytest.approx(1.0)
+                    assert weights[first] > 0.5
+                    faded += 1
+    assert faded > 20

@@ -5,45 +5,104 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amr.augment.boundary import fade_alpha, faded_paste, stretch_clips
+from amr.augment.boundary import fade_alpha, fade_alphas, stretched_lengths
 from amr.augment.config import AugmentConfig, parse_weights
-from amr.augment.difficulty import hardness_ranks, rank_difficulty
+from amr.augment.difficulty import average_ranks, hardness_ranks, rank_difficulty
+from amr.augment.draws import Draws
 from amr.augment.negative import nearest_queries
 from amr.augment.recipe import Paste, check_recipe, compose, identity_recipe
-from amr.augment.splice import fit_lengths, place_segments, resample_clips
+from amr.augment.splice import fit_lengths, kept_lengths, place_segments, segment_clips
 from amr.errors import AmrError
 
 
-@given(length=st.integers(1, 80), seed=st.integers(0, 2**32 - 1))
-def test_resample_keeps_an_ordered_subset_of_one_to_all_clips(length, seed):
-    clips = resample_clips(np.random.default_rng(seed), length)
-    assert 1 <= len(clips) <= length
-    assert np.all(np.diff(clips) > 0) and clips.min() >= 0 and clips.max() < length
+def _uniforms(seed: int, n: int) -> np.ndarray:
+    return np.random.default_rng(seed).random(n)
 
 
 @settings(max_examples=200)
 @given(
-    lengths=st.lists(st.integers(1, 30), min_size=1, max_size=5),
-    region=st.integers(1, 120),
-    min_gap=st.integers(0, 4),
+    lengths=st.lists(st.integers(1, 40), min_size=1, max_size=6),
+    data=st.data(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_segments_fit_in_order_without_overlap(lengths, region, min_gap, seed):
-    fitted = fit_lengths(np.asarray(lengths), region, min_gap)
-    if len(lengths) + (len(lengths) - 1) * min_gap > region:
-        assert fitted is None
-        return
-    assert fitted is not None and np.all(fitted >= 1) and np.all(fitted <= lengths)
-    starts = place_segments(np.random.default_rng(seed), fitted, region, min_gap)
-    ends = starts + fitted
-    assert starts[0] >= 0 and ends[-1] <= region
-    assert np.all(starts[1:] >= ends[:-1] + min_gap)
+def test_segment_clips_are_ordered_subsets_or_even_stretches(lengths, data, seed):
+    lengths = np.asarray(lengths)
+    sizes = np.asarray([data.draw(st.integers(1, 2 * n)) for n in lengths])
+    positions = segment_clips(lengths, sizes, _uniforms(seed, int(lengths.sum())))
+    assert len(positions) == sizes.sum()
+    for segment, (length, size) in enumerate(zip(lengths, sizes, strict=True)):
+        clips = positions[sizes[:segment].sum() : sizes[: segment + 1].sum()]
+        assert clips.min() >= 0 and clips.max() < length
+        if size <= length:  # a subset: distinct, in order
+            assert np.all(np.diff(clips) > 0)
+        else:  # stretched: in order, every clip used
+            assert np.all(np.diff(clips) >= 0) and len(np.unique(clips)) == length
+
+
+def test_kept_lengths_reach_one_and_the_full_window():
+    lengths = np.full(2000, 7)
+    kept = kept_lengths(lengths, _uniforms(0, 2000))
+    assert kept.min() == 1 and kept.max() == 7
+
+
+@settings(max_examples=200)
+@given(
+    groups=st.lists(
+        st.tuples(st.lists(st.integers(1, 30), min_size=1, max_size=5), st.integers(0, 4)),
+        min_size=1,
+        max_size=6,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_segments_fit_in_order_without_overlap(groups, seed):
+    lengths = np.concatenate([np.asarray(g) for g, _ in groups])
+    counts = np.asarray([len(g) for g, _ in groups])
+    gap = np.asarray([gap for _, gap in groups])
+    # a region with room for at least one clip per segment
+    rng = np.random.default_rng(seed)
+    region = counts + (counts - 1) * gap + rng.integers(0, 40, len(groups))
+    fitted = fit_lengths(lengths, counts, region - (counts - 1) * gap)
+    assert np.all(fitted >= 1) and np.all(fitted <= lengths)
+    starts = place_segments(fitted, counts, region, gap, _uniforms(seed, len(lengths)))
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    for g in range(len(groups)):
+        s, e = starts[offsets[g] : offsets[g + 1]], (starts + fitted)[offsets[g] : offsets[g + 1]]
+        assert s[0] >= 0 and e[-1] <= region[g]
+        assert np.all(s[1:] >= e[:-1] + gap[g])
+        total = fitted[offsets[g] : offsets[g + 1]].sum()
+        if lengths[offsets[g] : offsets[g + 1]].sum() > total:  # shrunk: only as much as needed
+            assert total == region[g] - (counts[g] - 1) * gap[g]
+
+
+def test_fit_shrinks_the_longest_segments_first():
+    fitted = fit_lengths(np.asarray([10, 2, 9]), np.asarray([3]), np.asarray([15]))
+    assert fitted.tolist() == [7, 2, 6]
 
 
 def test_placement_reaches_both_ends_of_the_video():
-    rng = np.random.default_rng(0)
-    starts = [place_segments(rng, np.asarray([3]), 10, 1)[0] for _ in range(300)]
-    assert min(starts) == 0 and max(starts) == 7
+    n = 3000
+    starts = place_segments(
+        np.full(n, 3), np.ones(n, int), np.full(n, 10), np.ones(n, int), _uniforms(0, n)
+    )
+    assert starts.min() == 0 and starts.max() == 7
+
+
+def test_draws_depend_only_on_seed_id_stream_and_index():
+    draws = Draws(7)
+    ids = np.arange(1000, 1100)
+    together = draws.uniform(ids, 3, np.arange(100))
+    alone = np.asarray([draws.uniform(np.asarray([i]), 3, k)[0] for k, i in enumerate(ids)])
+    np.testing.assert_array_equal(together, alone)
+    assert not np.array_equal(together, draws.uniform(ids, 4, np.arange(100)))
+    assert not np.array_equal(together, Draws(8).uniform(ids, 3, np.arange(100)))
+    many = draws.uniform(np.arange(100_000), 0)
+    assert many.min() >= 0.0 and many.max() < 1.0 and abs(many.mean() - 0.5) < 0.01
+    assert np.all(draws.integers(np.arange(1000), 1, 3) < 3)
+
+
+def test_average_ranks_share_ties():
+    np.testing.assert_array_equal(average_ranks(np.asarray([3.0, 1.0, 3.0, 2.0])), [3.5, 1, 3.5, 2])
+    assert len(average_ranks(np.zeros(0))) == 0
 
 
 @pytest.mark.parametrize("fade", [2, 4, 6])
@@ -57,27 +116,21 @@ def test_fade_is_half_way_exactly_at_the_labeled_boundaries(fade):
     assert np.all(alpha[half : half + 5] > 0.5) and np.all(alpha[:half] < 0.5)
 
 
-def test_faded_paste_is_cut_at_the_video_edges_and_blends():
-    clips = np.arange(10, 14, dtype=np.int32)
-    paste = faded_paste("v", clips, start=0, fade=4, n_clips=6)
-    assert paste.target_start == 0 and paste.target_end <= 6
-    assert paste.alpha is not None and len(paste.alpha) == len(paste.clips)
-    host = np.zeros((6, 2), np.float32)
-    donor = np.ones((20, 2), np.float32)
-    out = compose(
-        [Paste("h", np.arange(6, dtype=np.int32), 0), paste], 6, {"h": host, "v": donor}.__getitem__
-    )
-    # label [0, 4): inside the donor dominates, outside the host does
-    assert out[0, 0] > 0.5 and out[3, 0] > 0.5 > out[4, 0] > out[5, 0]
-    hard = faded_paste("v", clips, start=1, fade=0, n_clips=6)
-    assert hard.alpha is None and hard.target_start == 1
+def test_stretched_lengths_stay_within_the_stretch_factor():
+    lengths = np.full(1000, 10)
+    stretched = stretched_lengths(lengths, _uniforms(0, 1000), 2.0)
+    assert stretched.min() >= 5 and stretched.max() <= 20
+    assert stretched.min() < 7 and stretched.max() > 15  # both ways
 
 
-@given(length=st.integers(1, 40), seed=st.integers(0, 2**32 - 1))
-def test_stretch_stays_in_order_within_the_window(length, seed):
-    clips = stretch_clips(np.random.default_rng(seed), length, 2.0)
-    assert np.all(np.diff(clips) >= 0) and clips.min() >= 0 and clips.max() < length
-    assert round(length / 2) <= len(clips) <= round(length * 2) or len(clips) == 1
+def test_fade_alphas_equal_fade_alpha():
+    for length, fade in [(1, 2), (5, 4), (9, 6)]:
+        extended = length + fade
+        step = np.arange(extended)
+        np.testing.assert_array_equal(
+            fade_alphas(np.full(extended, extended), np.full(extended, fade), step),
+            fade_alpha(length, fade),
+        )
 
 
 def test_compose_replays_pastes_in_order():

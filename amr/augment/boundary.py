@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from amr.augment.recipe import Paste
-from amr.augment.splice import ordered_subset
 
-
-def stretch_clips(rng: np.random.Generator, length: int, max_stretch: float) -> np.ndarray:
-    """Source clip indices for a window resampled to length × max_stretch^u, u ~ U(-1, 1):
-    squeezed by keeping an ordered random subset, stretched by repeating clips evenly."""
-    target = round(length * max_stretch ** rng.uniform(-1.0, 1.0))
-    target = max(1, target)
-    if target <= length:
-        return ordered_subset(rng, length, target)
-    return np.floor((np.arange(target) + 0.5) * length / target).astype(np.int32)
+def stretched_lengths(lengths: np.ndarray, u: np.ndarray, max_stretch: float) -> np.ndarray:
+    """Each window's length × max_stretch^(2u - 1), rounded, at least 1 (u uniform in [0, 1))."""
+    scale = max_stretch ** (2.0 * u - 1.0)
+    return np.maximum(1, np.rint(np.asarray(lengths) * scale)).astype(np.int64)
 
 
 def fade_alpha(length: int, fade: int) -> np.ndarray:
@@ -32,17 +25,11 @@ def fade_alpha(length: int, fade: int) -> np.ndarray:
     return np.clip(np.minimum(rising, falling), 0.0, 1.0).astype(np.float32)
 
 
-def faded_paste(vid: str, clips: np.ndarray, start: int, fade: int, n_clips: int) -> Paste:
-    """A paste of `clips` at `start` with a cross-fade of `fade` clips at both ends (hard if 0).
-
-    Outside the label the fade blends in the segment's first/last clip; the part of the fade that
-    would fall outside the video is dropped.
-    """
-    if fade == 0:
-        return Paste(vid, clips, start)
-    half = fade // 2
-    extended = np.concatenate([np.repeat(clips[:1], half), clips, np.repeat(clips[-1:], half)])
-    alpha = fade_alpha(len(clips), fade)
-    first = start - half
-    lo, hi = max(0, -first), min(len(extended), n_clips - first)
-    return Paste(vid, extended[lo:hi].astype(np.int32), first + lo, alpha[lo:hi])
+def fade_alphas(extended: np.ndarray, fade: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """`fade_alpha` for many pastes at once: per pasted clip, its paste's extended length and
+    fade and its position in the paste (float32 arithmetic, equal to fade_alpha's)."""
+    fade32 = np.asarray(fade, np.float32)
+    position32 = np.asarray(position, np.float32)
+    rising = (position32 + np.float32(0.5)) / fade32
+    falling = (np.asarray(extended, np.float32) - position32 - np.float32(0.5)) / fade32
+    return np.clip(np.minimum(rising, falling), 0.0, 1.0).astype(np.float32)

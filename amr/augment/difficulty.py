@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from amr.augment.config import COMPONENTS
 
@@ -23,10 +22,23 @@ class Ranking:
     curriculum_bin: np.ndarray  # int16 per sample id
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks; tied values share the mean of their positions."""
+    n = len(values)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if n else np.zeros(0, int)
+    ends = np.r_[starts[1:], n]
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    ranks = np.empty(n)
+    ranks[order] = ((starts + ends - 1) / 2 + 1)[group]
+    return ranks
+
+
 def hardness_ranks(values: np.ndarray, direction: str) -> np.ndarray:
     """Average ranks of hardness, scaled to [0, 1] (all 0 when every value is the same)."""
     hardness = -values if direction == "lower" else values
-    ranks = rankdata(hardness, method="average")
+    ranks = average_ranks(hardness)
     if len(ranks) == 0 or ranks.max() == ranks.min():
         return np.zeros(len(values))
     return (ranks - ranks.min()) / (ranks.max() - ranks.min())

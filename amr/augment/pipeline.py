@@ -2,10 +2,11 @@
 
 Two passes over sample ids, both pure functions of (store, config, seed, sample id):
 
-1. scoring: generate each sample's labels and recipe (no features) to get its difficulty
-   components; rank them across the corpus (only ~40 bytes per sample are kept);
+1. scoring: generate the samples in batches (labels and recipes, no features) to get their
+   difficulty components; rank them across the corpus (only ~40 bytes per sample are kept);
 2. writing: part k holds the k-th `part_rows` samples in difficulty order; they are generated
-   again, their features composed from the video pool, and the part is written atomically.
+   again (cheaper than keeping them), their features composed from the video pool one row
+   group at a time, and the part is written atomically.
 
 A part's bytes depend only on its index, so any --workers, any --shard K/N plus `amr corpus
 merge`, and any --resume give the same corpus.
@@ -14,10 +15,9 @@ merge`, and any --resume give the same corpus.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,13 +42,13 @@ from amr.augment.corpus import (
     part_name,
     part_writer,
     recipes_from_arrow,
-    recipes_to_arrow,
 )
 from amr.augment.difficulty import Ranking, rank_difficulty
-from amr.augment.generate import Generator, Sample
+from amr.augment.generate import Generator
 from amr.augment.negative import nearest_queries
-from amr.augment.recipe import check_recipe, compose
-from amr.augment.sources import build_pool, pooled_text, read_split
+from amr.augment.recipe import check_recipe, compose, compose_rows
+from amr.augment.sources import SplitIndex, build_pool, pooled_text, read_split
+from amr.augment.workers import current_job, parallel_map
 from amr.console import track
 from amr.datasets.store import Store
 from amr.errors import AmrError
@@ -95,7 +95,7 @@ class AugmentSummary:
 
 
 # -- worker side ---------------------------------------------------------------------------------
-# A worker process holds one Generator (sent once, at fork) and turns part indices into files.
+# A worker process holds one job (sent once, at fork) and turns id ranges or parts into results.
 
 
 @dataclass
@@ -106,70 +106,53 @@ class _Job:
     schema: pa.Schema | None = None
 
 
-_JOB: Any = None  # the Generator a pool worker inherited; set only inside workers
-
-
-def _init_worker(job: Any) -> None:
-    global _JOB
-    _JOB = job
-
-
 def _score(ids: range) -> np.ndarray:
-    assert _JOB is not None
-    return score_samples(_JOB.generator, ids)
+    job: _Job = current_job()
+    return job.generator.components(np.arange(ids.start, ids.stop))
 
 
 def _write(part: int) -> PartInfo:
-    assert _JOB is not None
-    return write_augmented_part(_JOB.generator, _JOB.ranking, _JOB.schema, _JOB.out, part)
+    job: _Job = current_job()
+    assert job.ranking is not None and job.schema is not None
+    return write_augmented_part(job.generator, job.ranking, job.schema, job.out, part)
 
 
-def score_samples(generator: Generator, ids: Iterable[int]) -> np.ndarray:
-    """(len(ids), n_components) float64: each sample's difficulty components."""
-    rows = [generator.sample(i).components for i in ids]
-    return np.asarray(
-        [[row[name] for name in COMPONENTS] for row in rows], dtype=np.float64
-    ).reshape(-1, len(COMPONENTS))
-
-
-def samples_table(
-    samples: list[Sample], generator: Generator, ranking: Ranking, schema: pa.Schema
-) -> pa.Table:
-    split = generator.split
-    ids = np.asarray([s.sample_id for s in samples], dtype=np.int64)
-    columns: dict[str, Any] = {
-        "sample_id": ids,
-        "kind": [s.kind for s in samples],
-        "qid": split.qids[[s.source for s in samples]] if samples else np.zeros(0, np.int64),
-        "query": [split.queries[s.source] for s in samples],
-        "host_vid": [s.host_vid for s in samples],
-        "duration": np.asarray([s.duration for s in samples], np.float32),
-        "n_clips": np.asarray([s.n_clips for s in samples], np.int32),
-        "relevant_windows": [s.windows for s in samples],
-        "relevant_clip_ids": [s.clip_ids for s in samples],
-        "saliency_scores": [s.saliency for s in samples],
-        "negative_windows": [s.negative_windows for s in samples],
-        "boundary_sharpness": np.asarray([s.boundary_sharpness for s in samples], np.int8),
-    }
-    for name in COMPONENTS:
-        columns[name] = np.asarray([s.components[name] for s in samples], np.float32)
-    columns["difficulty"] = ranking.difficulty[ids]
-    columns["curriculum_bin"] = ranking.curriculum_bin[ids]
-    columns["recipe"] = recipes_to_arrow([s.recipe for s in samples])
-    if "features" in schema.names:
-        offsets = np.zeros(len(samples) + 1, dtype=np.int64)
-        np.cumsum([s.n_clips for s in samples], out=offsets[1:])
-        flat = np.empty((offsets[-1], generator.pool.dim), dtype=np.float16)
-        for s, start, stop in zip(samples, offsets[:-1], offsets[1:], strict=True):
-            compose(s.recipe, s.n_clips, generator.pool.features, out=flat[start:stop])
-        columns["features"] = features_to_arrow(flat, offsets)
-    arrays = [
-        pa.array(columns[f.name], type=f.type)
-        if not isinstance(columns[f.name], pa.Array)
-        else columns[f.name]
-        for f in schema
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema)
+def rows_table(
+    generator: Generator, ids: np.ndarray, ranking: Ranking, schema: pa.Schema
+) -> Iterator[pa.Table]:
+    """The corpus rows of sample ids `ids`, in that order, one row group at a time (features,
+    when `schema` has them, are composed for one row group at a time: that bounds memory)."""
+    rows = generator.rows(ids)
+    table = generator.table(rows)
+    table = table.append_column(
+        schema.field("difficulty"), pa.array(ranking.difficulty[ids], pa.float32())
+    ).append_column(
+        schema.field("curriculum_bin"), pa.array(ranking.curriculum_bin[ids], pa.int16())
+    )
+    step = generator.config.row_group_rows
+    pastes = rows.pastes
+    paste_offsets = np.searchsorted(pastes.owner, np.arange(0, len(ids) + step, step))
+    clip_offsets = np.zeros(len(pastes.owner) + 1, dtype=np.int64)
+    np.cumsum(pastes.clip_counts, out=clip_offsets[1:])
+    for group, start in enumerate(range(0, len(ids), step)):
+        piece = table.slice(start, step)
+        if "features" in schema.names:
+            first, stop = paste_offsets[group], paste_offsets[group + 1]
+            clips = slice(clip_offsets[first], clip_offsets[stop])
+            flat, offsets = compose_rows(
+                rows.n_clips[start : start + step],
+                pastes.owner[first:stop] - start,
+                generator.pool_rows[pastes.video_row[first:stop]],
+                pastes.target_start[first:stop],
+                pastes.clip_counts[first:stop],
+                pastes.clips[clips],
+                pastes.faded[first:stop],
+                pastes.alpha[clips],
+                generator.pool.read_rows,
+                generator.pool.dim,
+            )
+            piece = piece.append_column(schema.field("features"), features_to_arrow(flat, offsets))
+        yield piece.select(schema.names).cast(schema)
 
 
 def part_ids(ranking: Ranking, part: int, part_rows: int) -> np.ndarray:
@@ -179,46 +162,27 @@ def part_ids(ranking: Ranking, part: int, part_rows: int) -> np.ndarray:
 def write_augmented_part(
     generator: Generator, ranking: Ranking, schema: pa.Schema, out: Path, part: int
 ) -> PartInfo:
-    """Generate and write part `part`, one row group at a time (memory: one row group)."""
+    """Generate and write part `part`, one row group at a time."""
     config = generator.config
     ids = part_ids(ranking, part, config.part_rows)
     path = out / part_name(part)
     with part_writer(path, schema) as writer:
-        for start in range(0, len(ids), config.row_group_rows):
-            chunk = ids[start : start + config.row_group_rows]
-            samples = [generator.sample(int(i)) for i in chunk]
-            writer.write_table(samples_table(samples, generator, ranking, schema))
-    return _part_info(path, part, config, ranking.difficulty[ids])
+        for piece in rows_table(generator, ids, ranking, schema):
+            writer.write_table(piece)
+    return _part_info(path, part, config, ranking.difficulty[ids], writer.sha256)
 
 
-def _part_info(path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray) -> PartInfo:
+def _part_info(
+    path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray, sha256: str = ""
+) -> PartInfo:
     return PartInfo(
         file=path.name,
         rows=len(difficulty),
         first_row=part * config.part_rows,
         difficulty=(float(difficulty.min()), float(difficulty.max())),
         bytes=path.stat().st_size,
-        sha256=sha256_file(path),
+        sha256=sha256 or sha256_file(path),
     )
-
-
-def _parallel(func: Callable, items: list, job: _Job, workers: int) -> Iterator:
-    """func over items in order; in `workers` forked processes when more than one."""
-    if workers <= 1 or len(items) <= 1:
-        _init_worker(job)
-        try:
-            yield from map(func, items)
-        finally:
-            _init_worker(None)
-        return
-    context = multiprocessing.get_context("fork")
-    pool = context.Pool(min(workers, len(items)), initializer=_init_worker, initargs=(job,))
-    try:
-        yield from pool.imap(func, items)
-        pool.close()  # a clean shutdown: workers exit and the pool's threads are joined
-    finally:
-        pool.terminate()
-        pool.join()
 
 
 # -- the command -----------------------------------------------------------------------------
@@ -252,6 +216,32 @@ def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwri
         write_json(state_file, run_state)
 
 
+def make_generator(
+    store: Store,
+    index: SplitIndex,
+    config: AugmentConfig,
+    pool_path: Path | None,
+    workers: int = 1,
+    show_progress: bool = False,
+) -> Generator:
+    """Read what generation needs: the video pool (features at `pool_path`, or sketches only
+    when None) and, for the negative op, every query's nearest neighbours."""
+    pool = build_pool(store, set(index.vids), pool_path, workers, show_progress)
+    if "negative" in config.ops:
+        pooled = pooled_text(store, index.qids, show_progress)
+        neighbours, similarity = nearest_queries(
+            pooled,
+            index.queries,
+            index.n_windows > 0,
+            config.negative_pool,
+            config.negative_max_similarity,
+        )
+    else:
+        neighbours = np.full((len(index), 0), -1, dtype=np.int64)
+        similarity = np.zeros((len(index), 0), dtype=np.float32)
+    return Generator(index, pool, config, neighbours, similarity)
+
+
 def augment(
     store_path: str | Path,
     split: str,
@@ -279,22 +269,13 @@ def augment(
     _prepare_out(out, run_state, shard, resume, overwrite)
 
     pool_path = None if config.recipes_only else out / WORK_DIR / "video-pool.f16"
-    pool = build_pool(store, set(index.vids), pool_path, show_progress)
-    if "negative" in config.ops:
-        pooled = pooled_text(store, index.qids, show_progress)
-        has_window = np.asarray([len(w) > 0 for w in index.windows])
-        neighbours, similarity = nearest_queries(
-            pooled, index.queries, has_window, config.negative_pool, config.negative_max_similarity
-        )
-    else:
-        neighbours = np.full((len(index), 0), -1, dtype=np.int64)
-        similarity = np.zeros((len(index), 0), dtype=np.float32)
-    generator = Generator(index, pool, config, neighbours, similarity)
+    generator = make_generator(store, index, config, pool_path, workers, show_progress)
+    pool = generator.pool
 
     n = generator.n_samples
     chunks = [range(s, min(s + SCORE_CHUNK, n)) for s in range(0, n, SCORE_CHUNK)]
     scoring = _Job(generator, out)
-    scored = _parallel(_score, chunks, scoring, workers)
+    scored = parallel_map(_score, chunks, scoring, workers)
     blocks = list(track(scored, len(chunks), "scoring samples", show_progress))
     values = np.concatenate(blocks) if blocks else np.zeros((0, len(COMPONENTS)))
     components = {name: values[:, i] for i, name in enumerate(COMPONENTS)}
@@ -319,16 +300,14 @@ def augment(
     }
     for part, info in zip(
         todo,
-        track(_parallel(_write, todo, job, workers), len(todo), "writing parts", show_progress),
+        track(parallel_map(_write, todo, job, workers), len(todo), "writing parts", show_progress),
         strict=True,
     ):
         infos[part] = info
     pool.close()
 
-    kinds = {k: 0 for k in KINDS}
-    for i in range(n):  # cheap: kind is arithmetic on the id
-        kinds[generator.kind_of(i)] += 1
-    kinds = {k: v for k, v in kinds.items() if v}
+    counts = np.bincount(generator.kinds(np.arange(n)), minlength=len(KINDS))
+    kinds = {k: int(c) for k, c in zip(KINDS, counts, strict=True) if c}
     manifest = _manifest(store, split, config, ranking, kinds, [infos[p] for p in sorted(infos)])
     if shard.count == 1:
         _finalize(out, manifest)
@@ -504,12 +483,14 @@ def materialize(
     split = corpus.manifest["source"]["split"]
     index = read_split(store, split)
     (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
-    pool = build_pool(store, set(index.vids), out / WORK_DIR / "video-pool.f16", show_progress)
+    pool = build_pool(
+        store, set(index.vids), out / WORK_DIR / "video-pool.f16", workers, show_progress
+    )
     schema = corpus_schema(store.meta.video_dim)
     job = _MaterializeJob(corpus.root, out, pool, schema, config)
     parts = list(
         track(
-            _parallel(_materialize_part, corpus.parts, job, workers),
+            parallel_map(_materialize_part, corpus.parts, job, workers),
             len(corpus.parts),
             "materialising parts",
             show_progress,
@@ -535,8 +516,7 @@ class _MaterializeJob:
 
 
 def _materialize_part(part: PartInfo) -> PartInfo:
-    job = _JOB
-    assert isinstance(job, _MaterializeJob)
+    job: _MaterializeJob = current_job()
     path = job.source / part.file
     if sha256_file(path) != part.sha256:
         raise AmrError(f"{path}: checksum does not match the manifest")
@@ -548,7 +528,7 @@ def _materialize_part(part: PartInfo) -> PartInfo:
             # Cast: Parquet names list children "element", Arrow "item"; schema bytes must match.
             table = source.read_row_group(group).cast(recipe_schema)
             recipes = recipes_from_arrow(table.column("recipe"))
-            n_clips = table.column("n_clips").to_numpy().astype(np.int64)
+            n_clips = table.column("n_clips").combine_chunks().to_numpy().astype(np.int64)
             offsets = np.concatenate([[0], np.cumsum(n_clips)])
             flat = np.empty((offsets[-1], job.pool.dim), dtype=np.float16)
             for row, recipe in enumerate(recipes):
@@ -571,5 +551,5 @@ def _materialize_part(part: PartInfo) -> PartInfo:
         part.first_row,
         part.difficulty,
         out_path.stat().st_size,
-        sha256_file(out_path),
+        writer.sha256,
     )

@@ -121,3 +121,45 @@ def compose_clips(
             blend += (1.0 - weight) * canvas[inside].astype(np.float32)
             canvas[inside] = blend
     return canvas
+
+
+def compose_rows(
+    n_clips: np.ndarray,
+    owner: np.ndarray,
+    source_start: np.ndarray,
+    target_start: np.ndarray,
+    clip_counts: np.ndarray,
+    clips: np.ndarray,
+    faded: np.ndarray,
+    alpha: np.ndarray,
+    read_rows: Callable[..., np.ndarray],
+    dim: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`compose` for many rows given as flat pastes (grouped by row, in recipe order), reading
+    only the source rows each paste needs: ``read_rows(first, stop, out=None)`` returns pool rows
+    first..stop-1, into `out` when given, so a contiguous hard paste (the host) is read straight
+    into the canvas. Returns (flat (total clips, dim) float16 canvases, row offsets)."""
+    offsets = np.zeros(len(n_clips) + 1, dtype=np.int64)
+    np.cumsum(n_clips, out=offsets[1:])
+    flat = np.empty((int(offsets[-1]), dim), dtype=np.float16)
+    clip_offsets = np.zeros(len(clip_counts) + 1, dtype=np.int64)
+    np.cumsum(clip_counts, out=clip_offsets[1:])
+    for p in range(len(owner)):
+        picked = clips[clip_offsets[p] : clip_offsets[p + 1]]
+        start = int(offsets[owner[p]] + target_start[p])
+        span = flat[start : start + len(picked)]
+        low, high = int(picked[0]), int(picked[-1]) + 1
+        first = int(source_start[p])
+        if not faded[p] and high - low == len(picked) and np.all(np.diff(picked) == 1):
+            read_rows(first + low, first + high, out=span)
+            continue
+        low, high = int(picked.min()), int(picked.max()) + 1
+        source = read_rows(first + low, first + high)[picked - low]
+        if faded[p]:
+            weight = alpha[clip_offsets[p] : clip_offsets[p + 1], None]
+            blend = weight * source.astype(np.float32)
+            blend += (1.0 - weight) * span.astype(np.float32)
+            span[:] = blend
+        else:
+            span[:] = source
+    return flat, offsets

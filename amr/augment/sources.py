@@ -1,10 +1,12 @@
 """What augmentation reads from the store: the split's labels in clip units, and its videos.
 
-`SplitIndex` holds the labels (small). `VideoPool` holds the features: one sequential pass over the
-store decodes the split's videos into a raw float16 file that is read back with `os.pread`, so
-random access costs a page-cache copy instead of a Parquet decode, and the process stays small.
-The same pass keeps a 64-d random projection ("sketch") of every clip in memory, from which the
-boundary-contrast difficulty is computed identically with or without materialised features.
+`SplitIndex` holds the labels as flat arrays (small). `VideoPool` serves the features: one pass
+over the store decodes the split's videos into a raw float16 file that is read back with
+`os.preadv`, so random access costs a page-cache copy instead of a Parquet decode and the process
+stays small. Every clip of the store also has a 64-d random projection (a "sketch"), from which
+the boundary-contrast difficulty is computed the same way with or without features. Sketches are
+cached in ``STORE/.amr-cache/`` (keyed by the store's fingerprint) so that a later run, and every
+--recipes-only run, skips the pass over the features.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from amr.augment import ragged
+from amr.augment.ragged import offsets_of
+from amr.augment.workers import current_job, parallel_map
 from amr.console import track
 from amr.datasets.schema import arrow_to_matrices
 from amr.datasets.store import Store
@@ -25,75 +33,113 @@ from amr.fileio import atomic_path
 
 SKETCH_DIM = 64
 SKETCH_SEED = 0x534B4554  # "SKET": fixed so that every corpus of a store gets the same sketches
+CACHE_DIR = ".amr-cache"
+GROUPS_PER_TASK = 8
 
 
 @dataclass
 class SplitIndex:
-    """A split's samples with their windows as clip ranges of their own video."""
+    """A split's samples; windows as clip ranges of their own video, flattened over the split."""
 
+    table: pa.Table  # the split's rows as stored (the `original` corpus rows are taken from it)
     qids: np.ndarray  # int64
     queries: list[str]
     vids: list[str]
     durations: np.ndarray  # float32 seconds
-    windows: list[np.ndarray]  # per sample: (k, 2) int32 clip ranges [start, end)
-    saliency: list[list[np.ndarray]]  # per sample, per window: (clips, annotators) int8
+    window_offsets: np.ndarray  # (n + 1,): sample i owns windows window_offsets[i]:[i + 1]
+    window_first: np.ndarray  # int64 first clip of each window
+    window_stop: np.ndarray  # int64 clip after the last
+    saliency_offsets: np.ndarray  # (windows + 1,): rows of `saliency` per window, one per clip
+    saliency: np.ndarray  # (clips in all windows, annotators) int8
     annotators: int  # 0 when the split has no saliency (Charades-STA)
     clip_length: float
-    raw: dict[str, list]  # the split's label columns as stored, for the `original` rows
+    label_seconds: np.ndarray  # float64 sum of each sample's window lengths as annotated
+    label_count: np.ndarray  # int64 number of annotated windows of each sample
 
     def __len__(self) -> int:
         return len(self.qids)
 
     @property
+    def n_windows(self) -> np.ndarray:
+        return np.diff(self.window_offsets)
+
+    @property
     def donors(self) -> np.ndarray:
         """Indices of the samples with at least one window: the ones that can be augmented."""
-        return np.flatnonzero([len(w) > 0 for w in self.windows])
+        return np.flatnonzero(self.n_windows > 0)
+
+
+def _list_lengths(column: pa.ChunkedArray) -> np.ndarray:
+    array = column.combine_chunks()
+    return array.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def read_split(store: Store, split: str) -> SplitIndex:
+    """The split's labels in clip units, vectorised over the whole split."""
     table = store.samples(split)
     clip_length = store.meta.clip_length
-    columns = table.to_pydict()
-    missing = sorted({vid for vid in columns["vid"] if vid not in store.videos})
+    vids = table.column("vid").to_pylist()
+    missing = sorted({vid for vid in vids if vid not in store.videos})
     if missing:
         raise AmrError(f"{store.root}: split {split!r} names video {missing[0]!r} with no features")
-    annotators = max((len(row[0]) for row in columns["saliency_scores"] if row), default=0)
-    windows, saliency = [], []
-    for vid, wins, clip_ids, scores in zip(
-        columns["vid"],
-        columns["relevant_windows"],
-        columns["relevant_clip_ids"],
-        columns["saliency_scores"],
-        strict=True,
-    ):
-        n_clips = store.n_clips(vid)
-        ranges = []
-        for start, end in wins or []:
-            first = math.floor(start / clip_length + 1e-6)
-            stop = min(math.ceil(end / clip_length - 1e-6), n_clips)
-            if stop > first:
-                ranges.append((first, stop))
-        ranges_array = np.asarray(ranges, dtype=np.int32).reshape(-1, 2)
-        score_of = dict(zip(clip_ids or [], scores or [], strict=False))
-        per_window = []
-        for first, stop in ranges:
-            rows = [score_of.get(c, [0] * annotators)[:annotators] for c in range(first, stop)]
-            per_window.append(np.asarray(rows, dtype=np.int8).reshape(stop - first, annotators))
-        windows.append(ranges_array)
-        saliency.append(per_window)
+    n = len(vids)
+    n_clips = np.asarray([store.n_clips(vid) for vid in vids], dtype=np.int64)
+
+    # windows: seconds -> clip ranges [first, stop), empty ones dropped
+    window_counts = _list_lengths(table.column("relevant_windows"))
+    seconds = pc.list_flatten(pc.list_flatten(table.column("relevant_windows")))
+    seconds = seconds.to_numpy().astype(np.float64).reshape(-1, 2)
+    owner = np.repeat(np.arange(n), window_counts)
+    first = np.floor(seconds[:, 0] / clip_length + 1e-6).astype(np.int64)
+    stop = np.minimum(np.ceil(seconds[:, 1] / clip_length - 1e-6).astype(np.int64), n_clips[owner])
+    kept = stop > first
+    first, stop, owner = first[kept], stop[kept], owner[kept]
+
+    # saliency: one row per clip of every kept window, looked up by (sample, clip id)
+    id_counts = _list_lengths(table.column("relevant_clip_ids"))
+    clip_ids = pc.list_flatten(table.column("relevant_clip_ids")).to_numpy().astype(np.int64)
+    score_counts = _list_lengths(table.column("saliency_scores"))
+    per_clip = pc.list_flatten(table.column("saliency_scores"))
+    annotators = int(_list_lengths(per_clip).max()) if len(per_clip) else 0
+    scores = np.zeros((len(per_clip), annotators), dtype=np.int8)
+    if annotators:
+        widths = _list_lengths(per_clip)
+        values = pc.list_flatten(per_clip).to_numpy().astype(np.int8)
+        scores[np.repeat(np.arange(len(per_clip)), widths), ragged.positions(widths)] = values
+    # pair clip ids with score rows per sample (extra ids or rows are ignored, as zip does)
+    paired = np.minimum(id_counts, score_counts)
+    id_index = ragged.ranges(ragged.offsets_of(id_counts)[:-1], paired)
+    score_index = ragged.ranges(ragged.offsets_of(score_counts)[:-1], paired)
+    key = np.repeat(np.arange(n), paired) * (1 << 32) + clip_ids[id_index]
+    sort = np.argsort(key, kind="stable")
+    key, score_index = key[sort], score_index[sort]
+    clips = ragged.ranges(first, stop - first)
+    wanted = np.repeat(owner, stop - first) * (1 << 32) + clips
+    hit = np.minimum(np.searchsorted(key, wanted), max(len(key) - 1, 0))
+    found = key[hit] == wanted if len(key) else np.zeros(len(wanted), bool)
+    saliency = np.zeros((len(wanted), annotators), dtype=np.int8)
+    saliency[found] = scores[score_index[hit[found]]]
+
+    durations = table.column("duration").to_numpy().astype(np.float32)
     return SplitIndex(
-        qids=np.asarray(columns["qid"], dtype=np.int64),
-        queries=columns["query"],
-        vids=columns["vid"],
-        durations=np.asarray(columns["duration"], dtype=np.float32),
-        windows=windows,
+        table=table,
+        qids=table.column("qid").to_numpy().astype(np.int64),
+        queries=table.column("query").to_pylist(),
+        vids=vids,
+        durations=durations,
+        window_offsets=ragged.offsets_of(np.bincount(owner, minlength=n)),
+        window_first=first,
+        window_stop=stop,
+        saliency_offsets=ragged.offsets_of(stop - first),
         saliency=saliency,
         annotators=annotators,
         clip_length=clip_length,
-        raw={
-            key: columns[key]
-            for key in ("relevant_windows", "relevant_clip_ids", "saliency_scores")
-        },
+        label_seconds=np.bincount(
+            np.repeat(np.arange(n), window_counts),
+            weights=seconds[:, 1] - seconds[:, 0],
+            minlength=n,
+        ),
+        label_count=window_counts,
     )
 
 
@@ -106,43 +152,51 @@ def sketch_matrix(dim: int) -> np.ndarray | None:
 
 
 class VideoPool:
-    """The split's video features, served by id from a raw float16 file (or sketches only)."""
+    """The split's video features, served by row from a raw float16 file, plus store sketches.
+
+    Rows: video `vid` occupies pool rows ``start(vid) .. start(vid) + n_clips(vid)``; its sketch
+    rows are ``sketch_start[vid] ...`` of `sketches` (store-wide, in the store's file order).
+    """
 
     def __init__(
         self,
         path: Path | None,
         dim: int,
-        offsets: dict[str, tuple[int, int]],
+        starts: dict[str, tuple[int, int]],
         sketches: np.ndarray,
-        sketch_offsets: dict[str, int],
+        sketch_start: dict[str, int],
     ):
         self.path = path
         self.dim = dim
-        self.offsets = offsets  # vid -> (first row, n_clips)
+        self.starts = starts  # vid -> (first pool row, n_clips)
         self.sketches = sketches
-        self.sketch_offsets = sketch_offsets
+        self.sketch_start = sketch_start
         self._fd: int | None = None
 
     def n_clips(self, vid: str) -> int | None:
-        where = self.offsets.get(vid)
+        where = self.starts.get(vid)
         return None if where is None else where[1]
 
-    def sketch(self, vid: str) -> np.ndarray:
-        start = self.sketch_offsets[vid]
-        return self.sketches[start : start + self.offsets[vid][1]]
-
-    def features(self, vid: str) -> np.ndarray:
+    def read_rows(self, first: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Pool rows first..stop-1 as (rows, dim) float16, read into `out` when given."""
         if self.path is None:
             raise AmrError("this pool was built without features (recipes only)")
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
-        first, count = self.offsets[vid]
-        row_bytes = self.dim * 2
-        buffer = bytearray(count * row_bytes)
-        got = os.preadv(self._fd, [buffer], first * row_bytes)
-        if got != len(buffer):
-            raise AmrError(f"{self.path}: truncated feature pool (video {vid!r})")
-        return np.frombuffer(buffer, dtype=np.float16).reshape(count, self.dim)
+        if out is None:
+            out = np.empty((stop - first, self.dim), dtype=np.float16)
+        got = os.preadv(self._fd, [out], first * self.dim * 2)
+        if got != out.nbytes:
+            raise AmrError(f"{self.path}: truncated feature pool")
+        return out
+
+    def features(self, vid: str) -> np.ndarray:
+        first, count = self.starts[vid]
+        return self.read_rows(first, first + count)
+
+    def sketch(self, vid: str) -> np.ndarray:
+        start = self.sketch_start[vid]
+        return np.asarray(self.sketches[start : start + self.starts[vid][1]])
 
     def close(self) -> None:
         if self._fd is not None:
@@ -153,42 +207,122 @@ class VideoPool:
         return {**self.__dict__, "_fd": None}
 
 
-def build_pool(store: Store, vids: set[str], path: Path | None, show_progress: bool) -> VideoPool:
-    """One sequential pass over the store's videos: sketch every clip, and with `path` copy the
-    features into a raw float16 file (written to a temporary name, renamed when complete)."""
-    dim = store.meta.video_dim
-    projection = sketch_matrix(dim)
-    offsets: dict[str, tuple[int, int]] = {}
-    sketch_parts: list[np.ndarray] = []
-    rows_written = 0
-    with contextlib.ExitStack() as stack:
-        out = None
-        if path is not None:
-            out = stack.enter_context(open(stack.enter_context(atomic_path(path)), "wb"))
-        groups = store.videos.iter_row_groups()
-        n_groups = store.videos.num_row_groups
-        for group in track(groups, n_groups, "reading videos", show_progress):
-            keys = group.column("vid").to_pylist()
-            wanted = [i for i, vid in enumerate(keys) if vid in vids]
-            if not wanted:
+def _cache_path(store: Store) -> Path:
+    digest = store.meta.fingerprint.partition(":")[2][:16] or "unfingerprinted"
+    return store.root / CACHE_DIR / f"sketches-{SKETCH_DIM}-{digest}.npy"
+
+
+def _load_cached_sketches(store: Store, rows: int) -> np.ndarray | None:
+    path = _cache_path(store)
+    try:
+        sketches = np.load(path)
+    except (OSError, ValueError):
+        return None
+    if sketches.shape != (rows, SKETCH_DIM) or sketches.dtype != np.float32:
+        return None
+    return sketches
+
+
+def _save_sketches(store: Store, sketches: np.ndarray) -> None:
+    """Best effort: a read-only store just means the next run computes them again."""
+    path = _cache_path(store)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.save(f, sketches)
+
+
+@dataclass
+class _PoolJob:
+    video_file: Path
+    dim: int
+    pool_file: Path | None  # None: sketches only
+    pool_start: dict[str, int]  # the split's videos
+    sketch: bool
+
+
+def _decode_groups(groups: range) -> np.ndarray | None:
+    """Decode row groups; write the split's videos into the pool file at their rows; return the
+    sketches of every video in those groups (store order), or None when not sketching."""
+    job: _PoolJob = current_job()
+    source = pq.ParquetFile(job.video_file)
+    projection = sketch_matrix(job.dim) if job.sketch else None
+    sketches = []
+    fd = os.open(job.pool_file, os.O_WRONLY) if job.pool_file is not None else None
+    try:
+        for group in groups:
+            table = source.read_row_group(group, columns=["vid", "features"])
+            rows, offsets = arrow_to_matrices(table.column("features"), job.dim)
+            if job.sketch:
+                values = rows.astype(np.float32)
+                sketches.append(values @ projection if projection is not None else values)
+            if fd is None:
                 continue
-            rows, row_offsets = arrow_to_matrices(group.column("features"), dim)
-            for i in wanted:
-                matrix = rows[row_offsets[i] : row_offsets[i + 1]]
-                offsets[keys[i]] = (rows_written, len(matrix))
-                rows_written += len(matrix)
-                if out is not None:
-                    out.write(np.ascontiguousarray(matrix, dtype="<f2").tobytes())
-                values = matrix.astype(np.float32)
-                sketch_parts.append(values @ projection if projection is not None else values)
-    missing = vids - offsets.keys()
+            for i, vid in enumerate(table.column("vid").to_pylist()):
+                start = job.pool_start.get(vid)
+                if start is not None:
+                    matrix = np.ascontiguousarray(rows[offsets[i] : offsets[i + 1]], dtype="<f2")
+                    os.pwrite(fd, matrix.data, start * job.dim * 2)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return np.concatenate(sketches) if sketches else None
+
+
+def build_pool(
+    store: Store, vids: set[str], path: Path | None, workers: int, show_progress: bool
+) -> VideoPool:
+    """The split's features in a raw float16 file at `path` (none for recipes only) and the store's
+    sketches (from the cache, else computed in the same pass and cached), in `workers` processes."""
+    dim = store.meta.video_dim
+    table = store.videos
+    store_vids = list(table.keys())
+    counts = np.asarray([table.count(v) for v in store_vids], dtype=np.int64)
+    sketch_rows = offsets_of(counts)
+    sketch_start = {vid: int(s) for vid, s in zip(store_vids, sketch_rows[:-1], strict=True)}
+    missing = vids - sketch_start.keys()
     if missing:
         raise AmrError(f"{store.root}: no features for video {sorted(missing)[0]!r}")
-    sketches = (
-        np.concatenate(sketch_parts) if sketch_parts else np.zeros((0, SKETCH_DIM), np.float32)
-    )
-    sketch_offsets = {vid: first for vid, (first, _) in offsets.items()}
-    return VideoPool(path, dim, offsets, sketches, sketch_offsets)
+    split_vids = [v for v in store_vids if v in vids]  # store order: the pass writes sequentially
+    split_counts = np.asarray([table.count(v) for v in split_vids], dtype=np.int64)
+    pool_rows = offsets_of(split_counts)
+    starts = {
+        vid: (int(s), int(n))
+        for vid, s, n in zip(split_vids, pool_rows[:-1], split_counts, strict=True)
+    }
+    sketches = _load_cached_sketches(store, int(sketch_rows[-1]))
+    if sketches is not None and path is None:
+        return VideoPool(None, dim, starts, sketches, sketch_start)
+
+    groups = [
+        range(g, min(g + GROUPS_PER_TASK, table.num_row_groups))
+        for g in range(0, table.num_row_groups, GROUPS_PER_TASK)
+    ]
+    # The pool file is scratch (in the corpus's work directory, deleted at the end): written in
+    # place without fsync; a killed run rebuilds it.
+    if path is not None:
+        with open(path, "wb") as f:
+            f.truncate(int(pool_rows[-1]) * dim * 2)
+    pool_start = {v: s for v, (s, _) in starts.items()}
+    job = _PoolJob(table.path, dim, path, pool_start, sketch=sketches is None)
+    try:
+        parts = list(
+            track(
+                parallel_map(_decode_groups, groups, job, workers),
+                len(groups),
+                "reading videos",
+                show_progress,
+            )
+        )
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+    if sketches is None:
+        found = [p for p in parts if p is not None]
+        sketches = np.concatenate(found) if found else np.zeros((0, SKETCH_DIM), np.float32)
+        _save_sketches(store, sketches)
+    return VideoPool(path, dim, starts, sketches, sketch_start)
 
 
 def pooled_text(store: Store, qids: np.ndarray, show_progress: bool) -> np.ndarray:
@@ -200,14 +334,14 @@ def pooled_text(store: Store, qids: np.ndarray, show_progress: bool) -> np.ndarr
     for group in track(
         table.iter_row_groups(), table.num_row_groups, "reading queries", show_progress
     ):
-        keys = group.column("qid").to_pylist()
+        keys = group.column("qid").combine_chunks().to_numpy()
         rows, offsets = arrow_to_matrices(group.column("features"), store.meta.text_dim)
-        for i, qid in enumerate(keys):
-            at = position.get(qid)
-            if at is not None:
-                tokens = rows[offsets[i] : offsets[i + 1]].astype(np.float32)
-                pooled[at] = tokens.mean(axis=0) if len(tokens) else 0.0
-                found[at] = True
+        at = np.asarray([position.get(int(q), -1) for q in keys], dtype=np.int64)
+        counts = np.diff(offsets)
+        sums = np.add.reduceat(rows.astype(np.float32), offsets[:-1], axis=0) if len(rows) else 0
+        wanted = (at >= 0) & (counts > 0)
+        pooled[at[wanted]] = sums[wanted] / counts[wanted, None]
+        found[at[at >= 0]] = True
     if not found.all():
         raise AmrError(f"{store.root}: no text features for query {int(qids[~found][0])}")
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)

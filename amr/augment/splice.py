@@ -1,50 +1,83 @@
 """The splice operator (the reference method): paste a donor's moments into another video.
 
 Each donor window keeps a random ordered subset of its clips (1 clip .. all of them), and the
-segments are laid out, in order, at random non-overlapping positions of the host.
+segments are laid out, in order, at random non-overlapping positions of the host. The functions
+work on a whole batch of samples at once: segments are ragged (grouped by sample), and the
+random numbers are passed in, already drawn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def resample_clips(rng: np.random.Generator, length: int) -> np.ndarray:
-    """A random length in 1..length, then that many of the window's clips, kept in order."""
-    keep = int(rng.integers(1, length + 1))
-    if keep == length:
-        return np.arange(length, dtype=np.int32)
-    return ordered_subset(rng, length, keep)
+from amr.augment import ragged
 
 
-def ordered_subset(rng: np.random.Generator, length: int, size: int) -> np.ndarray:
-    """`size` distinct indices of range(length), ascending (3x faster than Generator.choice)."""
-    return np.sort(rng.permutation(length)[:size]).astype(np.int32)
+def kept_lengths(lengths: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A uniform length in 1..length for every window (u: uniforms in [0, 1))."""
+    lengths = np.asarray(lengths, np.int64)
+    return np.minimum(1 + np.floor(u * lengths).astype(np.int64), lengths)
 
 
-def fit_lengths(lengths: np.ndarray, region: int, min_gap: int) -> np.ndarray | None:
-    """Shrink segment lengths (largest first) until they fit in `region` with `min_gap` between
-    them; None if even one clip each does not fit."""
-    lengths = np.asarray(lengths, dtype=np.int64).copy()
-    budget = region - (len(lengths) - 1) * min_gap
-    if budget < len(lengths):
-        return None
-    while lengths.sum() > budget:  # ends: budget >= n, so some segment is longer than 1
-        largest = int(np.argmax(lengths))
-        lengths[largest] -= min(int(lengths.sum()) - budget, int(lengths[largest]) - 1)
-    return lengths
+def segment_clips(lengths: np.ndarray, sizes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Clip positions (flat, `sizes[s]` per segment, in segment order) inside windows of
+    `lengths`: an ordered random subset when size <= length (the `size` smallest of the per-clip
+    `keys`, flat over all windows' clips), even repetition when stretched beyond the length."""
+    lengths = np.asarray(lengths, np.int64)
+    sizes = np.asarray(sizes, np.int64)
+    n = len(lengths)
+    squeeze = sizes <= lengths
+    element_owner = ragged.owners(lengths)
+    rank = ragged.ranks(element_owner, keys, n)
+    take = squeeze[element_owner] & (rank < sizes[element_owner])
+    stretched = np.flatnonzero(~squeeze)
+    stretch_owner = np.repeat(stretched, sizes[stretched])
+    step = ragged.positions(sizes[stretched])
+    stretch_positions = np.floor(
+        (step + 0.5) * lengths[stretch_owner] / sizes[stretch_owner]
+    ).astype(np.int64)
+    owner = np.concatenate([element_owner[take], stretch_owner])
+    position = np.concatenate([ragged.positions(lengths)[take], stretch_positions])
+    return position[np.argsort(owner, kind="stable")]
+
+
+def fit_lengths(lengths: np.ndarray, counts: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Shrink the longest segments of each sample to a common cap, as little as possible, until
+    the sample's total is at most its budget (`counts` segments per sample; budget >= count)."""
+    lengths = np.asarray(lengths, np.int64)
+    owner = ragged.owners(counts)
+    n = len(counts)
+    total = np.bincount(owner, weights=lengths, minlength=n)
+    if not np.any(total > budget):
+        return lengths
+    high = np.zeros(n, np.int64)
+    np.maximum.at(high, owner, lengths)
+    low = np.where(total > budget, 1, high)
+    while np.any(low < high):  # binary search of the largest cap that fits
+        mid = (low + high + 1) // 2
+        fits = np.bincount(owner, weights=np.minimum(lengths, mid[owner]), minlength=n) <= budget
+        low = np.where(fits, mid, low)
+        high = np.where(fits, high, mid - 1)
+    capped = np.minimum(lengths, low[owner])
+    spare = budget - np.bincount(owner, weights=capped, minlength=n).astype(np.int64)
+    longer = lengths > low[owner]
+    return capped + (longer & (ragged.exclusive_cumsum(counts, longer) < spare[owner]))
 
 
 def place_segments(
-    rng: np.random.Generator, lengths: np.ndarray, region: int, min_gap: int
+    lengths: np.ndarray, counts: np.ndarray, region: np.ndarray, gap: np.ndarray, u: np.ndarray
 ) -> np.ndarray:
-    """Start clips for segments laid out in the given order inside [0, region), at least
-    `min_gap` apart, with the free clips spread uniformly over the n + 1 gaps."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    n = len(lengths)
-    free = region - int(lengths.sum()) - (n - 1) * min_gap
-    if free < 0:
-        raise ValueError(f"{n} segments of {int(lengths.sum())} clips do not fit in {region}")
-    extra_before = np.sort(rng.integers(0, free + 1, size=n))
-    packed = np.concatenate([[0], np.cumsum(lengths[:-1] + min_gap)])
-    return (packed + extra_before).astype(np.int64)
+    """Start clips for each sample's segments, laid out in the given order inside [0, region),
+    at least `gap` apart, with the free clips spread uniformly over the gaps (u: a uniform per
+    segment). Every sample's segments must fit."""
+    lengths = np.asarray(lengths, np.int64)
+    owner = ragged.owners(counts)
+    n = len(counts)
+    used = np.bincount(owner, weights=lengths, minlength=n).astype(np.int64)
+    free = region - used - (np.asarray(counts) - 1) * gap
+    if np.any(free[np.asarray(counts) > 0] < 0):
+        raise ValueError("segments do not fit their region")
+    extra = np.minimum(np.floor(u * (free[owner] + 1)).astype(np.int64), free[owner])
+    extra = extra[np.lexsort((extra, owner))]  # sorted inside each sample
+    packed = ragged.exclusive_cumsum(counts, lengths + gap[owner])
+    return packed + extra

@@ -119,7 +119,7 @@ class FeatureTable:
         except (OSError, pa.ArrowException) as exc:
             raise AmrError(f"{path}: unreadable Parquet file ({exc})") from None
         keys = ids.column(key).to_pylist()
-        self.counts = np.asarray(ids.column(count).to_numpy(), dtype=np.int64)
+        self.counts = np.asarray(ids.column(count).combine_chunks().to_numpy(), dtype=np.int64)
         group_rows = [
             self._file.metadata.row_group(i).num_rows for i in range(self._file.num_row_groups)
         ]
