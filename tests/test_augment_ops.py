@@ -123,14 +123,14 @@ def test_stretched_lengths_stay_within_the_stretch_factor():
     assert stretched.min() < 7 and stretched.max() > 15  # both ways
 
 
-def test_fade_alphas_equal_fade_alpha():
-    for length, fade in [(1, 2), (5, 4), (9, 6)]:
-        extended = length + fade
-        step = np.arange(extended)
-        np.testing.assert_array_equal(
-            fade_alphas(np.full(extended, extended), np.full(extended, fade), step),
-            fade_alpha(length, fade),
-        )
+def test_fade_alphas_of_many_pastes_equal_each_paste_alone():
+    pastes = [(1, 2), (5, 4), (9, 6), (3, 2)]
+    extended = np.concatenate([np.full(n + f, n + f) for n, f in pastes])
+    fade = np.concatenate([np.full(n + f, f) for n, f in pastes])
+    position = np.concatenate([np.arange(n + f) for n, f in pastes])
+    together = fade_alphas(extended, fade, position)
+    np.testing.assert_array_equal(together, np.concatenate([fade_alpha(n, f) for n, f in pastes]))
+    assert together.dtype == np.float32 and together.min() > 0 and together.max() <= 1
 
 
 def test_compose_replays_pastes_in_order():

@@ -16,20 +16,18 @@ def stretched_lengths(lengths: np.ndarray, u: np.ndarray, max_stretch: float) ->
     return np.maximum(1, np.rint(np.asarray(lengths) * scale)).astype(np.int64)
 
 
-def fade_alpha(length: int, fade: int) -> np.ndarray:
-    """Blend weights over [start - fade/2, end + fade/2): 0.5 falls exactly on both boundaries."""
-    half = fade // 2
-    position = np.arange(length + 2 * half, dtype=np.float32)
-    rising = (position + 0.5) / fade
-    falling = (length + 2 * half - position - 0.5) / fade
-    return np.clip(np.minimum(rising, falling), 0.0, 1.0).astype(np.float32)
-
-
 def fade_alphas(extended: np.ndarray, fade: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """`fade_alpha` for many pastes at once: per pasted clip, its paste's extended length and
-    fade and its position in the paste (float32 arithmetic, equal to fade_alpha's)."""
+    """Blend weights of many faded pastes at once: per pasted clip, its paste's extended length
+    (length + fade), its fade and its position in the paste. Each paste covers
+    [start - fade/2, end + fade/2), and 0.5 falls exactly on both labeled boundaries."""
     fade32 = np.asarray(fade, np.float32)
     position32 = np.asarray(position, np.float32)
     rising = (position32 + np.float32(0.5)) / fade32
     falling = (np.asarray(extended, np.float32) - position32 - np.float32(0.5)) / fade32
     return np.clip(np.minimum(rising, falling), 0.0, 1.0).astype(np.float32)
+
+
+def fade_alpha(length: int, fade: int) -> np.ndarray:
+    """The blend weights of one paste of `length` clips (see `fade_alphas`)."""
+    extended = length + 2 * (fade // 2)
+    return fade_alphas(np.full(extended, extended), np.full(extended, fade), np.arange(extended))

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,39 +89,6 @@ def corpus_schema(video_dim: int | None) -> pa.Schema:
         fields.append(pa.field("features", pa.list_(pa.binary(2 * video_dim)), nullable=False))
         metadata[b"amr.features"] = json.dumps(feature_layout(video_dim)).encode()
     return pa.schema(fields, metadata=metadata)
-
-
-def recipes_to_arrow(recipes: Sequence[Recipe]) -> pa.ListArray:
-    pastes = [paste for recipe in recipes for paste in recipe]
-    recipe_offsets = np.zeros(len(recipes) + 1, dtype=np.int32)
-    np.cumsum([len(r) for r in recipes], out=recipe_offsets[1:])
-    clip_offsets = np.zeros(len(pastes) + 1, dtype=np.int32)
-    np.cumsum([len(p.clips) for p in pastes], out=clip_offsets[1:])
-    clips = (
-        np.concatenate([p.clips for p in pastes]).astype(np.int32)
-        if pastes
-        else np.zeros(0, np.int32)
-    )
-    alphas = [p.alpha for p in pastes]
-    alpha_offsets = np.zeros(len(pastes) + 1, dtype=np.int32)
-    np.cumsum([0 if a is None else len(a) for a in alphas], out=alpha_offsets[1:])
-    alpha_values = [a for a in alphas if a is not None]
-    alpha_flat = (
-        np.concatenate(alpha_values).astype(np.float32) if alpha_values else np.zeros(0, np.float32)
-    )
-    alpha_mask = pa.array([a is None for a in alphas], pa.bool_())
-    struct = pa.StructArray.from_arrays(
-        [
-            pa.array([p.vid for p in pastes], pa.string()),
-            pa.ListArray.from_arrays(pa.array(clip_offsets), pa.array(clips)),
-            pa.array(np.asarray([p.target_start for p in pastes], dtype=np.int32)),
-            pa.ListArray.from_arrays(
-                pa.array(alpha_offsets), pa.array(alpha_flat), mask=alpha_mask
-            ),
-        ],
-        fields=list(PASTE_TYPE),
-    )
-    return pa.ListArray.from_arrays(pa.array(recipe_offsets), struct)
 
 
 def recipes_from_arrow(column: pa.ChunkedArray | pa.Array) -> list[Recipe]:
@@ -195,6 +162,7 @@ class PartWriter:
         self._hashed = 0
         self._digest = hashlib.sha256()
         self._buffer = bytearray(8 << 20)
+        self.sha256 = ""  # set by close()
 
     def write_table(self, table: pa.Table) -> None:
         self._writer.write_table(table)
@@ -215,11 +183,12 @@ class PartWriter:
             os.posix_fadvise(self._fd, 0, self._hashed, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> str:
-        """Finish the file; return its sha256."""
+        """Finish the file; return its sha256 (also kept in `sha256`)."""
         try:
             self._writer.close()
             self._catch_up()
-            return self._digest.hexdigest()
+            self.sha256 = self._digest.hexdigest()
+            return self.sha256
         finally:
             os.close(self._fd)
 
@@ -240,7 +209,7 @@ def part_writer(path: Path, schema: pa.Schema) -> Iterator[PartWriter]:
         except BaseException:
             writer.abort()
             raise
-        writer.sha256 = writer.close()
+        writer.close()
 
 
 def write_part(path: Path, table: pa.Table, row_group_rows: int) -> None:

@@ -169,7 +169,7 @@ class Generator:
             raise IndexError(f"sample ids must be in 0..{self.n_samples - 1}")
         originals = ids < len(self.split)
         parts = [self._originals(ids[originals]), self._augmented(ids[~originals])]
-        rows = _concat_rows(parts)
+        rows = _concat_rows(*parts)
         order = np.argsort(np.concatenate([np.flatnonzero(originals), np.flatnonzero(~originals)]))
         return _take_rows(rows, order)
 
@@ -203,12 +203,12 @@ class Generator:
             negative_counts=np.zeros(n, np.int64),
             negative_start=np.zeros(0, np.int64),
             negative_stop=np.zeros(0, np.int64),
-            pastes=self._host_pastes(ids, np.zeros(n, np.int64)),
+            pastes=self._host_pastes(ids),
         )
         rows.components[:, 4] = self._boundary_contrast(rows)
         return rows
 
-    def _host_pastes(self, hosts: np.ndarray, owner_base: np.ndarray) -> Pastes:
+    def _host_pastes(self, hosts: np.ndarray) -> Pastes:
         """The identity paste (the whole host video) of each row."""
         n = len(hosts)
         counts = self.clips_of_row[hosts]
@@ -225,7 +225,6 @@ class Generator:
     def _augmented(self, ids: np.ndarray) -> Rows:
         config, split, draws = self.config, self.split, self.draws
         n = len(ids)
-        row = np.arange(n, dtype=np.int64)
         donor = self.donors[(ids - len(split)) // config.multiplier]
         kind = self.kinds(ids)
         fades = np.asarray(config.fade_clips, np.int64)
@@ -345,7 +344,7 @@ class Generator:
             negative_counts=np.bincount(owner[~labeled], minlength=n),
             negative_start=target[~labeled],
             negative_stop=stop[~labeled],
-            pastes=_merge_pastes(self._host_pastes(host, row), pastes),
+            pastes=_merge_pastes(self._host_pastes(host), pastes),
         )
         rows.components[:, 4] = self._boundary_contrast(rows)
         return rows
@@ -422,12 +421,10 @@ class Generator:
         faded = fade_of > 0
         soft = faded[element]
         alpha[soft] = fade_alphas(extended[element][soft], fade_of[element][soft], step[soft])
-        first_inside = np.full(len(owner), np.iinfo(np.int64).max)
-        np.minimum.at(first_inside, element[inside], at[inside])
         return Pastes(
             owner=owner,
             video_row=source_row,
-            target_start=first_inside,
+            target_start=np.maximum(target - half, 0),  # only the canvas start cuts a paste's head
             clip_counts=np.bincount(element[inside], minlength=len(owner)),
             clips=clips[inside],
             faded=faded,
@@ -606,9 +603,8 @@ def _merge_pastes(hosts: Pastes, segments: Pastes) -> Pastes:
     return both.select(order, both.owner[order])
 
 
-def _concat_rows(parts: list[Rows]) -> Rows:
-    """Rows of several sets, one after the other (owners of ragged parts shifted)."""
-    first, second = parts
+def _concat_rows(first: Rows, second: Rows) -> Rows:
+    """The rows of `first`, then those of `second` (owners of ragged parts shifted)."""
     pastes = first.pastes.then(second.pastes, row_shift=len(first.ids))
     values = {}
     for name in Rows.__dataclass_fields__:

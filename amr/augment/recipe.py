@@ -101,28 +101,6 @@ def compose(
     return canvas
 
 
-def compose_clips(
-    recipe: Recipe, clips: np.ndarray, fetch: Callable[[str], np.ndarray]
-) -> np.ndarray:
-    """Only the given target clips of `compose(recipe, ...)`, with the same arithmetic."""
-    first = fetch(recipe[0].vid)
-    canvas = first[clips].copy()
-    for paste in recipe[1:]:
-        inside = (clips >= paste.target_start) & (clips < paste.target_end)
-        if not inside.any():
-            continue
-        offset = clips[inside] - paste.target_start
-        rows = fetch(paste.vid)[paste.clips[offset]]
-        if paste.alpha is None:
-            canvas[inside] = rows
-        else:
-            weight = paste.alpha[offset][:, None]
-            blend = weight * rows.astype(np.float32)
-            blend += (1.0 - weight) * canvas[inside].astype(np.float32)
-            canvas[inside] = blend
-    return canvas
-
-
 def compose_rows(
     n_clips: np.ndarray,
     owner: np.ndarray,

@@ -194,10 +194,6 @@ class VideoPool:
         first, count = self.starts[vid]
         return self.read_rows(first, first + count)
 
-    def sketch(self, vid: str) -> np.ndarray:
-        start = self.sketch_start[vid]
-        return np.asarray(self.sketches[start : start + self.starts[vid][1]])
-
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
@@ -276,15 +272,14 @@ def build_pool(
     sketches (from the cache, else computed in the same pass and cached), in `workers` processes."""
     dim = store.meta.video_dim
     table = store.videos
-    store_vids = list(table.keys())
-    counts = np.asarray([table.count(v) for v in store_vids], dtype=np.int64)
-    sketch_rows = offsets_of(counts)
+    store_vids = list(table.keys())  # in file order, like table.counts
+    sketch_rows = offsets_of(table.counts)
     sketch_start = {vid: int(s) for vid, s in zip(store_vids, sketch_rows[:-1], strict=True)}
     missing = vids - sketch_start.keys()
     if missing:
         raise AmrError(f"{store.root}: no features for video {sorted(missing)[0]!r}")
     split_vids = [v for v in store_vids if v in vids]  # store order: the pass writes sequentially
-    split_counts = np.asarray([table.count(v) for v in split_vids], dtype=np.int64)
+    split_counts = table.counts[[v in vids for v in store_vids]]
     pool_rows = offsets_of(split_counts)
     starts = {
         vid: (int(s), int(n))
