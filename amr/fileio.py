@@ -8,9 +8,22 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import xxhash
+
+from amr.errors import AmrError
+
+# Part checksums guard against corruption (a truncated download, a flipped bit), which xxh3-128
+# detects as well as sha256 does at ~9x the speed (13.7 vs 1.6 GB/s here): hashing was the
+# largest single cost of writing a corpus. A checksum names its algorithm, "xxh3_128:<hex>".
+CHECKSUM_ALGORITHMS: dict[str, Callable[[], Any]] = {
+    "xxh3_128": xxhash.xxh3_128,
+    "sha256": hashlib.sha256,
+}
+DEFAULT_CHECKSUM = "xxh3_128"
 
 
 def fsync_dir(path: Path) -> None:
@@ -27,6 +40,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; on success it is fsynced and renamed onto `path`."""
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)  # mkstemp makes it owner-only; a store or corpus is meant to be shared
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -57,6 +71,45 @@ def sha256_file(path: Path, chunk_bytes: int = 8 << 20) -> str:
     return digest.hexdigest()
 
 
+class Checksum:
+    """A running checksum; `text()` is "algorithm:hex"."""
+
+    def __init__(self, algorithm: str = DEFAULT_CHECKSUM):
+        if algorithm not in CHECKSUM_ALGORITHMS:
+            known = ", ".join(CHECKSUM_ALGORITHMS)
+            raise AmrError(f"unknown checksum algorithm {algorithm!r} (known: {known})")
+        self.algorithm = algorithm
+        self._digest = CHECKSUM_ALGORITHMS[algorithm]()
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._digest.update(data)
+
+    def text(self) -> str:
+        return f"{self.algorithm}:{self._digest.hexdigest()}"
+
+
+def checksum_algorithm(checksum: str) -> str:
+    """The algorithm a checksum string names; a clear error for one this amr does not know."""
+    algorithm, sep, _ = checksum.partition(":")
+    if not sep or algorithm not in CHECKSUM_ALGORITHMS:
+        raise AmrError(f"unknown checksum {checksum[:24]!r} (expected e.g. 'xxh3_128:<hex>')")
+    return algorithm
+
+
+def checksum_file(path: Path, algorithm: str = DEFAULT_CHECKSUM) -> str:
+    """The checksum of a file, "algorithm:hex"."""
+    checksum = Checksum(algorithm)
+    with open(path, "rb") as f:
+        while block := f.read(8 << 20):
+            checksum.update(block)
+    return checksum.text()
+
+
+def file_matches(path: Path, checksum: str) -> bool:
+    """Whether a file's bytes have `checksum` (whichever algorithm it names)."""
+    return checksum_file(path, checksum_algorithm(checksum)) == checksum
+
+
 @contextlib.contextmanager
 def building_directory(out: Path) -> Iterator[Path]:
     """Build a directory next to `out` and swap it into place only if the block succeeds.
@@ -67,6 +120,7 @@ def building_directory(out: Path) -> Iterator[Path]:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+    staging.chmod(0o755)  # mkdtemp makes it owner-only
     try:
         yield staging
         fsync_dir(staging)

@@ -251,15 +251,32 @@ def test_verify_catches_a_tampered_recipe_even_with_a_fixed_checksum(corpus, sma
     )
     write_part(path, table, CONFIG.row_group_rows)
     manifest = json.loads((copy / "manifest.json").read_text())
-    from amr.fileio import sha256_file
+    from amr.fileio import checksum_file
 
     for entry in manifest["parts"]:
         if entry["file"] == path.name:
-            entry["sha256"], entry["bytes"] = sha256_file(path), path.stat().st_size
+            entry["checksum"], entry["bytes"] = checksum_file(path), path.stat().st_size
     (copy / "manifest.json").write_text(json.dumps(manifest))
     assert verify(copy, show_progress=False).ok  # without the store it cannot know
     problems = verify(copy, small_store, show_progress=False).problems
     assert len(problems) == 1 and f"{path.name} row {row}" in problems[0]
+
+
+def test_checksums_name_their_algorithm(corpus, tmp_path):
+    from amr.fileio import checksum_file
+
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    assert all(p["checksum"].startswith("xxh3_128:") for p in manifest["parts"])
+    copy = tmp_path / "c"
+    shutil.copytree(corpus, copy)
+    for entry in manifest["parts"]:  # a sha256 manifest (e.g. from a hub) verifies as well
+        entry["checksum"] = checksum_file(copy / entry["file"], "sha256")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert verify(copy, show_progress=False).ok
+    manifest["parts"][1]["checksum"] = "md5:0123"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AmrError, match=r"part-00001\.parquet: unknown checksum 'md5:0123'"):
+        Corpus.open(copy)
 
 
 def test_a_manifest_cannot_point_outside_the_corpus(corpus, tmp_path):
@@ -284,6 +301,35 @@ def test_bad_inputs_are_clear_errors_that_leave_output_alone(corpus, small_store
     with pytest.raises(AmrError, match="no split"):
         augment(small_store, "nope", corpus, CONFIG, overwrite=True, show_progress=False)
     assert corpus_bytes(corpus) == before
+
+
+def test_store_and_corpus_are_readable_by_others(corpus, small_store):
+    """Temporary files start owner-only; what is renamed into place must not stay so."""
+    for root in (corpus, small_store):
+        assert root.stat().st_mode & 0o055 == 0o055
+        for path in root.iterdir():
+            if path.is_file():
+                assert path.stat().st_mode & 0o044 == 0o044, path
+
+
+def test_store_caches_change_speed_not_bytes(corpus, small_store, tmp_path):
+    cached = sorted(p.name.split("-")[0] for p in (small_store / ".amr-cache").iterdir())
+    assert cached == ["neighbours", "sketches"]  # written by the run that made `corpus`
+    fresh, broken = tmp_path / "fresh", tmp_path / "broken"
+    shutil.copytree(small_store, fresh)
+    shutil.rmtree(fresh / ".amr-cache")
+    shutil.copytree(small_store, broken)
+    for path in (broken / ".amr-cache").iterdir():
+        path.write_bytes(path.read_bytes()[:100])  # a truncated cache is recomputed
+    runs = {}
+    for name, store in (("cached", small_store), ("fresh", fresh), ("broken", broken)):
+        out = tmp_path / f"corpus-{name}"
+        augment(store, "train", out, CONFIG, show_progress=False)
+        runs[name] = {k: v for k, v in corpus_bytes(out).items() if k != "README.md"}
+    assert runs["cached"] == runs["fresh"] == runs["broken"]
+    assert {p.name for p in (fresh / ".amr-cache").iterdir()} == {
+        p.name for p in (small_store / ".amr-cache").iterdir()
+    }
 
 
 def test_a_row_does_not_depend_on_the_batch_it_is_generated_in(small_store, tmp_path):

@@ -2,7 +2,7 @@
 
 ::
 
-    CORPUS/manifest.json         format, source store fingerprint, config, counts, parts + sha256
+    CORPUS/manifest.json         format, source store fingerprint, config, counts, parts + checksums
     CORPUS/part-00000.parquet    rows in difficulty order (part 0 holds the easiest)
     CORPUS/README.md             dataset card
 
@@ -15,7 +15,7 @@ In numpy: ``np.frombuffer(b"".join(row), "<f2").reshape(len(row), dim)``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import io
 import json
 import os
 import re
@@ -32,10 +32,10 @@ from amr.augment.config import COMPONENTS
 from amr.augment.recipe import Paste, Recipe
 from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.errors import AmrError
-from amr.fileio import atomic_path
+from amr.fileio import Checksum, atomic_path, checksum_algorithm
 
 CORPUS_FORMAT = "amr-corpus"
-CORPUS_FORMAT_VERSION = 1
+CORPUS_FORMAT_VERSION = 2  # 2: part checksums name their algorithm
 MANIFEST = "manifest.json"
 PART_NAME = re.compile(r"part-(\d{5})\.parquet")
 KINDS = ("original", "splice", "boundary", "negative")
@@ -140,55 +140,66 @@ def features_from_arrow(
     return flat.reshape(-1, dim), offsets - offsets[0]
 
 
+class _HashingSink(io.RawIOBase):
+    """The file pyarrow writes a part into: bytes are checksummed on their way to the disk, so
+    a part is never read back to be hashed."""
+
+    def __init__(self, fd: int, checksum: Checksum):
+        super().__init__()
+        self._fd = fd
+        self._checksum = checksum
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._checksum.update(view)
+        done = 0
+        while done < len(view):
+            done += os.write(self._fd, view[done:])
+        self.position += done
+        return done
+
+
 class PartWriter:
     """Writes one part: each `write_table` call becomes one row group, so a part is streamed,
-    never held whole. The bytes are hashed as they are written, and the kernel is told to start
-    writing them to disk right away (so that the disk works while the next row group is made,
-    and the final fsync has little left to wait for)."""
+    never held whole. The bytes are checksummed as they are written, and the kernel is told to
+    start writing them to disk right away (so that the disk works while the next row group is
+    made, and the final fsync has little left to wait for)."""
 
     def __init__(self, path: Path, schema: pa.Schema):
         compression = {name: "zstd" for name in schema.names}
         if "features" in compression:
             compression["features"] = "none"  # float16 noise barely compresses (0.92 at zstd-1)
         self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._checksum = Checksum()
+        self._sink = _HashingSink(self._fd, self._checksum)
         self._writer = pq.ParquetWriter(
-            path,
+            self._sink,
             schema,
             compression=compression,
             use_dictionary=["kind", "host_vid"],
             write_statistics=["sample_id", "kind", "difficulty", "curriculum_bin"],
         )
-        self._fd = os.open(path, os.O_RDONLY)
-        self._hashed = 0
-        self._digest = hashlib.sha256()
-        self._buffer = bytearray(8 << 20)
-        self.sha256 = ""  # set by close()
+        self.checksum = ""  # set by close()
 
     def write_table(self, table: pa.Table) -> None:
         self._writer.write_table(table)
-        self._catch_up()
-
-    def _catch_up(self) -> None:
-        """Hash what was written since the last call (from the page cache), then start its
-        writeback and let the cache drop it."""
-        size = os.fstat(self._fd).st_size
-        view = memoryview(self._buffer)
-        while self._hashed < size:
-            got = os.preadv(self._fd, [view[: min(len(view), size - self._hashed)]], self._hashed)
-            if got <= 0:
-                raise OSError(f"{self.path}: short read while hashing")
-            self._digest.update(view[:got])
-            self._hashed += got
         if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self._fd, 0, self._hashed, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(self._fd, 0, self._sink.position, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> str:
-        """Finish the file; return its sha256 (also kept in `sha256`)."""
+        """Finish the file; return its checksum (also kept in `checksum`)."""
         try:
             self._writer.close()
-            self._catch_up()
-            self.sha256 = self._digest.hexdigest()
-            return self.sha256
+            self.checksum = self._checksum.text()
+            return self.checksum
         finally:
             os.close(self._fd)
 
@@ -200,8 +211,8 @@ class PartWriter:
 
 @contextlib.contextmanager
 def part_writer(path: Path, schema: pa.Schema) -> Iterator[PartWriter]:
-    """A PartWriter whose file appears under `path` only once complete and fsynced; its sha256
-    is in `writer.sha256` after the block."""
+    """A PartWriter whose file appears under `path` only once complete and fsynced; its
+    checksum is in `writer.checksum` after the block."""
     with atomic_path(path) as tmp:
         writer = PartWriter(tmp, schema)
         try:
@@ -226,7 +237,7 @@ class PartInfo:
     first_row: int
     difficulty: tuple[float, float]
     bytes: int
-    sha256: str
+    checksum: str  # "algorithm:hex", see amr.fileio.CHECKSUM_ALGORITHMS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -235,7 +246,7 @@ class PartInfo:
             "first_row": self.first_row,
             "difficulty": list(self.difficulty),
             "bytes": self.bytes,
-            "sha256": self.sha256,
+            "checksum": self.checksum,
         }
 
     @classmethod
@@ -245,16 +256,21 @@ class PartInfo:
             raise AmrError(f"{where}: part name {name!r} is not part-NNNNN.parquet")
         try:
             low, high = body["difficulty"]
-            return cls(
+            info = cls(
                 name,
                 int(body["rows"]),
                 int(body["first_row"]),
                 (float(low), float(high)),
                 int(body["bytes"]),
-                str(body["sha256"]),
+                str(body["checksum"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise AmrError(f"{where}: malformed entry for {name} ({exc})") from None
+        try:
+            checksum_algorithm(info.checksum)
+        except AmrError as exc:
+            raise AmrError(f"{where}: {name}: {exc}") from None
+        return info
 
 
 @dataclass

@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pyarrow as pa
 
-from amr.augment import ragged
+from amr import ragged
 from amr.augment.boundary import fade_alphas, stretched_lengths
 from amr.augment.config import COMPONENTS, AugmentConfig
 from amr.augment.corpus import KINDS, PASTE_TYPE, corpus_schema

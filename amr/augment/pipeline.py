@@ -47,12 +47,19 @@ from amr.augment.difficulty import Ranking, rank_difficulty
 from amr.augment.generate import Generator
 from amr.augment.negative import nearest_queries
 from amr.augment.recipe import check_recipe, compose, compose_rows
-from amr.augment.sources import SplitIndex, build_pool, pooled_text, read_split
+from amr.augment.sources import (
+    SplitIndex,
+    build_pool,
+    load_cached,
+    pooled_text,
+    read_split,
+    save_cached,
+)
 from amr.augment.workers import current_job, parallel_map
 from amr.console import track
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import atomic_path, sha256_file, write_json
+from amr.fileio import atomic_path, checksum_file, file_matches, write_json
 
 WORK_DIR = ".amr-work"
 SCORE_CHUNK = 2048
@@ -169,11 +176,11 @@ def write_augmented_part(
     with part_writer(path, schema) as writer:
         for piece in rows_table(generator, ids, ranking, schema):
             writer.write_table(piece)
-    return _part_info(path, part, config, ranking.difficulty[ids], writer.sha256)
+    return _part_info(path, part, config, ranking.difficulty[ids], writer.checksum)
 
 
 def _part_info(
-    path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray, sha256: str = ""
+    path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray, checksum: str = ""
 ) -> PartInfo:
     return PartInfo(
         file=path.name,
@@ -181,7 +188,7 @@ def _part_info(
         first_row=part * config.part_rows,
         difficulty=(float(difficulty.min()), float(difficulty.max())),
         bytes=path.stat().st_size,
-        sha256=sha256 or sha256_file(path),
+        checksum=checksum or checksum_file(path),
     )
 
 
@@ -223,23 +230,49 @@ def make_generator(
     pool_path: Path | None,
     workers: int = 1,
     show_progress: bool = False,
+    split: str | None = None,
 ) -> Generator:
     """Read what generation needs: the video pool (features at `pool_path`, or sketches only
-    when None) and, for the negative op, every query's nearest neighbours."""
+    when None) and, for the negative op, every query's nearest neighbours (cached in the store
+    under `split`'s name when given)."""
     pool = build_pool(store, set(index.vids), pool_path, workers, show_progress)
     if "negative" in config.ops:
-        pooled = pooled_text(store, index.qids, show_progress)
-        neighbours, similarity = nearest_queries(
-            pooled,
-            index.queries,
-            index.n_windows > 0,
-            config.negative_pool,
-            config.negative_max_similarity,
-        )
+        neighbours, similarity = split_neighbours(store, index, config, show_progress, split)
     else:
         neighbours = np.full((len(index), 0), -1, dtype=np.int64)
         similarity = np.zeros((len(index), 0), dtype=np.float32)
     return Generator(index, pool, config, neighbours, similarity)
+
+
+def split_neighbours(
+    store: Store,
+    index: SplitIndex,
+    config: AugmentConfig,
+    show_progress: bool = False,
+    split: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every query's nearest other queries (see negative.nearest_queries). They depend only on
+    the store, the split and two options, so they are cached beside the sketches: a second run
+    (another seed or multiplier) skips reading the text features and the n × n similarities."""
+    stem = f"neighbours-{split}-{config.negative_pool}-{config.negative_max_similarity!r}"
+    cached = load_cached(store, stem) if split else None
+    if (
+        cached
+        and set(cached) == {"qids", "neighbours", "similarity"}
+        and np.array_equal(cached["qids"], index.qids)
+    ):
+        return cached["neighbours"], cached["similarity"]
+    pooled = pooled_text(store, index.qids, show_progress)
+    neighbours, similarity = nearest_queries(
+        pooled,
+        index.queries,
+        index.n_windows > 0,
+        config.negative_pool,
+        config.negative_max_similarity,
+    )
+    if split:
+        save_cached(store, stem, qids=index.qids, neighbours=neighbours, similarity=similarity)
+    return neighbours, similarity
 
 
 def augment(
@@ -269,7 +302,7 @@ def augment(
     _prepare_out(out, run_state, shard, resume, overwrite)
 
     pool_path = None if config.recipes_only else out / WORK_DIR / "video-pool.f16"
-    generator = make_generator(store, index, config, pool_path, workers, show_progress)
+    generator = make_generator(store, index, config, pool_path, workers, show_progress, split)
     pool = generator.pool
 
     n = generator.n_samples
@@ -421,7 +454,7 @@ def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
                 out.mkdir(parents=True, exist_ok=True)
                 with atomic_path(target) as tmp:
                     shutil.copyfile(source, tmp)
-            if sha256_file(target) != info.sha256:
+            if not file_matches(target, info.checksum):
                 raise AmrError(f"{target}: checksum does not match {path}")
             parts[info.file] = info
     if len(parts) != int(first["n_parts"]):
@@ -518,7 +551,7 @@ class _MaterializeJob:
 def _materialize_part(part: PartInfo) -> PartInfo:
     job: _MaterializeJob = current_job()
     path = job.source / part.file
-    if sha256_file(path) != part.sha256:
+    if not file_matches(path, part.checksum):
         raise AmrError(f"{path}: checksum does not match the manifest")
     source = pq.ParquetFile(path)
     out_path = job.out / part.file
@@ -551,5 +584,5 @@ def _materialize_part(part: PartInfo) -> PartInfo:
         part.first_row,
         part.difficulty,
         out_path.stat().st_size,
-        writer.sha256,
+        writer.checksum,
     )

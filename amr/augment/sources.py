@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from amr.augment import ragged
-from amr.augment.ragged import offsets_of
+from amr import ragged
 from amr.augment.workers import current_job, parallel_map
 from amr.console import track
 from amr.datasets.schema import arrow_to_matrices
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.fileio import atomic_path
+from amr.ragged import offsets_of
 
 SKETCH_DIM = 64
 SKETCH_SEED = 0x534B4554  # "SKET": fixed so that every corpus of a store gets the same sketches
@@ -203,29 +204,29 @@ class VideoPool:
         return {**self.__dict__, "_fd": None}
 
 
-def _cache_path(store: Store) -> Path:
+def _cache_path(store: Store, stem: str) -> Path:
     digest = store.meta.fingerprint.partition(":")[2][:16] or "unfingerprinted"
-    return store.root / CACHE_DIR / f"sketches-{SKETCH_DIM}-{digest}.npy"
+    return store.root / CACHE_DIR / f"{stem}-{digest}.npz"
 
 
-def _load_cached_sketches(store: Store, rows: int) -> np.ndarray | None:
-    path = _cache_path(store)
+def load_cached(store: Store, stem: str) -> dict[str, np.ndarray] | None:
+    """Arrays that `save_cached` kept for this store (as it is now: the name holds its
+    fingerprint), or None."""
     try:
-        sketches = np.load(path)
-    except (OSError, ValueError):
+        with np.load(_cache_path(store, stem), allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
-    if sketches.shape != (rows, SKETCH_DIM) or sketches.dtype != np.float32:
-        return None
-    return sketches
 
 
-def _save_sketches(store: Store, sketches: np.ndarray) -> None:
-    """Best effort: a read-only store just means the next run computes them again."""
-    path = _cache_path(store)
+def save_cached(store: Store, stem: str, **arrays: np.ndarray) -> None:
+    """Best effort: a read-only store just means the next run computes them again. Not a
+    Parquet file, so the store's fingerprint does not change."""
+    path = _cache_path(store, stem)
     with contextlib.suppress(OSError):
         path.parent.mkdir(exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.save(f, sketches)
+            np.savez(f, **arrays)
 
 
 @dataclass
@@ -285,7 +286,12 @@ def build_pool(
         vid: (int(s), int(n))
         for vid, s, n in zip(split_vids, pool_rows[:-1], split_counts, strict=True)
     }
-    sketches = _load_cached_sketches(store, int(sketch_rows[-1]))
+    cached = load_cached(store, f"sketches-{SKETCH_DIM}")
+    sketches = cached.get("sketches") if cached else None
+    if sketches is not None and (
+        sketches.shape != (int(sketch_rows[-1]), SKETCH_DIM) or sketches.dtype != np.float32
+    ):
+        sketches = None
     if sketches is not None and path is None:
         return VideoPool(None, dim, starts, sketches, sketch_start)
 
@@ -316,7 +322,7 @@ def build_pool(
     if sketches is None:
         found = [p for p in parts if p is not None]
         sketches = np.concatenate(found) if found else np.zeros((0, SKETCH_DIM), np.float32)
-        _save_sketches(store, sketches)
+        save_cached(store, f"sketches-{SKETCH_DIM}", sketches=sketches)
     return VideoPool(path, dim, starts, sketches, sketch_start)
 
 

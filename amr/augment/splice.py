@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from amr.augment import ragged
+from amr import ragged
 
 
 def kept_lengths(lengths: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from amr.augment.recipe import check_recipe, compose
 from amr.console import track
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import sha256_file
+from amr.fileio import file_matches
 
 MAX_PROBLEMS = 50
 EPS = 1e-3
@@ -62,7 +62,7 @@ def verify(
         if not path.is_file():
             problems.append(f"{part.file}: missing")
             continue
-        if path.stat().st_size != part.bytes or sha256_file(path) != part.sha256:
+        if path.stat().st_size != part.bytes or not file_matches(path, part.checksum):
             problems.append(
                 f"{part.file}: checksum does not match manifest.json (changed or corrupt)"
             )

@@ -1,5 +1,6 @@
-"""Ragged arrays as flat values + lengths: the shapes that let a batch of samples be generated
-with whole-array numpy operations instead of a Python loop per sample.
+"""Ragged arrays as flat values + lengths: the shapes that let a batch of samples be generated,
+or a split's predictions be scored, with whole-array numpy operations instead of a Python loop
+per sample.
 
 A ragged array of n groups is a flat array whose elements are grouped, group by group, with
 ``lengths[g]`` elements in group g. These helpers give each element its group and position.
@@ -62,3 +63,16 @@ def exclusive_cumsum(lengths: np.ndarray, values: np.ndarray) -> np.ndarray:
     starts = offsets_of(lengths)[:-1]
     at_start = np.append(before, 0)[np.minimum(starts, len(values))]
     return before - np.repeat(at_start, np.asarray(lengths, np.int64))
+
+
+def padded(flat: np.ndarray, lengths: np.ndarray, fill: float = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The groups as rows of a (n, longest, ...) array, and the (n, longest) mask of what is
+    real; the rest is `fill`."""
+    lengths = np.asarray(lengths, np.int64)
+    width = int(lengths.max()) if len(lengths) else 0
+    out = np.full((len(lengths), width, *flat.shape[1:]), fill, dtype=flat.dtype)
+    mask = np.zeros((len(lengths), width), dtype=bool)
+    rows, cols = owners(lengths), positions(lengths)
+    out[rows, cols] = flat
+    mask[rows, cols] = True
+    return out, mask
