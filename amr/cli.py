@@ -45,6 +45,9 @@ from amr.datasets.importer import DATASETS
 from amr.datasets.summary import Stats
 from amr.datasets.synthetic import PRESETS
 from amr.errors import AmrError
+from amr.eval import DATASETS as DATASETS_EVAL
+from amr.eval import evaluate, load_ground_truth, read_predictions
+from amr.fileio import write_json
 
 click.rich_click.TEXT_MARKUP = "markdown"
 
@@ -60,6 +63,18 @@ class AmrGroup(click.RichGroup):
                 Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True
             )
             ctx.exit(1)
+
+
+def _store_option(help: str, required: bool = False):
+    """`--store STORE` (passed as `store_path`), which most commands take."""
+    return click.option(
+        "--store",
+        "store_path",
+        type=click.Path(path_type=Path),
+        required=required,
+        default=None,
+        help=help,
+    )
 
 
 @click.group(cls=AmrGroup)
@@ -301,13 +316,7 @@ def _default_workers() -> int:
 
 
 @cli.command("augment")
-@click.option(
-    "--store",
-    "store_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The store to augment.",
-)
+@_store_option("The store to augment.", required=True)
 @click.option("--split", default="train", show_default=True, help="The split to augment.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Corpus directory.")
 @click.option(
@@ -437,13 +446,7 @@ def _print_augment(summary: AugmentSummary) -> None:
     default=None,
     help="Run this DuckDB query over the view `corpus` (and `samples` with --store).",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The source store, for the `samples` view.",
-)
+@_store_option("The source store, for the `samples` view.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Rows shown for --sql.")
 def inspect_command(corpus, query, store_path, limit) -> None:
     """Summarise a corpus, or query it with SQL.
@@ -533,13 +536,9 @@ def corpus_info_command(path, as_json) -> None:
 
 @corpus.command("verify")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also check the source fingerprint, that recipes name clips the store has, "
-    "and that they reproduce the stored features.",
+@_store_option(
+    "Also check the source fingerprint, that recipes name clips the store has, "
+    "and that they reproduce the stored features."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def corpus_verify_command(path, store_path, quiet) -> None:
@@ -571,13 +570,7 @@ def corpus_merge_command(out, shard_dirs) -> None:
 
 @corpus.command("materialize")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "--store",
-    "store_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Your copy of the source store (its fingerprint must match).",
-)
+@_store_option("Your copy of the source store (its fingerprint must match).", required=True)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The full corpus.")
 @click.option("--workers", type=int, default=_default_workers, show_default="CPU cores, ≤ 8")
 @click.option("--overwrite", is_flag=True, help="Replace a corpus at --out.")
@@ -589,6 +582,100 @@ def corpus_materialize_command(path, store_path, out, workers, overwrite, quiet)
     )
     size = sum(p.bytes for p in full.parts) / 1e6
     Console().print(f"wrote [bold]{out}[/]: {full.rows:,} rows, {size:,.1f} MB")
+
+
+@cli.command("eval")
+@click.option(
+    "--predictions",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Predictions in the QVHighlights submission format (JSON lines).",
+)
+@click.option(
+    "--annotations",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Ground truth: an annotation file (JSON lines), or use --store and --split.",
+)
+@_store_option("Ground truth: a store; with --split.")
+@click.option("--split", default=None, help="The store split to evaluate against.")
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS_EVAL),
+    default=None,
+    help="Which metrics [default: qvhighlights when the ground truth has saliency scores, "
+    "else charades].",
+)
+@click.option(
+    "--clip-length",
+    type=float,
+    default=None,
+    help="Seconds per clip, for saliency [default: the store's, or 2 for a file].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Metrics JSON [default: NAME_metrics.json beside PREDICTIONS NAME.jsonl].",
+)
+def eval_command(predictions, annotations, store_path, split, dataset, clip_length, out) -> None:
+    """Score predictions with the standard metrics (same definitions, keys and rounding as the
+    QVHighlights standalone evaluation; Charades-STA: R1/R5 at IoU 0.3/0.5/0.7 and mIoU).
+
+    Prints a table and writes the metrics as JSON.
+    """
+    truth = load_ground_truth(annotations, store_path, split, clip_length)
+    result = evaluate(read_predictions(predictions), truth, dataset)
+    out = out or predictions.with_name(f"{predictions.stem}_metrics.json")
+    write_json(out, result)
+    _print_eval(result, out)
+
+
+def _print_eval(result: dict, out: Path) -> None:
+    info = result["amr"]
+    console = Console()
+    console.print(
+        f"{info['dataset']}: {info['queries']:,} queries of {info['ground_truth']}", soft_wrap=True
+    )
+    table = Table(title="brief", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result["brief"].items():
+        table.add_row(key, "–" if value is None else f"{value:.2f}")
+    console.print(table)
+    buckets = [k for k in ("short", "middle", "long", "full") if "MR-mAP" in result.get(k, {})]
+    if buckets:
+        table = Table(title="moment retrieval by moment length", title_justify="left")
+        for column in ("moments", "queries", "mAP", "mAP@0.5", "mAP@0.75", "R1@0.5", "R1@0.7"):
+            table.add_column(column, justify="left" if column == "moments" else "right")
+        for name in buckets:
+            block = result[name]
+            cells = [
+                block["MR-mAP"]["average"],
+                block["MR-mAP"]["0.5"],
+                block["MR-mAP"]["0.75"],
+                block["MR-R1"]["0.5"],
+                block["MR-R1"]["0.7"],
+            ]
+            table.add_row(
+                name,
+                f"{info[f'queries_{name}']:,}",
+                *("–" if c is None else f"{c:.2f}" for c in cells),
+            )
+        console.print(table)
+    fixes = [
+        f"{info[key]:,} {text}"
+        for key, text in (
+            ("windows_past_10", "windows past the first 10 of a query ignored"),
+            ("queries_not_sorted_by_score", "queries not listing windows best first (R1: first)"),
+            ("saliency_cut", "saliency lists cut to the clip count"),
+            ("saliency_padded", "saliency lists zero-padded to the clip count"),
+        )
+        if info.get(key)
+    ]
+    for line in fixes:
+        console.print(f"[yellow]note[/]: {line}", soft_wrap=True)
+    console.print(f"wrote [bold]{out}[/]", soft_wrap=True)
 
 
 def main() -> None:

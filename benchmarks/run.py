@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks import augment, store, synthetic
+from benchmarks import eval as eval_bench
 
 
 def main() -> None:
@@ -53,6 +54,13 @@ def main() -> None:
     for column in ("layout", "write + fsync", "read", "size / raw"):
         table.add_column(column, justify="left" if column == "layout" else "right")
     for row in layouts:
+        table.add_row(*row)
+    console.print(table)
+
+    table = Table(title="evaluation: amr eval on one core (best of 3)", title_justify="left")
+    for column in ("ground truth", "size", "read predictions", "read truth", "evaluate", "total"):
+        table.add_column(column, justify="left" if column == "ground truth" else "right")
+    for row in eval_bench.run():
         table.add_row(*row)
     console.print(table)
 

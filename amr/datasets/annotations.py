@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,18 +91,10 @@ def _saliency(raw: object, n_clips: int, where: str) -> list[list[int]]:
     return scores.tolist()
 
 
-def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, ReadReport]:
-    """Validate and load one annotation file into a table of schema.SAMPLES_SCHEMA.
-
-    Windows ending past the duration are clamped (and counted); relevant_clip_ids are derived
-    from the windows when the file has none (Charades-STA).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise AmrError(f"{path}: annotation file not found")
-    rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
-    first_line_of_qid: dict[int, int] = {}
-    clamped = 0
+def read_json_lines(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file whose objects each
+    have an integer ``qid``, unique in the file, and the `required` keys."""
+    line_of_qid: dict[int, int] = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -113,45 +106,64 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
                 raise AmrError(f"{where}: malformed JSON ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise AmrError(f"{where}: expected a JSON object")
-            missing = [key for key in REQUIRED_KEYS if key not in record]
-            if missing:
-                raise AmrError(f"{where}: missing {', '.join(missing)}")
-            qid, vid, query = record["qid"], record["vid"], record["query"]
+            missing = [key for key in ("qid", *required) if key not in record]
+            if "qid" in missing:
+                raise AmrError(f"{where}: missing {', '.join(dict.fromkeys(missing))}")
+            qid = record["qid"]
             if isinstance(qid, bool) or not isinstance(qid, int):
                 raise AmrError(f"{where}: qid must be an integer, got {qid!r}")
-            where = f"{path}:{lineno} (qid {qid})"
-            if qid in first_line_of_qid:
-                raise AmrError(f"{where}: duplicate qid (first on line {first_line_of_qid[qid]})")
-            first_line_of_qid[qid] = lineno
-            if not isinstance(vid, str):
-                raise AmrError(f"{where}: vid must be a string")
-            check_plain_name(vid, where)
-            if not isinstance(query, str) or not query.strip():
-                raise AmrError(f"{where}: query must be a non-empty string")
-            duration = _number(record["duration"], "duration", where)
-            if duration <= 0:
-                raise AmrError(f"{where}: duration must be positive, got {duration:g}")
-            windows, n_clamped = _windows(record.get("relevant_windows", []), duration, where)
-            clamped += n_clamped
-            if "relevant_clip_ids" in record:
-                clip_ids = record["relevant_clip_ids"]
-                if not isinstance(clip_ids, list) or not all(
-                    isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in clip_ids
-                ):
-                    raise AmrError(f"{where}: relevant_clip_ids must be non-negative integers")
-            else:
-                clip_ids = clip_ids_of_windows(windows, clip_length)
-            saliency = (
-                _saliency(record["saliency_scores"], len(clip_ids), where)
-                if "saliency_scores" in record
-                else []
-            )
-            for name, value in zip(
-                SAMPLES_SCHEMA.names,
-                (qid, query, vid, duration, windows, clip_ids, saliency),
-                strict=True,
+            where = f"{where} (qid {qid})"
+            if missing:
+                raise AmrError(f"{where}: missing {', '.join(missing)}")
+            if qid in line_of_qid:
+                raise AmrError(f"{where}: duplicate qid (first on line {line_of_qid[qid]})")
+            line_of_qid[qid] = lineno
+            yield lineno, record
+
+
+def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, ReadReport]:
+    """Validate and load one annotation file into a table of schema.SAMPLES_SCHEMA.
+
+    Windows ending past the duration are clamped (and counted); relevant_clip_ids are derived
+    from the windows when the file has none (Charades-STA).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AmrError(f"{path}: annotation file not found")
+    rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
+    clamped = 0
+    for lineno, record in read_json_lines(path, REQUIRED_KEYS):
+        qid, vid, query = record["qid"], record["vid"], record["query"]
+        where = f"{path}:{lineno} (qid {qid})"
+        if not isinstance(vid, str):
+            raise AmrError(f"{where}: vid must be a string")
+        check_plain_name(vid, where)
+        if not isinstance(query, str) or not query.strip():
+            raise AmrError(f"{where}: query must be a non-empty string")
+        duration = _number(record["duration"], "duration", where)
+        if duration <= 0:
+            raise AmrError(f"{where}: duration must be positive, got {duration:g}")
+        windows, n_clamped = _windows(record.get("relevant_windows", []), duration, where)
+        clamped += n_clamped
+        if "relevant_clip_ids" in record:
+            clip_ids = record["relevant_clip_ids"]
+            if not isinstance(clip_ids, list) or not all(
+                isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in clip_ids
             ):
-                rows[name].append(value)
+                raise AmrError(f"{where}: relevant_clip_ids must be non-negative integers")
+        else:
+            clip_ids = clip_ids_of_windows(windows, clip_length)
+        saliency = (
+            _saliency(record["saliency_scores"], len(clip_ids), where)
+            if "saliency_scores" in record
+            else []
+        )
+        for name, value in zip(
+            SAMPLES_SCHEMA.names,
+            (qid, query, vid, duration, windows, clip_ids, saliency),
+            strict=True,
+        ):
+            rows[name].append(value)
     if not rows["qid"]:
         raise AmrError(f"{path}: no annotations in file")
     table = pa.table(rows, schema=SAMPLES_SCHEMA)

@@ -1,0 +1,16 @@
+"""Standard moment-retrieval and highlight-detection metrics (`amr eval`), and the helpers that
+turn model outputs into a submission file."""
+
+from amr.eval.evaluate import DATASETS, evaluate
+from amr.eval.ground_truth import GroundTruth, ground_truth_from_table, load_ground_truth
+from amr.eval.predictions import Predictions, read_predictions
+
+__all__ = [
+    "DATASETS",
+    "GroundTruth",
+    "Predictions",
+    "evaluate",
+    "ground_truth_from_table",
+    "load_ground_truth",
+    "read_predictions",
+]

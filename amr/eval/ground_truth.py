@@ -1,0 +1,120 @@
+"""Ground truth for evaluation, from an annotation file or a store split, as flat numpy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from amr.datasets.annotations import read_annotations
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.ragged import offsets_of
+
+QVHIGHLIGHTS_CLIP_LENGTH = 2.0
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """One entry per query, in file order. Windows, clip ids and saliency are flat arrays cut
+    into queries by their offsets (`window_offsets`, `clip_offsets`)."""
+
+    source: str  # for messages: a file, or "STORE split NAME"
+    clip_length: float
+    qids: np.ndarray  # (Q,) int64
+    durations: np.ndarray  # (Q,) float64
+    windows: np.ndarray  # (W, 2) float64, [start, end] seconds
+    window_offsets: np.ndarray  # (Q + 1,)
+    clip_ids: np.ndarray  # (C,) int64, relevant clip ids
+    saliency: np.ndarray  # (C, 3) int8, each annotator's score of that clip; (0, 3) if none
+    clip_offsets: np.ndarray  # (Q + 1,)
+
+    def __len__(self) -> int:
+        return len(self.qids)
+
+    @property
+    def has_saliency(self) -> bool:
+        return len(self.saliency) > 0
+
+
+def as_written(values: np.ndarray) -> np.ndarray:
+    """float32 values back to the float64 the annotation file held.
+
+    Stores keep times as float32, so 24.3 comes back as 24.299999237…; the standard evaluation
+    reads the JSON's 24.3. An IoU exactly at a threshold would then fall on the other side. The
+    shortest decimal that round-trips a float32 is the decimal that was written (annotation
+    times have far fewer than 7 significant digits), so going through it restores the value.
+    """
+    return np.asarray(values, dtype=np.float32).astype(str).astype(np.float64)
+
+
+def ground_truth_from_table(table: pa.Table, source: str, clip_length: float) -> GroundTruth:
+    """A samples table (schema.SAMPLES_SCHEMA) as ground truth; every query must be labeled."""
+    windows_col = table.column("relevant_windows").combine_chunks()
+    window_counts = windows_col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    qids = table.column("qid").to_numpy()
+    unlabeled = np.flatnonzero(window_counts == 0)
+    if len(unlabeled):
+        raise AmrError(
+            f"{source}: qid {qids[unlabeled[0]]} has no relevant_windows "
+            f"({len(unlabeled)} unlabeled queries; is this a test split?)"
+        )
+    flat_windows = windows_col.flatten()
+    if len(flat_windows) and not np.all(flat_windows.value_lengths().to_numpy() == 2):
+        raise AmrError(f"{source}: a relevant window is not [start, end]")
+    points = flat_windows.flatten().to_numpy(zero_copy_only=False)
+    clip_col = table.column("relevant_clip_ids").combine_chunks()
+    saliency_col = table.column("saliency_scores").combine_chunks()
+    clip_counts = clip_col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    saliency_counts = saliency_col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    has_saliency = bool(saliency_counts.any())
+    if has_saliency:
+        mismatch = np.flatnonzero(saliency_counts != clip_counts)
+        if len(mismatch):
+            raise AmrError(
+                f"{source}: qid {qids[mismatch[0]]}: saliency_scores and "
+                "relevant_clip_ids differ in length"
+            )
+        scores = saliency_col.flatten()
+        if len(scores) and not np.all(scores.value_lengths().to_numpy() == 3):
+            raise AmrError(f"{source}: saliency_scores must have 3 annotators' scores per clip")
+        saliency = scores.flatten().to_numpy(zero_copy_only=False).astype(np.int8).reshape(-1, 3)
+    else:
+        saliency = np.zeros((0, 3), dtype=np.int8)
+    return GroundTruth(
+        source=source,
+        clip_length=clip_length,
+        qids=qids.astype(np.int64),
+        durations=as_written(table.column("duration").to_numpy()),
+        windows=as_written(points).reshape(-1, 2),
+        window_offsets=offsets_of(window_counts),
+        clip_ids=clip_col.flatten().to_numpy(zero_copy_only=False).astype(np.int64),
+        saliency=saliency,
+        clip_offsets=offsets_of(clip_counts),
+    )
+
+
+def load_ground_truth(
+    annotations: str | Path | None = None,
+    store: str | Path | None = None,
+    split: str | None = None,
+    clip_length: float | None = None,
+) -> GroundTruth:
+    """Ground truth from an annotation file (JSON lines) or from a split of a store.
+
+    The clip length (for saliency: a video has int(duration / clip length) clips) is the
+    store's, or `clip_length`, or QVHighlights' 2 s for an annotation file.
+    """
+    if (annotations is None) == (store is None):
+        raise AmrError("give either an annotation file or a store and split")
+    if annotations is not None:
+        length = clip_length or QVHIGHLIGHTS_CLIP_LENGTH
+        table, _ = read_annotations(annotations, length)
+        return ground_truth_from_table(table, str(annotations), length)
+    if split is None:
+        raise AmrError("--store needs --split")
+    opened = Store.open(store)
+    length = clip_length or opened.meta.clip_length
+    return ground_truth_from_table(opened.samples(split), f"{opened.root} split {split}", length)
