@@ -1,0 +1,127 @@
+"""Training losses: matched span losses (L1 + generalized IoU), focal foreground loss, and the
+two saliency losses, on the last decoder layer and (aux) on every earlier one."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from amr.train.config import LossConfig
+from amr.train.matcher import MatchCosts, hungarian_match
+from amr.train.spans import cw_to_se, paired_giou
+
+
+def focal_loss(
+    logits: torch.Tensor, targets: torch.Tensor, alpha: float, gamma: float
+) -> torch.Tensor:
+    """Sigmoid focal loss, summed (callers normalise by the number of moments)."""
+    prob = logits.sigmoid()
+    ce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    p_t = prob * targets + (1 - prob) * (1 - targets)
+    weight = alpha * targets + (1 - alpha) * (1 - targets)
+    return (weight * (1 - p_t) ** gamma * ce).sum()
+
+
+def saliency_margin_loss(
+    saliency: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float
+) -> torch.Tensor:
+    """Hinge: a relevant clip must score `margin` above another clip of the same video.
+
+    positive, negative (B, P) clip indices; -1 marks a pair a sample does not have."""
+    valid = (positive >= 0) & (negative >= 0)
+    if not valid.any():
+        return saliency.new_zeros(())
+    pos = saliency.gather(1, positive.clamp(min=0))
+    neg = saliency.gather(1, negative.clamp(min=0))
+    return (margin + neg - pos).clamp(min=0)[valid].mean()
+
+
+def saliency_rank_loss(
+    saliency: torch.Tensor, levels: torch.Tensor, mask: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Rank-contrastive: for every saliency level r, the clips at level ≥ r should take the
+    softmax mass over the video's clips. levels (B, L) integers ≥ 0 (0 = not relevant)."""
+    top = int(levels.max()) if levels.numel() else 0
+    if top == 0:
+        return saliency.new_zeros(())
+    scores = saliency.masked_fill(~mask, float("-inf")) / temperature
+    log_prob = scores.log_softmax(dim=1).masked_fill(~mask, 0.0)
+    thresholds = torch.arange(1, top + 1, device=levels.device)[:, None, None]  # (R, 1, 1)
+    positive = (levels[None] >= thresholds) & mask[None]  # (R, B, L)
+    count = positive.sum(dim=2)  # (R, B)
+    mean_log_prob = (positive * log_prob[None]).sum(dim=2) / count.clamp(min=1)
+    used = count > 0
+    return -(mean_log_prob[used]).mean()
+
+
+class Criterion(torch.nn.Module):
+    """All losses for a batch; returns the weighted total and each term (for logging)."""
+
+    def __init__(self, config: LossConfig):
+        super().__init__()
+        self.config = config
+        self.costs = MatchCosts(
+            label=config.label,
+            span_l1=config.span_l1,
+            span_giou=config.span_giou,
+            focal_alpha=config.focal_alpha,
+            focal_gamma=config.focal_gamma,
+        )
+
+    def _set_losses(
+        self, logits: torch.Tensor, spans: torch.Tensor, targets: list[torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        c = self.config
+        matches = hungarian_match(logits, spans, targets, self.costs)
+        batch_idx = torch.cat([torch.full((len(q),), b) for b, (q, _) in enumerate(matches)])
+        query_idx = torch.cat([torch.as_tensor(q) for q, _ in matches])
+        matched = spans[batch_idx, query_idx]
+        wanted = torch.cat(
+            [t[torch.as_tensor(j)] for t, (_, j) in zip(targets, matches, strict=True)]
+        )
+        n_moments = max(len(wanted), 1)
+        foreground = torch.zeros_like(logits)
+        foreground[batch_idx, query_idx] = 1.0
+        label = focal_loss(logits, foreground, c.focal_alpha, c.focal_gamma) / n_moments
+        if len(wanted):
+            l1 = F.l1_loss(matched, wanted.to(matched.dtype), reduction="sum") / n_moments
+            giou = (1 - paired_giou(cw_to_se(matched), cw_to_se(wanted.to(matched.dtype)))).sum()
+            giou = giou / n_moments
+        else:
+            l1 = giou = spans.sum() * 0.0
+        return {"label": label, "span_l1": l1, "span_giou": giou}
+
+    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        c = self.config
+        terms = self._set_losses(outputs["logits"], outputs["spans"], batch["spans"])
+        if c.aux:
+            for i, aux in enumerate(outputs["aux"]):
+                for name, value in self._set_losses(
+                    aux["logits"], aux["spans"], batch["spans"]
+                ).items():
+                    terms[f"{name}_{i}"] = value
+        saliency = outputs["saliency"]
+        mask = batch["video_mask"]
+        finite = saliency.masked_fill(~mask, 0.0)
+        terms["saliency_margin"] = saliency_margin_loss(
+            finite, batch["saliency_pos"], batch["saliency_neg"], c.margin
+        )
+        terms["saliency_rank"] = saliency_rank_loss(
+            finite, batch["saliency_levels"], mask, c.rank_temperature
+        )
+        weights = {
+            "label": c.label,
+            "span_l1": c.span_l1,
+            "span_giou": c.span_giou,
+            "saliency_margin": c.saliency_margin,
+            "saliency_rank": c.saliency_rank,
+        }
+        total = sum(value * weights[_base(name)] for name, value in terms.items())
+        # Detached, not floats: turning them into numbers would wait for the GPU every step.
+        return total, {name: value.detach() for name, value in terms.items()}
+
+
+def _base(name: str) -> str:
+    """'span_l1_2' → 'span_l1' (an aux layer's term shares its weight)."""
+    head, _, tail = name.rpartition("_")
+    return head if tail.isdigit() else name

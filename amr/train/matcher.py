@@ -1,0 +1,61 @@
+"""Hungarian matching of predicted spans to ground-truth moments (as DETR's matcher.py).
+
+The cost of giving query i moment j is a weighted sum of a classification cost (focal form,
+as the focal class loss), the L1 distance of the (center, width) spans and minus their
+generalized IoU. One optimal assignment per sample; queries left over predict background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from amr.train.spans import cw_to_se, pairwise_giou
+
+
+@dataclass(frozen=True)
+class MatchCosts:
+    label: float = 4.0
+    span_l1: float = 10.0
+    span_giou: float = 1.0
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+
+
+def match_cost(
+    logits: torch.Tensor, spans: torch.Tensor, targets: torch.Tensor, costs: MatchCosts
+) -> torch.Tensor:
+    """(Q, T) cost of each query of one sample for each of its T target spans (center, width)."""
+    prob = logits.sigmoid()[:, None]
+    positive = costs.focal_alpha * (1 - prob) ** costs.focal_gamma * -(prob + 1e-8).log()
+    negative = (1 - costs.focal_alpha) * prob**costs.focal_gamma * -(1 - prob + 1e-8).log()
+    label = (positive - negative).expand(-1, len(targets))
+    l1 = torch.cdist(spans, targets, p=1)
+    giou = pairwise_giou(cw_to_se(spans), cw_to_se(targets))
+    return costs.label * label + costs.span_l1 * l1 - costs.span_giou * giou
+
+
+@torch.no_grad()
+def hungarian_match(
+    logits: torch.Tensor,
+    spans: torch.Tensor,
+    targets: list[torch.Tensor],
+    costs: MatchCosts = MatchCosts(),
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each sample, (query indices, target indices) of the cheapest one-to-one assignment.
+
+    logits (B, Q) foreground logits; spans (B, Q, 2) (center, width); targets[b] (T_b, 2).
+    """
+    matches = []
+    for b, target in enumerate(targets):
+        if len(target) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            matches.append((empty, empty))
+            continue
+        cost = match_cost(logits[b].float(), spans[b].float(), target.float(), costs)
+        rows, cols = linear_sum_assignment(cost.cpu().numpy())
+        matches.append((rows.astype(np.int64), cols.astype(np.int64)))
+    return matches

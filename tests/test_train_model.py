@@ -1,0 +1,148 @@
+"""The model's building blocks: matcher against brute force, losses on hand-made inputs, and
+the model's shapes, masking and gradients."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from amr.errors import AmrError
+from amr.train import Criterion, LossConfig, MatchCosts, ModelConfig, MomentDETR, hungarian_match
+from amr.train.losses import focal_loss, saliency_margin_loss, saliency_rank_loss
+from amr.train.matcher import match_cost
+from amr.train.spans import cw_to_se, paired_giou, pairwise_giou, se_to_cw
+
+# -- matching ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 4), st.integers(0, 2**31 - 1))
+def test_hungarian_matching_is_the_cheapest_assignment(n_queries, n_targets, seed):
+    n_targets = min(n_targets, n_queries)
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(1, n_queries, generator=g)
+    spans = torch.rand(1, n_queries, 2, generator=g) * 0.5 + 0.1
+    targets = [torch.rand(n_targets, 2, generator=g) * 0.5 + 0.1]
+    ((rows, cols),) = hungarian_match(logits, spans, targets)
+    assert len(rows) == n_targets and len(set(rows)) == n_targets
+    if n_targets == 0:
+        return
+    cost = match_cost(logits[0], spans[0], targets[0], MatchCosts()).numpy()
+    best = min(
+        sum(cost[q, t] for t, q in enumerate(chosen))
+        for chosen in itertools.permutations(range(n_queries), n_targets)
+    )
+    assert cost[rows, cols].sum() == pytest.approx(best, rel=1e-5, abs=1e-5)
+
+
+def test_a_query_on_the_moment_is_matched_to_it():
+    spans = torch.tensor([[[0.2, 0.1], [0.7, 0.2], [0.5, 0.9]]])
+    logits = torch.zeros(1, 3)
+    targets = [torch.tensor([[0.7, 0.2], [0.2, 0.1]])]
+    ((rows, cols),) = hungarian_match(logits, spans, targets)
+    assert dict(zip(cols.tolist(), rows.tolist(), strict=True)) == {0: 1, 1: 0}
+
+
+# -- spans and losses ----------------------------------------------------------------------------
+
+
+def test_span_conversions_and_giou_by_hand():
+    se = torch.tensor([[0.1, 0.3], [0.5, 0.9]])
+    assert torch.allclose(cw_to_se(se_to_cw(se)), se)
+    a, b = torch.tensor([[0.0, 0.4]]), torch.tensor([[0.6, 1.0]])
+    # Disjoint: IoU 0, the hull (1.0) has 0.2 that neither covers → gIoU = -0.2.
+    assert paired_giou(a, b).item() == pytest.approx(-0.2)
+    assert pairwise_giou(a, a).item() == pytest.approx(1.0)
+    c = torch.tensor([[0.2, 0.6]])  # IoU with a: 0.2 / 0.6
+    assert paired_giou(a, c).item() == pytest.approx(1 / 3)
+
+
+def test_focal_loss_by_hand():
+    logits, targets = torch.tensor([0.0, 2.0]), torch.tensor([1.0, 0.0])
+    p = torch.sigmoid(torch.tensor(2.0)).item()
+    expected = 0.25 * 0.5**2 * np.log(2) + 0.75 * p**2 * -np.log(1 - p)
+    assert focal_loss(logits, targets, 0.25, 2.0).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_saliency_losses_by_hand():
+    saliency = torch.tensor([[2.0, 0.0, 1.0, 0.5]])
+    pos, neg = torch.tensor([[0, 2]]), torch.tensor([[1, 3]])
+    assert saliency_margin_loss(saliency, pos, neg, 0.2).item() == 0.0  # 2 > 0.2, 1 - 0.5 > 0.2
+    assert saliency_margin_loss(saliency, neg, pos, 0.2).item() == pytest.approx(
+        ((0.2 + 2.0) + (0.2 + 0.5)) / 2
+    )
+    assert saliency_margin_loss(saliency, torch.tensor([[-1]]), torch.tensor([[1]]), 0.2) == 0.0
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    levels = torch.tensor([[2, 0, 1, 0]])
+    ordered = saliency_rank_loss(torch.tensor([[3.0, 0.0, 2.0, 0.0]]), levels, mask, 0.5)
+    reversed_ = saliency_rank_loss(torch.tensor([[0.0, 3.0, 0.0, 2.0]]), levels, mask, 0.5)
+    assert ordered < reversed_
+    # Level 1: clips {0, 2}; level 2: clip {0}. By hand with uniform scores (log 1/4 each).
+    flat = saliency_rank_loss(torch.zeros(1, 4), levels, mask, 0.5)
+    assert flat.item() == pytest.approx(np.log(4))
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+SMALL = ModelConfig(video_dim=12, text_dim=8, hidden=32, heads=4, ffn=64, num_queries=5)
+
+
+def _inputs(lengths, words, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    video = torch.randn(len(lengths), max(lengths), SMALL.video_dim, generator=g)
+    text = torch.randn(len(words), max(words), SMALL.text_dim, generator=g)
+    video_mask = torch.arange(max(lengths))[None] < torch.tensor(lengths)[:, None]
+    text_mask = torch.arange(max(words))[None] < torch.tensor(words)[:, None]
+    return video, video_mask, text, text_mask
+
+
+def test_model_output_shapes_and_ranges():
+    torch.manual_seed(0)
+    model = MomentDETR(SMALL).eval()
+    out = model(*_inputs([7, 4], [3, 5]))
+    assert out["logits"].shape == (2, 5) and out["spans"].shape == (2, 5, 2)
+    assert out["saliency"].shape == (2, 7) and torch.isinf(out["saliency"][1, 4:]).all()
+    assert ((out["spans"] > 0) & (out["spans"] < 1)).all()
+    assert len(out["aux"]) == SMALL.decoder_layers - 1
+
+
+def test_padding_does_not_change_a_samples_outputs():
+    torch.manual_seed(0)
+    model = MomentDETR(SMALL).eval()
+    video, video_mask, text, text_mask = _inputs([9, 4], [6, 3])
+    batched = model(video, video_mask, text, text_mask)
+    alone = model(video[1:, :4], video_mask[1:, :4], text[1:, :3], text_mask[1:, :3])
+    assert torch.allclose(batched["spans"][1], alone["spans"][0], atol=1e-5)
+    assert torch.allclose(batched["saliency"][1, :4], alone["saliency"][0], atol=1e-5)
+
+
+def test_every_parameter_gets_a_gradient_from_the_losses():
+    torch.manual_seed(0)
+    model = MomentDETR(SMALL)
+    for head in model.span_heads:  # zero-initialised, which holds the layers before it at 0
+        torch.nn.init.normal_(head[-1].weight, std=0.01)
+    video, video_mask, text, text_mask = _inputs([8, 6], [4, 4])
+    batch = {
+        "video_mask": video_mask,
+        "spans": [torch.tensor([[0.3, 0.2]]), torch.tensor([[0.5, 0.3], [0.8, 0.1]])],
+        "saliency_pos": torch.tensor([[2], [3]]),
+        "saliency_neg": torch.tensor([[6], [0]]),
+        "saliency_levels": torch.tensor([[0, 0, 3, 2, 0, 0, 0, 0], [0, 0, 1, 4, 0, 0, 0, 0]]),
+    }
+    total, terms = Criterion(LossConfig())(model(video, video_mask, text, text_mask), batch)
+    total.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert missing == []
+    assert {"label", "span_l1", "span_giou", "label_0", "saliency_margin", "saliency_rank"} <= set(
+        terms
+    )
+
+
+def test_bad_model_configs_are_clear_errors():
+    with pytest.raises(AmrError, match="not a multiple of heads"):
+        ModelConfig(video_dim=4, text_dim=4, hidden=30, heads=8)
+    with pytest.raises(AmrError, match="unknown field 'hiden'"):
+        ModelConfig.from_json({"video_dim": 4, "text_dim": 4, "hiden": 3})
