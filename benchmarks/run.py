@@ -9,7 +9,7 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import augment, store, synthetic
+from benchmarks import augment, loader, store, synthetic
 from benchmarks import eval as eval_bench
 
 
@@ -61,6 +61,16 @@ def main() -> None:
     for column in ("ground truth", "size", "read predictions", "read truth", "evaluate", "total"):
         table.add_column(column, justify="left" if column == "ground truth" else "right")
     for row in eval_bench.run():
+        table.add_row(*row)
+    console.print(table)
+
+    table = Table(
+        title="training input pipeline: 2816/512-d, x10 corpus of 1,000 queries, 2 cores",
+        title_justify="left",
+    )
+    for column in ("what", "size", "time (3 epochs)", "speed"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for row in loader.run():
         table.add_row(*row)
     console.print(table)
 

@@ -129,8 +129,8 @@ def features_from_arrow(
     column: pa.ChunkedArray | pa.Array, dim: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rows, offsets) as in the store: rows is (total_clips, dim) float16, zero-copy."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+    if isinstance(column, pa.ChunkedArray):  # combine_chunks would copy even a single chunk
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     offsets = column.offsets.to_numpy().astype(np.int64)
     values = column.values
     buffer = values.buffers()[1]

@@ -1,0 +1,309 @@
+"""Training batches from a corpus, assembled from Parquet row groups with numpy.
+
+A window (a few row groups, see curriculum.py) is read whole, its eligible rows shuffled and
+cut into batches. Labels are built with whole-batch numpy operations (masks, (center, width)
+span targets, saliency levels and pairs); features are one memcpy per sample into the padded
+batch. Loader threads each build whole windows; windows come back in plan order, so the batch
+sequence does not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+
+from amr.augment.corpus import Corpus, features_from_arrow
+from amr.augment.draws import Draws
+from amr.datasets.schema import arrow_to_matrices
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.ragged import offsets_of, owners, padded, positions, ranges
+from amr.train.curriculum import EpochPlan
+
+LABEL_COLUMNS = [
+    "sample_id", "qid", "duration", "n_clips",
+    "relevant_windows", "relevant_clip_ids", "saliency_scores",
+]  # fmt: skip
+_PAIR_STREAM = 101  # Draws stream for the saliency pairs (any constant not used elsewhere)
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    batch_size: int = 32
+    window_rows: int = 256  # rows read and shuffled together (a few row groups)
+    max_clips: int = 75
+    max_words: int = 32
+    saliency_pairs: int = 2  # (relevant, other) clip pairs per sample for the margin loss
+    workers: int = 2  # loader threads
+
+
+class TextBank:
+    """Every query's token features in one float16 array (shared by forked workers)."""
+
+    def __init__(self, flat: np.ndarray, offsets: np.ndarray, qids: np.ndarray):
+        order = np.argsort(qids, kind="stable")
+        self.flat, self.offsets = flat, offsets
+        self._sorted_qids, self._order = qids[order], order
+
+    @classmethod
+    def from_store(cls, store: Store, qids: np.ndarray, max_words: int) -> TextBank:
+        wanted = np.unique(np.asarray(qids, dtype=np.int64))
+        pieces, counts, keys = [], [], []
+        for group in store.texts.iter_row_groups():
+            group_qids = group.column("qid").combine_chunks().to_numpy()
+            keep = np.flatnonzero(np.isin(group_qids, wanted))
+            if not len(keep):
+                continue
+            rows, offsets = arrow_to_matrices(group.column("features"), store.meta.text_dim)
+            lengths = np.minimum(np.diff(offsets)[keep], max_words)
+            pieces.append(rows[ranges(offsets[keep], lengths)])
+            counts.append(lengths)
+            keys.append(group_qids[keep])
+        found = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        missing = np.setdiff1d(wanted, found)
+        if len(missing):
+            raise AmrError(f"{store.root}: no text features for query {int(missing[0])}")
+        flat = np.concatenate(pieces) if pieces else np.zeros((0, store.meta.text_dim), np.float16)
+        return cls(flat, offsets_of(np.concatenate(counts)), found)
+
+    def gather(self, qids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, T, dim) float16 token features, zero-padded, and the (B, T) mask."""
+        index = self._order[np.searchsorted(self._sorted_qids, qids)]
+        lengths = np.diff(self.offsets)[index]
+        return padded(self.flat[ranges(self.offsets[index], lengths)], lengths)
+
+
+@dataclass
+class _Group:
+    labels: pa.Table  # the eligible rows
+    flat: np.ndarray  # (clips, dim) float16 features of the whole row group, zero-copy
+    starts: np.ndarray  # where each eligible row's clips start in `flat`
+
+
+class CorpusSource:
+    """What the workers read: the corpus's row groups, which rows a stage uses, the text."""
+
+    def __init__(
+        self,
+        corpus: str | Path,
+        store: str | Path,
+        kinds: set[str],
+        config: LoaderConfig,
+        seed: int,
+    ):
+        self.corpus = Corpus.open(corpus)
+        if self.corpus.recipes_only:
+            raise AmrError(
+                f"{self.corpus.root}: a recipes-only corpus has no features to train on; "
+                "run amr corpus materialize first"
+            )
+        opened = Store.open(store)
+        if self.corpus.video_dim != opened.meta.video_dim:
+            raise AmrError(
+                f"{self.corpus.root}: video features are {self.corpus.video_dim}-d but store "
+                f"{opened.root} has {opened.meta.video_dim}-d"
+            )
+        self.config, self.seed, self.kinds = config, seed, set(kinds)
+        self.video_dim = self.corpus.video_dim
+        self.groups: list[tuple[Path, int]] = []
+        eligible, qids = [], []
+        for path in self.corpus.part_paths():
+            meta = pq.ParquetFile(path)
+            for g in range(meta.num_row_groups):
+                table = meta.read_row_group(g, columns=["kind", "qid"])
+                rows = pc.is_in(table.column("kind"), pa.array(sorted(self.kinds)))
+                eligible.append(int(pc.sum(rows).as_py() or 0))
+                qids.append(table.column("qid").to_numpy())
+                self.groups.append((path, g))
+        self.eligible = np.asarray(eligible, dtype=np.int64)
+        self.text = TextBank.from_store(opened, np.concatenate(qids), config.max_words)
+        self._files: dict[Path, pq.ParquetFile] = {}
+        self._pid = 0
+
+    def _read(self, group: int) -> _Group:
+        import os
+
+        if self._pid != os.getpid():  # file handles are not shared with forked workers
+            self._files, self._pid = {}, os.getpid()
+        path, index = self.groups[group]
+        if path not in self._files:
+            # memory_map: pages are decoded straight from the page cache (3.8 vs 2.4 GB/s)
+            self._files[path] = pq.ParquetFile(path, memory_map=True, pre_buffer=False)
+        table = self._files[path].read_row_group(
+            index, columns=[*LABEL_COLUMNS, "kind", "features"]
+        )
+        keep = pc.is_in(table.column("kind"), pa.array(sorted(self.kinds)))
+        flat, offsets = features_from_arrow(table.column("features"), self.video_dim)
+        rows = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+        return _Group(table.select(LABEL_COLUMNS).take(rows), flat, offsets[:-1][rows])
+
+    def window(self, plan: EpochPlan, index: int) -> list[dict[str, torch.Tensor]]:
+        """The batches of window `index` of an epoch's plan."""
+        groups = [self._read(int(g)) for g in plan.windows[index]]
+        return make_batches(groups, self, plan.epoch, index)
+
+
+def make_batches(
+    groups: list[_Group], source: CorpusSource, epoch: int, window: int
+) -> list[dict[str, torch.Tensor]]:
+    config = source.config
+    labels = pa.concat_tables([g.labels for g in groups]).combine_chunks()
+    n = labels.num_rows
+    group_of = np.repeat(np.arange(len(groups)), [g.labels.num_rows for g in groups])
+    local = positions(np.asarray([g.labels.num_rows for g in groups]))
+    rng = np.random.default_rng([source.seed, epoch, window, 0xBA7C])
+    order = rng.permutation(n)
+    batches = []
+    for start in range(0, n, config.batch_size):
+        rows = order[start : start + config.batch_size]
+        batches.append(_batch(labels, rows, groups, group_of, local, source, epoch))
+    return batches
+
+
+def _batch(
+    labels: pa.Table,
+    rows: np.ndarray,
+    groups: list[_Group],
+    group_of: np.ndarray,
+    local: np.ndarray,
+    source: CorpusSource,
+    epoch: int,
+) -> dict[str, torch.Tensor]:
+    config = source.config
+    size = len(rows)
+    n_clips = np.minimum(labels.column("n_clips").to_numpy()[rows], config.max_clips).astype(
+        np.int64
+    )
+    length = int(n_clips.max())
+    video = np.empty((size, length, source.video_dim), dtype=np.float16)
+    # One memcpy per sample from the row group's buffer: 3.3x faster than a fancy-index
+    # gather + scatter of the same bytes (0.77 vs 2.56 ms a batch of 32 at 2816-d, measured),
+    # and the copies release the GIL, so loader threads run them in parallel.
+    for i, (row, count) in enumerate(zip(rows, n_clips, strict=True)):
+        group = groups[group_of[row]]
+        start = group.starts[local[row]]
+        video[i, :count] = group.flat[start : start + count]
+        video[i, count:] = 0
+    video_mask = np.arange(length)[None, :] < n_clips[:, None]
+
+    duration = labels.column("duration").to_numpy()[rows].astype(np.float64)
+    spans, span_counts = _spans(labels.column("relevant_windows").combine_chunks(), rows, duration)
+    levels = _levels(labels, rows, length)
+    levels[~video_mask] = 0
+    pos, neg = _pairs(
+        levels, video_mask, labels.column("sample_id").to_numpy()[rows], source, epoch
+    )
+    qids = labels.column("qid").to_numpy()[rows]
+    text, text_mask = source.text.gather(qids)
+    return {
+        "video": torch.from_numpy(video),
+        "video_mask": torch.from_numpy(video_mask),
+        "text": torch.from_numpy(text),
+        "text_mask": torch.from_numpy(text_mask),
+        "spans": torch.from_numpy(spans),
+        "span_counts": torch.from_numpy(span_counts),
+        "saliency_levels": torch.from_numpy(levels),
+        "saliency_pos": torch.from_numpy(pos),
+        "saliency_neg": torch.from_numpy(neg),
+        "sample_id": torch.from_numpy(labels.column("sample_id").to_numpy()[rows].copy()),
+        "qid": torch.from_numpy(qids.copy()),
+        "duration": torch.from_numpy(duration),
+    }
+
+
+def _spans(column: pa.ListArray, rows: np.ndarray, duration: np.ndarray):
+    """(S, 2) float32 (center, width) in [0, 1] of every moment of the batch, and (B,) counts."""
+    offsets = column.offsets.to_numpy().astype(np.int64)
+    points = column.flatten().flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
+    counts = (offsets[1:] - offsets[:-1])[rows]
+    se = points[ranges(offsets[:-1][rows], counts)] / np.repeat(duration, counts)[:, None]
+    se = np.clip(se, 0.0, 1.0)
+    cw = np.stack([(se[:, 0] + se[:, 1]) / 2, se[:, 1] - se[:, 0]], axis=1)
+    return cw.astype(np.float32), counts
+
+
+def _levels(labels: pa.Table, rows: np.ndarray, length: int) -> np.ndarray:
+    """(B, L) int8: each clip's saliency level, the sum of its annotators' scores (1 for a
+    relevant clip of a split without scores), 0 elsewhere."""
+    clip_col = labels.column("relevant_clip_ids").combine_chunks()
+    offsets = clip_col.offsets.to_numpy().astype(np.int64)
+    ids = clip_col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
+    counts = (offsets[1:] - offsets[:-1])[rows]
+    take = ranges(offsets[:-1][rows], counts)
+    per_clip = labels.column("saliency_scores").combine_chunks().flatten()
+    if len(per_clip) == len(ids) and len(ids):
+        annotators = per_clip.value_lengths().to_numpy()
+        scores = per_clip.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
+        sums = np.bincount(owners(annotators), weights=scores, minlength=len(ids))
+        value = np.maximum(sums[take], 1).astype(np.int64)
+    else:  # no scores (Charades-STA): every relevant clip is level 1
+        value = np.ones(len(take), np.int64)
+    levels = np.zeros((len(rows), length), dtype=np.int8)
+    owner = owners(counts)
+    clip = ids[take]
+    inside = clip < length
+    levels[owner[inside], clip[inside]] = np.minimum(value[inside], 127)
+    return levels
+
+
+def _pairs(
+    levels: np.ndarray, mask: np.ndarray, sample_ids: np.ndarray, source: CorpusSource, epoch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(B, P) a relevant clip and (B, P) an other clip per pair, drawn from (seed, sample id,
+    epoch); -1 where a sample has none."""
+    pairs = source.config.saliency_pairs
+    draws = Draws(source.seed)
+    index = epoch * pairs + np.arange(pairs)[None, :]
+    out = []
+    for which, candidates in enumerate(((levels > 0) & mask, (levels == 0) & mask)):
+        count = candidates.sum(axis=1)
+        pick = draws.integers(
+            sample_ids[:, None], _PAIR_STREAM + which, np.maximum(count, 1)[:, None], index
+        )
+        running = np.cumsum(candidates, axis=1)  # the k-th candidate is where running reaches k+1
+        chosen = np.argmax(running[:, None, :] > pick[:, :, None], axis=2)
+        out.append(np.where(count[:, None] > 0, chosen, -1).astype(np.int64))
+    return out[0], out[1]
+
+
+def iterate_batches(
+    source: CorpusSource,
+    plan: EpochPlan,
+    start: tuple[int, int] = (0, 0),
+    pin_memory: bool = False,
+) -> Iterator[tuple[tuple[int, int], dict[str, torch.Tensor]]]:
+    """((window, batch), batch) in plan order, from `start` (for a resumed epoch).
+
+    `workers` threads build whole windows ahead of the consumer. Threads, not processes:
+    Parquet decoding and the copies release the GIL, and batches need no trip through shared
+    memory (which costs a copy of every batch). The order is the plan's, whatever `workers`."""
+    first_window, first_batch = start
+    indices = list(range(first_window, len(plan.windows)))
+    workers = max(source.config.workers, 1)
+
+    def build(index: int) -> list[dict[str, torch.Tensor]]:
+        batches = source.window(plan, index)
+        if pin_memory:
+            batches = [{k: v.pin_memory() for k, v in b.items()} for b in batches]
+        return batches
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="amr-loader") as pool:
+        pending = deque(pool.submit(build, i) for i in indices[: workers + 1])
+        queued = len(pending)
+        for index in indices:
+            batches = pending.popleft().result()
+            if queued < len(indices):
+                pending.append(pool.submit(build, indices[queued]))
+                queued += 1
+            skip = first_batch if index == first_window else 0
+            for b in range(skip, len(batches)):
+                yield (index, b), batches[b]
