@@ -47,6 +47,7 @@ from amr.datasets.synthetic import PRESETS
 from amr.errors import AmrError
 from amr.eval import DATASETS as DATASETS_EVAL
 from amr.eval import evaluate, load_ground_truth, read_predictions
+from amr.eval.submission import write_submission
 from amr.fileio import write_json
 
 click.rich_click.TEXT_MARKUP = "markdown"
@@ -676,6 +677,109 @@ def _print_eval(result: dict, out: Path) -> None:
     for line in fixes:
         console.print(f"[yellow]note[/]: {line}", soft_wrap=True)
     console.print(f"wrote [bold]{out}[/]", soft_wrap=True)
+
+
+@cli.group(cls=AmrGroup)
+def train() -> None:
+    """Train the model: stage 1 (cold start on the augmented corpus)."""
+
+
+@train.command("cold-start")
+@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
+@_store_option("The corpus's source store (text features, validation split).", required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
+@click.option("--val-split", default="val", show_default=True, help="Store split to validate on.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="JSON with `model` and/or `train` settings (options below override `train`).",
+)
+@click.option("--epochs", type=int, default=None, help="[default: 30]")
+@click.option("--batch-size", type=int, default=None, help="[default: 32]")
+@click.option("--lr", type=float, default=None, help="[default: 1e-4]")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="cuda trains with bf16 autocast.",
+)
+@click.option("--seed", type=int, default=None, help="[default: 0]")
+@click.option("--no-curriculum", is_flag=True, help="Draw every epoch from the whole corpus.")
+@click.option("--include-original", is_flag=True, help="Also train on the real rows.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def train_cold_start_command(
+    corpus, store_path, out, val_split, config_file, epochs, batch_size, lr, device, seed,
+    no_curriculum, include_original, resume, quiet,
+) -> None:  # fmt: skip
+    """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
+
+    Writes config.json, metrics.jsonl (loss terms and validation metrics per epoch), last.pt
+    and best.pt (best validation MR-full-R1@0.7) into --out.
+    """
+    from amr.train.trainer import TrainConfig, cold_start  # torch loads only for training
+
+    model_options, train_options = _read_train_config(config_file)
+    overrides = {
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
+        "val_split": val_split or None,
+    }  # fmt: skip
+    train_options.update({k: v for k, v in overrides.items() if v is not None})
+    if no_curriculum:
+        train_options["curriculum"] = False
+    if include_original:
+        train_options["include_original"] = True
+    summary = cold_start(
+        corpus,
+        store_path,
+        out,
+        TrainConfig.from_json(train_options),
+        model_options,
+        resume=resume,
+        show_progress=not quiet,
+    )
+    best = "–" if summary.best is None else f"{summary.best:.2f}"
+    Console().print(
+        f"trained [bold]{out}[/]: {summary.epochs} epochs, {summary.steps:,} steps, "
+        f"{summary.samples_per_second:,.0f} samples/s; best val MR-full-R1@0.7 {best}",
+        soft_wrap=True,
+    )
+
+
+def _read_train_config(path: Path | None) -> tuple[dict, dict]:
+    if path is None:
+        return {}, {}
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AmrError(f"{path}: not a readable JSON config ({exc})") from None
+    if not isinstance(body, dict) or set(body) - {"model", "train"}:
+        raise AmrError(f"{path}: expected an object with `model` and/or `train`")
+    return dict(body.get("model", {})), dict(body.get("train", {}))
+
+
+@cli.command("predict")
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A .pt file, or a run directory (its best.pt).",
+)
+@_store_option("The store holding the split.", required=True)
+@click.option("--split", required=True, help="The split to predict.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Predictions .jsonl.")
+@click.option("--nms", type=float, default=None, help="Temporal NMS IoU threshold [default: off].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+def predict_command(checkpoint, store_path, split, out, nms, device) -> None:
+    """Write a model's predictions for a store split in the submission format."""
+    from amr.train.predict import predict_checkpoint  # torch loads only for the model
+
+    records = predict_checkpoint(checkpoint, store_path, split, nms, device)
+    write_submission(out, records)
+    Console().print(f"wrote [bold]{out}[/]: {len(records):,} queries", soft_wrap=True)
 
 
 def main() -> None:

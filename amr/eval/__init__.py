@@ -3,7 +3,7 @@ turn model outputs into a submission file."""
 
 from amr.eval.evaluate import DATASETS, evaluate
 from amr.eval.ground_truth import GroundTruth, ground_truth_from_table, load_ground_truth
-from amr.eval.predictions import Predictions, read_predictions
+from amr.eval.predictions import Predictions, predictions_from_records, read_predictions
 
 __all__ = [
     "DATASETS",
@@ -12,5 +12,6 @@ __all__ = [
     "evaluate",
     "ground_truth_from_table",
     "load_ground_truth",
+    "predictions_from_records",
     "read_predictions",
 ]

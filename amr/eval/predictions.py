@@ -83,6 +83,13 @@ def read_predictions(path: str | Path) -> Predictions:
         lines.append(lineno)
     if not qids:
         raise AmrError(f"{path}: no predictions in file")
+    return _assemble(path, qids, lines, windows, saliency)
+
+
+def _assemble(
+    path: Path, qids: list[int], lines: list[int], windows: list[list], saliency: list
+) -> Predictions:
+    """Checked lines → flat arrays. Saliency must be on every line or on none."""
     with_saliency = [s is not None for s in saliency]
     if any(with_saliency) and not all(with_saliency):
         first = with_saliency.index(False)
@@ -90,16 +97,16 @@ def read_predictions(path: str | Path) -> Predictions:
             f"{path}:{lines[first]} (qid {qids[first]}): no pred_saliency_scores, which other "
             "lines have"
         )
-    window_counts = np.fromiter(map(len, windows), dtype=np.int64, count=len(windows))
     flat_saliency = saliency_offsets = None
     if all(with_saliency):
-        counts = np.fromiter(map(len, saliency), dtype=np.int64, count=len(saliency))  # type: ignore[arg-type]
+        counts = np.fromiter(map(len, saliency), dtype=np.int64, count=len(saliency))
         saliency_offsets = offsets_of(counts)
         flat_saliency = np.fromiter(
-            (v for scores in saliency for v in scores),  # type: ignore[union-attr]
+            (v for scores in saliency for v in scores),
             dtype=np.float64,
             count=int(saliency_offsets[-1]),
         )
+    window_counts = np.fromiter(map(len, windows), dtype=np.int64, count=len(windows))
     return Predictions(
         path=path,
         qids=np.asarray(qids, dtype=np.int64),
@@ -109,3 +116,19 @@ def read_predictions(path: str | Path) -> Predictions:
         saliency=flat_saliency,
         saliency_offsets=saliency_offsets,
     )
+
+
+def predictions_from_records(records: list[dict], name: str = "<predictions>") -> Predictions:
+    """Predictions held in memory (the lines a submission file would have), for evaluating a
+    model without writing a file; checked as a file's lines are."""
+    path = Path(name)
+    if not records:
+        raise AmrError(f"{name}: no predictions")
+    windows, saliency = [], []
+    for i, record in enumerate(records):
+        where = f"{name}:{i + 1} (qid {record['qid']})"
+        windows.append(_check_windows(record["pred_relevant_windows"], where))
+        scores = record.get("pred_saliency_scores")
+        saliency.append(None if scores is None else _check_saliency(scores, where))
+    qids = [int(r["qid"]) for r in records]
+    return _assemble(path, qids, list(range(1, len(records) + 1)), windows, saliency)

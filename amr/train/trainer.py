@@ -1,0 +1,337 @@
+"""Stage 1, `amr train cold-start`: the model trained on the augmented corpus in curriculum order.
+
+A run directory holds config.json (everything needed to repeat the run), metrics.jsonl (one
+line per epoch: loss terms, validation metrics, speed), last.pt and best.pt. Checkpoints are
+written atomically and read with `torch.load(weights_only=True)`, so a checkpoint cannot run
+code. `resume=True` continues from last.pt at the exact batch it stopped after; on the CPU the
+result equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from amr import __version__
+from amr.console import stderr_console
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
+from amr.fileio import atomic_path, write_json
+from amr.train.config import LossConfig, ModelConfig, TrainConfig
+from amr.train.curriculum import plan_epoch
+from amr.train.data import CorpusSource, LoaderConfig, TextBank, iterate_batches
+from amr.train.losses import Criterion
+from amr.train.model import MomentDETR
+from amr.train.predict import predict_split
+
+CHECKPOINT_FORMAT = "amr-checkpoint"
+CHECKPOINT_VERSION = 1
+AUGMENTED_KINDS = {"splice", "boundary", "negative"}
+BEST_METRIC = "MR-full-R1@0.7"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise AmrError("--device cuda: no CUDA device is available")
+    if name not in ("cpu", "cuda"):
+        raise AmrError(f"unknown device {name!r} (auto, cpu or cuda)")
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    out: Path
+    epochs: int
+    steps: int
+    best: float | None
+    last_metrics: dict[str, Any]
+    samples_per_second: float
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint's contents; never unpickles arbitrary objects."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt" if (path / "best.pt").is_file() else path / "last.pt"
+    if not path.is_file():
+        raise AmrError(f"{path}: no checkpoint")
+    try:
+        body = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a corrupt or foreign file: say which, not a traceback
+        raise AmrError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(body, dict) or body.get("format") != CHECKPOINT_FORMAT:
+        raise AmrError(f"{path}: not an amr checkpoint")
+    if body.get("version") != CHECKPOINT_VERSION:
+        raise AmrError(f"{path}: checkpoint version {body.get('version')} is not supported")
+    return body
+
+
+def model_from_checkpoint(body: dict[str, Any]) -> MomentDETR:
+    model = MomentDETR(ModelConfig.from_json(body["model_config"]))
+    model.load_state_dict(body["model"])
+    return model
+
+
+def _save(path: Path, body: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(body, tmp)
+
+
+def cold_start(
+    corpus: str | Path,
+    store: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    loss: LossConfig | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> RunSummary:
+    """Train stage 1 into the run directory `out`."""
+    out = Path(out)
+    config = config or TrainConfig()
+    loss = loss or LossConfig()
+    opened = Store.open(store)
+    kinds = AUGMENTED_KINDS | ({"original"} if config.include_original else set())
+    loader = LoaderConfig(
+        batch_size=config.batch_size, window_rows=config.window_rows, workers=config.workers
+    )
+    model_config = ModelConfig(
+        video_dim=opened.meta.video_dim, text_dim=opened.meta.text_dim, **(model_options or {})
+    )
+    loader = LoaderConfig(**{**asdict(loader), "max_clips": model_config.max_clips})
+    source = CorpusSource(corpus, store, kinds, loader, config.seed)
+    run_config = {
+        "stage": "cold-start",
+        "amr_version": __version__,
+        "corpus": str(Path(corpus).resolve()),
+        "corpus_source": source.corpus.manifest["source"],
+        "store": str(opened.root.resolve()),
+        "store_fingerprint": opened.meta.fingerprint,
+        "model": model_config.to_json(),
+        "loss": loss.to_json(),
+        "train": config.to_json(),
+    }
+    if source.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
+        raise AmrError(
+            f"{source.corpus.root}: made from another store than {opened.root} "
+            "(fingerprints differ)"
+        )
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    model = MomentDETR(model_config).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
+    criterion = Criterion(loss)
+    cursor, step, best = (0, 0, 0), 0, None
+    if resume:
+        cursor, step, best = _resume(out, run_config, model, optimizer, scheduler)
+    else:
+        _start_run_dir(out, run_config)
+
+    truth = text = None
+    if config.val_split:
+        truth = ground_truth_from_table(
+            opened.samples(config.val_split),
+            f"{opened.root} split {config.val_split}",
+            opened.meta.clip_length,
+        )
+        text = TextBank.from_store(opened, truth.qids, loader.max_words)
+    pacing = config.pacing_schedule()
+    metrics: dict[str, Any] = {}
+    seen, started = 0, time.perf_counter()
+    progress = _progress(show_progress)
+    task = progress.add_task("cold start", total=None)
+    with progress:
+        for epoch in range(cursor[0], config.epochs):
+            plan = plan_epoch(source.eligible, epoch, config.seed, pacing, loader.window_rows)
+            start = cursor[1:] if epoch == cursor[0] else (0, 0)
+            totals: dict[str, torch.Tensor] = {}
+            batches = 0
+            epoch_started, epoch_seen = time.perf_counter(), 0
+            model.train()
+            for (window, index), batch in iterate_batches(
+                source, plan, start, device.type == "cuda"
+            ):
+                terms = _step(model, criterion, optimizer, batch, device, config.grad_clip)
+                for name, value in terms.items():
+                    totals[name] = totals.get(name, 0) + value
+                batches += 1
+                step += 1
+                epoch_seen += len(batch["qid"])
+                # Reading the loss waits for the device: only every 10 steps.
+                shown = (
+                    _describe(epoch, config.epochs, step, terms, metrics)
+                    if step % 10 == 0
+                    else None
+                )
+                progress.update(task, description=shown, advance=1)
+                if config.checkpoint_every and step % config.checkpoint_every == 0:
+                    body = _body(
+                        run_config,
+                        model,
+                        optimizer,
+                        scheduler,
+                        (epoch, window, index + 1),
+                        step,
+                        best,
+                    )
+                    _save(out / "last.pt", body)
+            scheduler.step()
+            seen += epoch_seen
+            seconds = time.perf_counter() - epoch_started
+            line: dict[str, Any] = {
+                "epoch": epoch,
+                "steps": step,
+                "samples": epoch_seen,
+                "pool_groups": plan.pool_groups,
+                "seconds": round(seconds, 3),
+                "samples_per_second": round(epoch_seen / max(seconds, 1e-9), 1),
+                "loss": {k: round(float(v) / max(batches, 1), 5) for k, v in totals.items()},
+            }
+            if truth is not None and text is not None:
+                records = predict_split(model, opened, config.val_split, text, device=device)
+                metrics = evaluate(predictions_from_records(records, "val"), truth)["brief"]
+                line["val"] = metrics
+                value = metrics.get(BEST_METRIC)
+                if value is not None and (best is None or value > best):
+                    best = value
+                    body = _body(
+                        run_config, model, optimizer, scheduler, (epoch + 1, 0, 0), step, best
+                    )
+                    _save(out / "best.pt", body)
+            _append(out / "metrics.jsonl", line)
+            body = _body(run_config, model, optimizer, scheduler, (epoch + 1, 0, 0), step, best)
+            _save(out / "last.pt", body)
+            progress.update(task, description=_describe(epoch, config.epochs, step, {}, metrics))
+    elapsed = time.perf_counter() - started
+    return RunSummary(out, config.epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+
+
+def _step(
+    model: MomentDETR,
+    criterion: Criterion,
+    optimizer: torch.optim.Optimizer,
+    batch: dict[str, torch.Tensor],
+    device: torch.device,
+    grad_clip: float,
+) -> dict[str, torch.Tensor]:
+    """One optimisation step; bf16 autocast on CUDA, float32 on the CPU."""
+    move = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    targets = list(torch.split(move["spans"], batch["span_counts"].tolist()))
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        outputs = model(
+            move["video"].float(), move["video_mask"], move["text"].float(), move["text_mask"]
+        )
+    outputs = _to_float(outputs)
+    total, terms = criterion(
+        outputs,
+        {
+            "video_mask": move["video_mask"],
+            "spans": targets,
+            "saliency_pos": move["saliency_pos"],
+            "saliency_neg": move["saliency_neg"],
+            "saliency_levels": move["saliency_levels"].long(),
+        },
+    )
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return {"total": total.detach(), **terms}
+
+
+def _to_float(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Losses in float32 whatever autocast computed the heads in."""
+    out = {k: v.float() for k, v in outputs.items() if k != "aux"}
+    out["aux"] = [{k: v.float() for k, v in layer.items()} for layer in outputs["aux"]]
+    return out
+
+
+def _body(
+    run_config: dict[str, Any],
+    model: MomentDETR,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    cursor: tuple[int, int, int],
+    step: int,
+    best: float | None,
+) -> dict[str, Any]:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "stage": run_config["stage"],
+        "run_config": json.dumps(run_config),
+        "model_config": run_config["model"],
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "cursor": list(cursor),
+        "step": step,
+        "best": best,
+        "torch_rng": torch.get_rng_state(),
+    }
+
+
+def _start_run_dir(out: Path, run_config: dict[str, Any]) -> None:
+    if out.exists() and any(out.iterdir()):
+        raise AmrError(f"{out}: exists and is not empty; pass --resume to continue that run")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", run_config)
+
+
+def _resume(
+    out: Path, run_config: dict[str, Any], model: MomentDETR, optimizer: Any, scheduler: Any
+) -> tuple[tuple[int, int, int], int, float | None]:
+    if not (out / "last.pt").is_file():
+        raise AmrError(f"{out}: nothing to resume (no last.pt)")
+    body = load_checkpoint(out / "last.pt")
+    saved = json.loads(body["run_config"])
+    if saved != run_config:
+        changed = sorted(k for k in run_config if saved.get(k) != run_config[k])
+        raise AmrError(f"{out}: --resume with a different {', '.join(changed)} than the run had")
+    model.load_state_dict(body["model"])
+    optimizer.load_state_dict(body["optimizer"])
+    scheduler.load_state_dict(body["scheduler"])
+    torch.set_rng_state(body["torch_rng"])
+    epoch, window, batch = body["cursor"]
+    return (epoch, window, batch), int(body["step"]), body["best"]
+
+
+def _append(path: Path, line: dict[str, Any]) -> None:
+    """metrics.jsonl gains one line, written atomically with the lines before it."""
+    previous = path.read_text(encoding="utf-8") if path.is_file() else ""
+    with atomic_path(path) as tmp:
+        tmp.write_text(previous + json.dumps(line) + "\n", encoding="utf-8")
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        disable=not enabled,
+    )
+
+
+def _describe(
+    epoch: int, epochs: int, step: int, terms: dict[str, torch.Tensor], metrics: dict[str, Any]
+) -> str:
+    loss = f" · loss {float(terms['total']):.3f}" if "total" in terms else ""
+    r1 = metrics.get(BEST_METRIC)
+    val = f" · val R1@0.7 {r1:.2f}" if r1 is not None else ""
+    return f"epoch {epoch + 1}/{epochs} · step {step}{loss}{val}"

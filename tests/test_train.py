@@ -1,0 +1,159 @@
+"""Stage 1 training: a tiny set is overfitted, a resumed run equals an uninterrupted one,
+checkpoints are safe to load, and predictions from a run go through `amr eval`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from amr.augment import AugmentConfig, augment
+from amr.errors import AmrError
+from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
+from amr.train import trainer as trainer_module
+from amr.train.spans import cw_to_se
+from amr.train.trainer import TrainConfig, cold_start, load_checkpoint
+
+TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
+        "decoder_layers": 2}  # fmt: skip
+FAST = TrainConfig(epochs=2, batch_size=16, window_rows=48, epochs_to_full=2, workers=2,
+                   checkpoint_every=0)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def train_corpus(small_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cold") / "corpus"
+    config = AugmentConfig(multiplier=1, seed=2, part_rows=64, row_group_rows=16)
+    augment(small_store, "train", out, config, show_progress=False)
+    return out
+
+
+def test_a_tiny_set_is_overfitted():
+    """64 videos whose moment carries the query's signal: R1@0.7 must pass 90 % quickly."""
+    torch.manual_seed(0)
+    n, length, dim = 64, 40, 32
+    config = ModelConfig(video_dim=dim, text_dim=16, hidden=64, heads=4, ffn=128,
+                         num_queries=5, dropout=0.0, input_dropout=0.0)  # fmt: skip
+    video, text = torch.randn(n, length, dim) * 0.3, torch.randn(n, 6, 16)
+    starts, lengths = torch.randint(0, length - 10, (n,)), torch.randint(3, 10, (n,))
+    levels = torch.zeros(n, length, dtype=torch.long)
+    for i in range(n):
+        s, k = int(starts[i]), int(lengths[i])
+        video[i, s : s + k, :8] += text[i, 0, :8]
+        levels[i, s : s + k] = 2
+    targets = torch.stack([(starts + lengths / 2) / length, lengths / length], dim=1)
+    batch = {
+        "video_mask": torch.ones(n, length, dtype=torch.bool),
+        "spans": list(targets[:, None]),
+        "saliency_pos": starts[:, None],
+        "saliency_neg": ((starts + lengths + 2) % length)[:, None],
+        "saliency_levels": levels,
+    }
+    model, criterion = MomentDETR(config), Criterion(LossConfig())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    text_mask = torch.ones(n, 6, dtype=torch.bool)
+    for _ in range(150):
+        loss, _ = criterion(model(video, batch["video_mask"], text, text_mask), batch)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        out = model(video, batch["video_mask"], text, text_mask)
+    top = cw_to_se(out["spans"][torch.arange(n), out["logits"].argmax(dim=1)])
+    truth = cw_to_se(targets)
+    inter = (torch.minimum(top[:, 1], truth[:, 1]) - torch.maximum(top[:, 0], truth[:, 0])).clamp(
+        min=0
+    )
+    iou = inter / ((top[:, 1] - top[:, 0]) + (truth[:, 1] - truth[:, 0]) - inter)
+    assert (iou >= 0.7).float().mean() >= 0.9
+
+
+def test_a_resumed_run_equals_an_uninterrupted_one(
+    train_corpus, small_store, tmp_path, monkeypatch
+):
+    whole = cold_start(train_corpus, small_store, tmp_path / "whole", FAST, TINY,
+                       show_progress=False)  # fmt: skip
+    config = TrainConfig(**{**FAST.to_json(), "checkpoint_every": 3})
+    real_step, calls = trainer_module._step, {"n": 0}
+
+    def crashing_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 8:  # mid-epoch, after a checkpoint at step 6
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "_step", crashing_step)
+    with pytest.raises(KeyboardInterrupt):
+        cold_start(train_corpus, small_store, tmp_path / "cut", config, TINY, show_progress=False)
+    monkeypatch.setattr(trainer_module, "_step", real_step)
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["step"] == 6
+    resumed = cold_start(train_corpus, small_store, tmp_path / "cut", config, TINY, resume=True,
+                         show_progress=False)  # fmt: skip
+    assert resumed.steps == whole.steps
+    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    lines = [json.loads(x) for x in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
+    cut = [json.loads(x) for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert [x["val"] for x in lines] == [x["val"] for x in cut]
+    assert set(json.loads((tmp_path / "whole" / "config.json").read_text())) >= {
+        "model", "train", "loss", "corpus", "store_fingerprint",
+    }  # fmt: skip
+
+
+def test_bad_training_runs_are_clear_errors(train_corpus, small_store, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(AmrError, match="nothing to resume"):
+        cold_start(train_corpus, small_store, run, FAST, TINY, resume=True, show_progress=False)
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
+    cold_start(train_corpus, small_store, run, one, TINY, show_progress=False)
+    with pytest.raises(AmrError, match="exists and is not empty; pass --resume"):
+        cold_start(train_corpus, small_store, run, one, TINY, show_progress=False)
+    other = TrainConfig(**{**one.to_json(), "lr": 5e-4})
+    with pytest.raises(AmrError, match="--resume with a different train"):
+        cold_start(train_corpus, small_store, run, other, TINY, resume=True, show_progress=False)
+    with pytest.raises(AmrError, match="not a multiple of heads"):
+        cold_start(train_corpus, small_store, tmp_path / "x", one, {"hidden": 30},
+                   show_progress=False)  # fmt: skip
+
+
+def test_checkpoints_never_unpickle_code(tmp_path):
+    evil = tmp_path / "evil.pt"
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must not run",))
+
+    torch.save({"format": "amr-checkpoint", "x": Payload()}, evil)
+    with pytest.raises(AmrError, match="not a readable checkpoint"):
+        load_checkpoint(evil)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(AmrError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"format": "something-else"}, tmp_path / "other.pt")
+    with pytest.raises(AmrError, match="not an amr checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_predict_and_eval_a_run_from_the_command_line(train_corpus, small_store, tmp_path):
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1})
+    cold_start(train_corpus, small_store, tmp_path / "run", one, TINY, show_progress=False)
+    amr = [sys.executable, "-m", "amr.cli"]
+    preds = tmp_path / "val.jsonl"
+    done = subprocess.run(
+        [*amr, "predict", "--checkpoint", str(tmp_path / "run"), "--store", str(small_store),
+         "--split", "val", "--out", str(preds)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first = json.loads(preds.read_text().splitlines()[0])
+    assert len(first["pred_relevant_windows"]) == TINY["num_queries"]
+    scored = subprocess.run(
+        [*amr, "eval", "--predictions", str(preds), "--store", str(small_store), "--split", "val"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    assert "MR-full-R1@0.7" in scored.stdout
