@@ -21,6 +21,9 @@ demo: $(VENV)/.installed
 	$(BIN)/amr datasets info $(DEMO)/store
 	$(BIN)/amr augment --store $(DEMO)/store --split train --out $(DEMO)/corpus --seed 0 --overwrite
 	$(BIN)/amr inspect $(DEMO)/corpus
+	$(BIN)/amr train cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/cold-start --config configs/demo.json --overwrite
+	$(BIN)/amr predict --checkpoint $(DEMO)/cold-start --store $(DEMO)/store --split val --out $(DEMO)/cold-start/val_preds.jsonl
+	$(BIN)/amr eval --predictions $(DEMO)/cold-start/val_preds.jsonl --store $(DEMO)/store --split val
 
 # pytest exits 5 when it collects no test; that is reported, not hidden, by the summary line.
 test: $(VENV)/.installed

@@ -710,10 +710,11 @@ def train() -> None:
 @click.option("--no-curriculum", is_flag=True, help="Draw every epoch from the whole corpus.")
 @click.option("--include-original", is_flag=True, help="Also train on the real rows.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
+@click.option("--overwrite", is_flag=True, help="Replace a run directory at --out.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def train_cold_start_command(
     corpus, store_path, out, val_split, config_file, epochs, batch_size, lr, device, seed,
-    no_curriculum, include_original, resume, quiet,
+    no_curriculum, include_original, resume, overwrite, quiet,
 ) -> None:  # fmt: skip
     """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
 
@@ -739,6 +740,7 @@ def train_cold_start_command(
         TrainConfig.from_json(train_options),
         model_options,
         resume=resume,
+        overwrite=overwrite,
         show_progress=not quiet,
     )
     best = "–" if summary.best is None else f"{summary.best:.2f}"

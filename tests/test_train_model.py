@@ -144,5 +144,5 @@ def test_every_parameter_gets_a_gradient_from_the_losses():
 def test_bad_model_configs_are_clear_errors():
     with pytest.raises(AmrError, match="not a multiple of heads"):
         ModelConfig(video_dim=4, text_dim=4, hidden=30, heads=8)
-    with pytest.raises(AmrError, match="ModelConfig: unknown field .hiden."):
+    with pytest.raises(AmrError, match=r"ModelConfig: unknown field 'hiden'"):
         ModelConfig.from_json({"video_dim": 4, "text_dim": 4, "hiden": 3})

@@ -3,6 +3,7 @@ two saliency losses, on the last decoder layer and (aux) on every earlier one.""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -73,12 +74,13 @@ class Criterion(torch.nn.Module):
     ) -> dict[str, torch.Tensor]:
         c = self.config
         matches = hungarian_match(logits, spans, targets, self.costs)
-        batch_idx = torch.cat([torch.full((len(q),), b) for b, (q, _) in enumerate(matches)])
-        query_idx = torch.cat([torch.as_tensor(q) for q, _ in matches])
+        counts = [len(q) for q, _ in matches]
+        batch_idx = torch.as_tensor(np.repeat(np.arange(len(matches)), counts))
+        query_idx = torch.as_tensor(np.concatenate([q for q, _ in matches]))
+        first = np.cumsum([0] + [len(t) for t in targets])[:-1]  # each sample's first target
+        target_idx = np.concatenate([j + f for (_, j), f in zip(matches, first, strict=True)])
         matched = spans[batch_idx, query_idx]
-        wanted = torch.cat(
-            [t[torch.as_tensor(j)] for t, (_, j) in zip(targets, matches, strict=True)]
-        )
+        wanted = torch.cat(targets)[torch.as_tensor(target_idx)]
         n_moments = max(len(wanted), 1)
         foreground = torch.zeros_like(logits)
         foreground[batch_idx, query_idx] = 1.0

@@ -48,14 +48,22 @@ def hungarian_match(
     """For each sample, (query indices, target indices) of the cheapest one-to-one assignment.
 
     logits (B, Q) foreground logits; spans (B, Q, 2) (center, width); targets[b] (T_b, 2).
+    As DETR does, the costs of every query against every target of the batch are one matrix
+    product-sized computation; only the assignment itself runs per sample (in scipy).
     """
+    batch, queries = logits.shape
+    counts = [len(t) for t in targets]
+    empty = np.zeros(0, dtype=np.int64)
+    if sum(counts) == 0:
+        return [(empty, empty) for _ in targets]
+    every = torch.cat([t.float() for t in targets])
+    cost = match_cost(logits.reshape(-1).float(), spans.reshape(-1, 2).float(), every, costs)
+    cost = cost.view(batch, queries, -1).cpu()
     matches = []
-    for b, target in enumerate(targets):
-        if len(target) == 0:
-            empty = np.zeros(0, dtype=np.int64)
+    for b, block in enumerate(cost.split(counts, dim=-1)):
+        if counts[b] == 0:
             matches.append((empty, empty))
             continue
-        cost = match_cost(logits[b].float(), spans[b].float(), target.float(), costs)
-        rows, cols = linear_sum_assignment(cost.cpu().numpy())
+        rows, cols = linear_sum_assignment(block[b].numpy())
         matches.append((rows.astype(np.int64), cols.astype(np.int64)))
     return matches

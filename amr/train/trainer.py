@@ -10,6 +10,7 @@ result equals an uninterrupted run.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -94,6 +95,7 @@ def cold_start(
     model_options: dict[str, Any] | None = None,
     loss: LossConfig | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     show_progress: bool = True,
 ) -> RunSummary:
     """Train stage 1 into the run directory `out`."""
@@ -138,7 +140,7 @@ def cold_start(
     if resume:
         cursor, step, best = _resume(out, run_config, model, optimizer, scheduler)
     else:
-        _start_run_dir(out, run_config)
+        _start_run_dir(out, run_config, overwrite)
 
     truth = text = None
     if config.val_split:
@@ -152,7 +154,11 @@ def cold_start(
     metrics: dict[str, Any] = {}
     seen, started = 0, time.perf_counter()
     progress = _progress(show_progress)
-    task = progress.add_task("cold start", total=None)
+    total = sum(
+        _steps(plan_epoch(source.eligible, e, config.seed, pacing, loader.window_rows), source)
+        for e in range(config.epochs)
+    )
+    task = progress.add_task("cold start", total=total, completed=step)
     with progress:
         for epoch in range(cursor[0], config.epochs):
             plan = plan_epoch(source.eligible, epoch, config.seed, pacing, loader.window_rows)
@@ -285,9 +291,16 @@ def _body(
     }
 
 
-def _start_run_dir(out: Path, run_config: dict[str, Any]) -> None:
+def _start_run_dir(out: Path, run_config: dict[str, Any], overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()):
-        raise AmrError(f"{out}: exists and is not empty; pass --resume to continue that run")
+        if not overwrite:
+            raise AmrError(
+                f"{out}: exists and is not empty; pass --resume to continue that run "
+                "or --overwrite to replace it"
+            )
+        if not (out / "config.json").is_file():
+            raise AmrError(f"{out}: --overwrite replaces only a run directory (no config.json)")
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", run_config)
 
@@ -315,6 +328,12 @@ def _append(path: Path, line: dict[str, Any]) -> None:
     previous = path.read_text(encoding="utf-8") if path.is_file() else ""
     with atomic_path(path) as tmp:
         tmp.write_text(previous + json.dumps(line) + "\n", encoding="utf-8")
+
+
+def _steps(plan: Any, source: CorpusSource) -> int:
+    """Batches in an epoch's plan (windows are batched separately)."""
+    size = source.config.batch_size
+    return sum(-(-int(source.eligible[w].sum()) // size) for w in plan.windows)
 
 
 def _progress(enabled: bool) -> Progress:
