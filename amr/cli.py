@@ -681,74 +681,110 @@ def _print_eval(result: dict, out: Path) -> None:
 
 @cli.group(cls=AmrGroup)
 def train() -> None:
-    """Train the model: stage 1 (cold start on the augmented corpus)."""
+    """Train the model: stage 1 (cold start on the augmented corpus) and the baseline."""
 
 
-@train.command("cold-start")
-@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
-@_store_option("The corpus's source store (text features, validation split).", required=True)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
-@click.option("--val-split", default="val", show_default=True, help="Store split to validate on.")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="JSON with `model` and/or `train` settings (options below override `train`).",
-)
-@click.option("--epochs", type=int, default=None, help="[default: 30]")
-@click.option("--batch-size", type=int, default=None, help="[default: 32]")
-@click.option("--lr", type=float, default=None, help="[default: 1e-4]")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="cuda trains with bf16 autocast.",
-)
-@click.option("--seed", type=int, default=None, help="[default: 0]")
-@click.option("--no-curriculum", is_flag=True, help="Draw every epoch from the whole corpus.")
-@click.option("--include-original", is_flag=True, help="Also train on the real rows.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
-@click.option("--overwrite", is_flag=True, help="Replace a run directory at --out.")
-@click.option("--quiet", is_flag=True, help="No progress display.")
-def train_cold_start_command(
-    corpus, store_path, out, val_split, config_file, epochs, batch_size, lr, device, seed,
-    no_curriculum, include_original, resume, overwrite, quiet,
-) -> None:  # fmt: skip
-    """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
+def _run_options(command):
+    """The options every `amr train` command shares (applied bottom-up, listed top-down)."""
+    options = [
+        click.option(
+            "--out", required=True, type=click.Path(path_type=Path), help="Run directory."
+        ),
+        click.option(
+            "--val-split", default="val", show_default=True, help="Store split to validate on."
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="JSON with `model` and/or `train` settings (options below override `train`).",
+        ),
+        click.option("--epochs", type=int, default=None, help="[default: 30]"),
+        click.option("--batch-size", type=int, default=None, help="[default: 32]"),
+        click.option("--lr", type=float, default=None, help="[default: 1e-4]"),
+        click.option(
+            "--device",
+            type=click.Choice(["auto", "cpu", "cuda"]),
+            default="auto",
+            show_default=True,
+            help="cuda trains with bf16 autocast.",
+        ),
+        click.option("--seed", type=int, default=None, help="[default: 0]"),
+        click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt."),
+        click.option("--overwrite", is_flag=True, help="Replace a run directory at --out."),
+        click.option("--quiet", is_flag=True, help="No progress display."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    Writes config.json, metrics.jsonl (loss terms and validation metrics per epoch), last.pt
-    and best.pt (best validation MR-full-R1@0.7) into --out.
-    """
-    from amr.train.trainer import TrainConfig, cold_start  # torch loads only for training
+
+def _train_config(config_file, **overrides):
+    """(model options, TrainConfig) from --config and the command-line overrides."""
+    from amr.train.config import TrainConfig  # torch loads only for training
 
     model_options, train_options = _read_train_config(config_file)
-    overrides = {
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
-        "val_split": val_split or None,
-    }  # fmt: skip
+    overrides["val_split"] = overrides.get("val_split") or None
     train_options.update({k: v for k, v in overrides.items() if v is not None})
-    if no_curriculum:
-        train_options["curriculum"] = False
-    if include_original:
-        train_options["include_original"] = True
-    summary = cold_start(
-        corpus,
-        store_path,
-        out,
-        TrainConfig.from_json(train_options),
-        model_options,
-        resume=resume,
-        overwrite=overwrite,
-        show_progress=not quiet,
-    )
+    return model_options, TrainConfig.from_json(train_options)
+
+
+def _print_run(out: Path, summary) -> None:
     best = "–" if summary.best is None else f"{summary.best:.2f}"
     Console().print(
         f"trained [bold]{out}[/]: {summary.epochs} epochs, {summary.steps:,} steps, "
         f"{summary.samples_per_second:,.0f} samples/s; best val MR-full-R1@0.7 {best}",
         soft_wrap=True,
     )
+
+
+@train.command("cold-start")
+@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
+@_store_option("The corpus's source store (text features, validation split).", required=True)
+@_run_options
+@click.option("--no-curriculum", is_flag=True, help="Draw every epoch from the whole corpus.")
+@click.option("--include-original", is_flag=True, help="Also train on the real rows.")
+def train_cold_start_command(
+    corpus, store_path, out, config_file, resume, overwrite, quiet, no_curriculum,
+    include_original, **overrides,
+) -> None:  # fmt: skip
+    """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
+
+    Writes config.json, metrics.jsonl (loss terms and validation metrics per epoch), last.pt
+    and best.pt (best validation MR-full-R1@0.7) into --out.
+    """
+    from amr.train.trainer import cold_start
+
+    if no_curriculum:
+        overrides["curriculum"] = False
+    if include_original:
+        overrides["include_original"] = True
+    model_options, config = _train_config(config_file, **overrides)
+    summary = cold_start(
+        corpus, store_path, out, config, model_options, resume=resume, overwrite=overwrite,
+        show_progress=not quiet,
+    )  # fmt: skip
+    _print_run(out, summary)
+
+
+@train.command("baseline")
+@_store_option("The store.", required=True)
+@click.option("--split", default="train", show_default=True, help="The split to train on.")
+@_run_options
+def train_baseline_command(
+    store_path, split, out, config_file, resume, overwrite, quiet, **overrides
+) -> None:
+    """The same model on the real split only (no augmentation, no curriculum): the reference
+    every result is compared with."""
+    from amr.train.trainer import baseline
+
+    model_options, config = _train_config(config_file, **overrides)
+    summary = baseline(
+        store_path, split, out, config, model_options, resume=resume, overwrite=overwrite,
+        show_progress=not quiet,
+    )  # fmt: skip
+    _print_run(out, summary)
 
 
 def _read_train_config(path: Path | None) -> tuple[dict, dict]:

@@ -157,3 +157,18 @@ def test_predict_and_eval_a_run_from_the_command_line(train_corpus, small_store,
     )  # fmt: skip
     assert scored.returncode == 0, scored.stderr
     assert "MR-full-R1@0.7" in scored.stdout
+
+
+def test_the_baseline_trains_on_the_real_split_only(small_store, tmp_path):
+    from amr.datasets import Store
+    from amr.train.trainer import baseline
+
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1})
+    summary = baseline(small_store, "train", tmp_path / "base", one, TINY, show_progress=False)
+    line = json.loads((tmp_path / "base" / "metrics.jsonl").read_text())
+    assert line["samples"] == Store.open(small_store).samples("train").num_rows
+    assert summary.best is not None and "val" in line
+    run = json.loads((tmp_path / "base" / "config.json").read_text())
+    assert run["stage"] == "baseline" and run["split"] == "train" and "corpus" not in run
+    with pytest.raises(AmrError, match="no split 'nope'"):
+        baseline(small_store, "nope", tmp_path / "b2", one, TINY, show_progress=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,8 @@ from amr.errors import AmrError
 from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
 from amr.fileio import atomic_path, write_json
 from amr.train.config import LossConfig, ModelConfig, TrainConfig
-from amr.train.curriculum import plan_epoch
-from amr.train.data import CorpusSource, LoaderConfig, TextBank, iterate_batches
+from amr.train.curriculum import Pacing, plan_epoch
+from amr.train.data import CorpusSource, LoaderConfig, StoreSource, TextBank, iterate_batches
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
 from amr.train.predict import predict_split
@@ -87,6 +87,16 @@ def _save(path: Path, body: dict[str, Any]) -> None:
         torch.save(body, tmp)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what to learn): where, resume or replace, and whether to draw progress."""
+
+    out: Path
+    resume: bool = False
+    overwrite: bool = False
+    show_progress: bool = True
+
+
 def cold_start(
     corpus: str | Path,
     store: str | Path,
@@ -98,36 +108,90 @@ def cold_start(
     overwrite: bool = False,
     show_progress: bool = True,
 ) -> RunSummary:
-    """Train stage 1 into the run directory `out`."""
-    out = Path(out)
+    """Stage 1 into the run directory `out`: the corpus's augmented rows (and the real ones
+    with include_original), in curriculum order."""
     config = config or TrainConfig()
-    loss = loss or LossConfig()
     opened = Store.open(store)
+    loader, model_config = _settings(opened, config, model_options)
     kinds = AUGMENTED_KINDS | ({"original"} if config.include_original else set())
-    loader = LoaderConfig(
-        batch_size=config.batch_size, window_rows=config.window_rows, workers=config.workers
-    )
-    model_config = ModelConfig(
-        video_dim=opened.meta.video_dim, text_dim=opened.meta.text_dim, **(model_options or {})
-    )
-    loader = LoaderConfig(**{**asdict(loader), "max_clips": model_config.max_clips})
     source = CorpusSource(corpus, store, kinds, loader, config.seed)
-    run_config = {
-        "stage": "cold-start",
-        "amr_version": __version__,
-        "corpus": str(Path(corpus).resolve()),
-        "corpus_source": source.corpus.manifest["source"],
-        "store": str(opened.root.resolve()),
-        "store_fingerprint": opened.meta.fingerprint,
-        "model": model_config.to_json(),
-        "loss": loss.to_json(),
-        "train": config.to_json(),
-    }
     if source.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
         raise AmrError(
             f"{source.corpus.root}: made from another store than {opened.root} "
             "(fingerprints differ)"
         )
+    run_config = _run_config("cold-start", opened, model_config, loss or LossConfig(), config)
+    run_config["corpus"] = str(Path(corpus).resolve())
+    run_config["corpus_source"] = source.corpus.manifest["source"]
+    options = RunOptions(Path(out), resume, overwrite, show_progress)
+    return _train(source, opened, run_config, config.pacing_schedule(), options)
+
+
+def baseline(
+    store: str | Path,
+    split: str,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    loss: LossConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> RunSummary:
+    """The same model trained on the real split only, shuffled (no augmentation, no
+    curriculum): the reference every result is compared with."""
+    config = config or TrainConfig()
+    opened = Store.open(store)
+    loader, model_config = _settings(opened, config, model_options)
+    source = StoreSource(store, split, loader, config.seed)
+    run_config = _run_config("baseline", opened, model_config, loss or LossConfig(), config)
+    run_config["split"] = split
+    options = RunOptions(Path(out), resume, overwrite, show_progress)
+    return _train(source, opened, run_config, None, options)
+
+
+def _settings(
+    store: Store, config: TrainConfig, model_options: dict[str, Any] | None
+) -> tuple[LoaderConfig, ModelConfig]:
+    model_config = ModelConfig(
+        video_dim=store.meta.video_dim, text_dim=store.meta.text_dim, **(model_options or {})
+    )
+    loader = LoaderConfig(
+        batch_size=config.batch_size,
+        window_rows=config.window_rows,
+        max_clips=model_config.max_clips,
+        workers=config.workers,
+    )
+    return loader, model_config
+
+
+def _run_config(
+    stage: str, store: Store, model: ModelConfig, loss: LossConfig, config: TrainConfig
+) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "amr_version": __version__,
+        "store": str(store.root.resolve()),
+        "store_fingerprint": store.meta.fingerprint,
+        "model": model.to_json(),
+        "loss": loss.to_json(),
+        "train": config.to_json(),
+    }
+
+
+def _train(
+    source: CorpusSource | StoreSource,
+    opened: Store,
+    run_config: dict[str, Any],
+    pacing: Pacing | None,
+    options: RunOptions,
+) -> RunSummary:
+    """The training loop every stage shares."""
+    out = options.out
+    config = TrainConfig.from_json(run_config["train"])
+    model_config = ModelConfig.from_json(run_config["model"])
+    loss = LossConfig.from_json(run_config["loss"])
+    loader = source.config
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = MomentDETR(model_config).to(device)
@@ -137,10 +201,10 @@ def cold_start(
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
     criterion = Criterion(loss)
     cursor, step, best = (0, 0, 0), 0, None
-    if resume:
+    if options.resume:
         cursor, step, best = _resume(out, run_config, model, optimizer, scheduler)
     else:
-        _start_run_dir(out, run_config, overwrite)
+        _start_run_dir(out, run_config, options.overwrite)
 
     truth = text = None
     if config.val_split:
@@ -150,15 +214,14 @@ def cold_start(
             opened.meta.clip_length,
         )
         text = TextBank.from_store(opened, truth.qids, loader.max_words)
-    pacing = config.pacing_schedule()
     metrics: dict[str, Any] = {}
     seen, started = 0, time.perf_counter()
-    progress = _progress(show_progress)
+    progress = _progress(options.show_progress)
     total = sum(
         _steps(plan_epoch(source.eligible, e, config.seed, pacing, loader.window_rows), source)
         for e in range(config.epochs)
     )
-    task = progress.add_task("cold start", total=total, completed=step)
+    task = progress.add_task(run_config["stage"], total=total, completed=step)
     with progress:
         for epoch in range(cursor[0], config.epochs):
             plan = plan_epoch(source.eligible, epoch, config.seed, pacing, loader.window_rows)
@@ -330,7 +393,7 @@ def _append(path: Path, line: dict[str, Any]) -> None:
         tmp.write_text(previous + json.dumps(line) + "\n", encoding="utf-8")
 
 
-def _steps(plan: Any, source: CorpusSource) -> int:
+def _steps(plan: Any, source: Any) -> int:
     """Batches in an epoch's plan (windows are batched separately)."""
     size = source.config.batch_size
     return sum(-(-int(source.eligible[w].sum()) // size) for w in plan.windows)
