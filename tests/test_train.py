@@ -172,3 +172,28 @@ def test_the_baseline_trains_on_the_real_split_only(small_store, tmp_path):
     assert run["stage"] == "baseline" and run["split"] == "train" and "corpus" not in run
     with pytest.raises(AmrError, match="no split 'nope'"):
         baseline(small_store, "nope", tmp_path / "b2", one, TINY, show_progress=False)
+
+
+def test_two_processes_train_one_run_with_ddp_on_gloo(train_corpus, small_store, tmp_path):
+    """torchrun --nproc-per-node 2 on the CPU: ranks split the windows and step together."""
+    config = tmp_path / "config.json"
+    settings = {**FAST.to_json(), "epochs": 1, "val_split": None, "curriculum": False,
+                "window_rows": 16}  # fmt: skip
+    config.write_text(json.dumps({"model": TINY, "train": settings}))
+    run = tmp_path / "ddp"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "amr.cli", "train", "cold-start", "--corpus", str(train_corpus),
+         "--store", str(small_store), "--out", str(run), "--config", str(config),
+         "--device", "cpu", "--val-split", "", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = json.loads((run / "metrics.jsonl").read_text())
+    single = cold_start(train_corpus, small_store, tmp_path / "one", TrainConfig(**settings), TINY,
+                        show_progress=False)  # fmt: skip
+    # Each rank takes the same number of steps, about half of a single process's.
+    assert 0 < line["steps"] <= -(-single.steps // 2)
+    assert line["samples"] > single.steps * FAST.batch_size // 4
+    assert load_checkpoint(run / "last.pt")["step"] == line["steps"]

@@ -10,6 +10,7 @@ result equals an uninterrupted run.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from amr.errors import AmrError
 from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
 from amr.fileio import atomic_path, write_json
 from amr.train.config import LossConfig, ModelConfig, TrainConfig
-from amr.train.curriculum import Pacing, plan_epoch
+from amr.train.curriculum import EpochPlan, Pacing, plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, StoreSource, TextBank, iterate_batches
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
@@ -179,6 +180,45 @@ def _run_config(
     }
 
 
+@dataclass(frozen=True)
+class _Ranks:
+    """This process's place in a distributed run (rank 0 of 1 when not distributed)."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+    def total(self, value: int) -> int:
+        if self.world == 1:
+            return value
+        tensor = torch.tensor([value], device=self.device)
+        torch.distributed.all_reduce(tensor)
+        return int(tensor.item())
+
+
+def _join(device_name: str) -> _Ranks:
+    """Join the process group torchrun describes in the environment (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = resolve_device(device_name)
+    if world == 1:
+        return _Ranks(0, 1, device)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = torch.distributed.get_rank()
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return _Ranks(rank, torch.distributed.get_world_size(), device)
+
+
 def _train(
     source: CorpusSource | StoreSource,
     opened: Store,
@@ -186,106 +226,128 @@ def _train(
     pacing: Pacing | None,
     options: RunOptions,
 ) -> RunSummary:
-    """The training loop every stage shares."""
+    """The training loop every stage shares; under torchrun, one process per rank (DDP)."""
     out = options.out
     config = TrainConfig.from_json(run_config["train"])
-    model_config = ModelConfig.from_json(run_config["model"])
-    loss = LossConfig.from_json(run_config["loss"])
-    loader = source.config
-    device = resolve_device(config.device)
+    ranks = _join(config.device)
     torch.manual_seed(config.seed)
-    model = MomentDETR(model_config).to(device)
+    model = MomentDETR(ModelConfig.from_json(run_config["model"])).to(ranks.device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
-    criterion = Criterion(loss)
-    cursor, step, best = (0, 0, 0), 0, None
+    criterion = Criterion(LossConfig.from_json(run_config["loss"]))
+    cursor, step, best = (0, 0), 0, None
     if options.resume:
         cursor, step, best = _resume(out, run_config, model, optimizer, scheduler)
-    else:
+    elif ranks.main:
         _start_run_dir(out, run_config, options.overwrite)
+    ranks.barrier()
+    trained = torch.nn.parallel.DistributedDataParallel(model) if ranks.world > 1 else model
 
-    truth = text = None
-    if config.val_split:
-        truth = ground_truth_from_table(
-            opened.samples(config.val_split),
-            f"{opened.root} split {config.val_split}",
-            opened.meta.clip_length,
-        )
-        text = TextBank.from_store(opened, truth.qids, loader.max_words)
+    def plan_of(epoch: int) -> EpochPlan:
+        return plan_epoch(
+            source.eligible, epoch, config.seed, pacing, source.config.window_rows,
+            ranks.rank, ranks.world,
+        )  # fmt: skip
+
+    def steps_of(epoch: int) -> int:
+        """Every rank takes the same number of steps (the fewest any rank's windows give)."""
+        if ranks.world == 1:
+            return _steps(plan_of(epoch), source)
+        return min(
+            _steps(plan_epoch(source.eligible, epoch, config.seed, pacing,
+                              source.config.window_rows, r, ranks.world), source)
+            for r in range(ranks.world)
+        )  # fmt: skip
+
+    def save(name: str, cursor: tuple[int, int]) -> None:
+        _save(out / name, _body(run_config, model, optimizer, scheduler, cursor, step, best))
+
+    validation = _Validation(opened, config.val_split, source.config) if ranks.main else None
     metrics: dict[str, Any] = {}
     seen, started = 0, time.perf_counter()
-    progress = _progress(options.show_progress)
-    total = sum(
-        _steps(plan_epoch(source.eligible, e, config.seed, pacing, loader.window_rows), source)
-        for e in range(config.epochs)
-    )
+    progress = _progress(options.show_progress and ranks.main)
+    total = sum(steps_of(e) for e in range(config.epochs))
     task = progress.add_task(run_config["stage"], total=total, completed=step)
     with progress:
         for epoch in range(cursor[0], config.epochs):
-            plan = plan_epoch(source.eligible, epoch, config.seed, pacing, loader.window_rows)
-            start = cursor[1:] if epoch == cursor[0] else (0, 0)
+            plan, limit = plan_of(epoch), steps_of(epoch)
+            done = cursor[1] if epoch == cursor[0] else 0
             totals: dict[str, torch.Tensor] = {}
-            batches = 0
             epoch_started, epoch_seen = time.perf_counter(), 0
-            model.train()
-            for (window, index), batch in iterate_batches(
-                source, plan, start, device.type == "cuda"
-            ):
-                terms = _step(model, criterion, optimizer, batch, device, config.grad_clip)
+            trained.train()
+            start = _position(plan, source, done)
+            for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
+                if done >= limit:
+                    break
+                terms = _step(trained, criterion, optimizer, batch, ranks.device, config.grad_clip)
                 for name, value in terms.items():
                     totals[name] = totals.get(name, 0) + value
-                batches += 1
-                step += 1
+                done, step = done + 1, step + 1
                 epoch_seen += len(batch["qid"])
-                # Reading the loss waits for the device: only every 10 steps.
-                shown = (
-                    _describe(epoch, config.epochs, step, terms, metrics)
-                    if step % 10 == 0
-                    else None
-                )
-                progress.update(task, description=shown, advance=1)
-                if config.checkpoint_every and step % config.checkpoint_every == 0:
-                    body = _body(
-                        run_config,
-                        model,
-                        optimizer,
-                        scheduler,
-                        (epoch, window, index + 1),
-                        step,
-                        best,
-                    )
-                    _save(out / "last.pt", body)
+                progress.advance(task)
+                if step % 10 == 0:  # reading the loss waits for the device: not every step
+                    shown = _describe(epoch, config.epochs, step, terms, metrics)
+                    progress.update(task, description=shown)
+                if ranks.main and config.checkpoint_every and step % config.checkpoint_every == 0:
+                    save("last.pt", (epoch, done))
             scheduler.step()
+            epoch_seen = ranks.total(epoch_seen)
             seen += epoch_seen
             seconds = time.perf_counter() - epoch_started
-            line: dict[str, Any] = {
-                "epoch": epoch,
-                "steps": step,
-                "samples": epoch_seen,
-                "pool_groups": plan.pool_groups,
-                "seconds": round(seconds, 3),
-                "samples_per_second": round(epoch_seen / max(seconds, 1e-9), 1),
-                "loss": {k: round(float(v) / max(batches, 1), 5) for k, v in totals.items()},
-            }
-            if truth is not None and text is not None:
-                records = predict_split(model, opened, config.val_split, text, device=device)
-                metrics = evaluate(predictions_from_records(records, "val"), truth)["brief"]
-                line["val"] = metrics
-                value = metrics.get(BEST_METRIC)
-                if value is not None and (best is None or value > best):
-                    best = value
-                    body = _body(
-                        run_config, model, optimizer, scheduler, (epoch + 1, 0, 0), step, best
-                    )
-                    _save(out / "best.pt", body)
-            _append(out / "metrics.jsonl", line)
-            body = _body(run_config, model, optimizer, scheduler, (epoch + 1, 0, 0), step, best)
-            _save(out / "last.pt", body)
-            progress.update(task, description=_describe(epoch, config.epochs, step, {}, metrics))
+            if ranks.main:
+                line: dict[str, Any] = {
+                    "epoch": epoch,
+                    "steps": step,
+                    "samples": epoch_seen,
+                    "pool_groups": plan.pool_groups,
+                    "seconds": round(seconds, 3),
+                    "samples_per_second": round(epoch_seen / max(seconds, 1e-9), 1),
+                    "loss": {k: round(float(v) / max(done, 1), 5) for k, v in totals.items()},
+                }
+                if validation is not None and validation.truth is not None:
+                    metrics = validation.run(model, ranks.device)
+                    line["val"] = metrics
+                    value = metrics.get(BEST_METRIC)
+                    if value is not None and (best is None or value > best):
+                        best = value
+                        save("best.pt", (epoch + 1, 0))
+                _append(out / "metrics.jsonl", line)
+                save("last.pt", (epoch + 1, 0))
+                shown = _describe(epoch, config.epochs, step, {}, metrics)
+                progress.update(task, description=shown)
+            ranks.barrier()
     elapsed = time.perf_counter() - started
     return RunSummary(out, config.epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+
+
+class _Validation:
+    """The validation split's ground truth and text, loaded once; metrics of a model."""
+
+    def __init__(self, store: Store, split: str | None, loader: LoaderConfig):
+        self.store, self.split = store, split
+        self.truth = self.text = None
+        if split:
+            self.truth = ground_truth_from_table(
+                store.samples(split), f"{store.root} split {split}", store.meta.clip_length
+            )
+            self.text = TextBank.from_store(store, self.truth.qids, loader.max_words)
+
+    def run(self, model: MomentDETR, device: torch.device) -> dict[str, Any]:
+        records = predict_split(model, self.store, self.split, self.text, device=device)
+        return evaluate(predictions_from_records(records, "val"), self.truth)["brief"]
+
+
+def _position(plan: EpochPlan, source: Any, done: int) -> tuple[int, int]:
+    """(window, batch) after `done` batches of an epoch's plan."""
+    size = source.config.batch_size
+    for window, groups in enumerate(plan.windows):
+        batches = -(-int(source.eligible[groups].sum()) // size)
+        if done < batches:
+            return window, done
+        done -= batches
+    return len(plan.windows), 0
 
 
 def _step(
@@ -334,7 +396,7 @@ def _body(
     model: MomentDETR,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
-    cursor: tuple[int, int, int],
+    cursor: tuple[int, int],
     step: int,
     best: float | None,
 ) -> dict[str, Any]:
@@ -370,7 +432,7 @@ def _start_run_dir(out: Path, run_config: dict[str, Any], overwrite: bool) -> No
 
 def _resume(
     out: Path, run_config: dict[str, Any], model: MomentDETR, optimizer: Any, scheduler: Any
-) -> tuple[tuple[int, int, int], int, float | None]:
+) -> tuple[tuple[int, int], int, float | None]:
     if not (out / "last.pt").is_file():
         raise AmrError(f"{out}: nothing to resume (no last.pt)")
     body = load_checkpoint(out / "last.pt")
@@ -382,8 +444,8 @@ def _resume(
     optimizer.load_state_dict(body["optimizer"])
     scheduler.load_state_dict(body["scheduler"])
     torch.set_rng_state(body["torch_rng"])
-    epoch, window, batch = body["cursor"]
-    return (epoch, window, batch), int(body["step"]), body["best"]
+    epoch, done = body["cursor"]
+    return (epoch, done), int(body["step"]), body["best"]
 
 
 def _append(path: Path, line: dict[str, Any]) -> None:
