@@ -265,6 +265,7 @@ def _train(
         _save(out / name, _body(run_config, model, optimizer, scheduler, cursor, step, best))
 
     validation = _Validation(opened, config.val_split, source.config) if ranks.main else None
+    board = _tensorboard(out) if ranks.main else None
     metrics: dict[str, Any] = {}
     seen, started = 0, time.perf_counter()
     progress = _progress(options.show_progress and ranks.main)
@@ -314,6 +315,11 @@ def _train(
                         best = value
                         save("best.pt", (epoch + 1, 0))
                 _append(out / "metrics.jsonl", line)
+                if board is not None:
+                    for name, value in {**line["loss"], **line.get("val", {})}.items():
+                        if value is not None:
+                            board.add_scalar(name, value, epoch + 1)
+                    board.flush()
                 save("last.pt", (epoch + 1, 0))
                 shown = _describe(epoch, config.epochs, step, {}, metrics)
                 progress.update(task, description=shown)
@@ -337,6 +343,15 @@ class _Validation:
     def run(self, model: MomentDETR, device: torch.device) -> dict[str, Any]:
         records = predict_split(model, self.store, self.split, self.text, device=device)
         return evaluate(predictions_from_records(records, "val"), self.truth)["brief"]
+
+
+def _tensorboard(out: Path) -> Any:
+    """A TensorBoard writer into the run directory when tensorboard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(log_dir=str(out / "tensorboard"))
 
 
 def _position(plan: EpochPlan, source: Any, done: int) -> tuple[int, int]:
