@@ -9,7 +9,7 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import augment, loader, store, synthetic
+from benchmarks import augment, loader, store, synthetic, train
 from benchmarks import eval as eval_bench
 
 
@@ -71,6 +71,13 @@ def main() -> None:
     for column in ("what", "size", "time (3 epochs)", "speed"):
         table.add_column(column, justify="left" if column == "what" else "right")
     for row in loader.run():
+        table.add_row(*row)
+    console.print(table)
+
+    table = Table(title="training step (model + losses + optimiser)", title_justify="left")
+    for column in ("what", "size", "time", "speed"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for row in train.run():
         table.add_row(*row)
     console.print(table)
 

@@ -1,0 +1,65 @@
+"""Training step throughput of the reference-size model (d=256, 10 queries, 2/4 layers) on
+this machine's CPU, at real dims (2816/512) and at the demo's (128/64), batch 32.
+
+Batches are synthetic tensors of the training batch's shapes (75 clips, 20 words, one or two
+moments), so the table is the model + losses + optimiser alone; the input pipeline has its own
+table. On a GPU this is where bf16 autocast applies; no GPU was available when it was written.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
+from amr.train.trainer import _step
+
+BATCH, CLIPS, WORDS, STEPS = 32, 75, 20, 6
+
+
+def _batch(video_dim: int, text_dim: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    counts = torch.randint(1, 3, (BATCH,), generator=generator)
+    centers = torch.rand(int(counts.sum()), generator=generator) * 0.6 + 0.2
+    widths = torch.rand(int(counts.sum()), generator=generator) * 0.2 + 0.05
+    levels = torch.zeros(BATCH, CLIPS, dtype=torch.int8)
+    levels[:, 20:30] = 6
+    return {
+        "video": torch.randn(BATCH, CLIPS, video_dim, generator=generator).half(),
+        "video_mask": torch.ones(BATCH, CLIPS, dtype=torch.bool),
+        "text": torch.randn(BATCH, WORDS, text_dim, generator=generator).half(),
+        "text_mask": torch.ones(BATCH, WORDS, dtype=torch.bool),
+        "spans": torch.stack([centers, widths], dim=1),
+        "span_counts": counts,
+        "saliency_levels": levels,
+        "saliency_pos": torch.full((BATCH, 2), 25),
+        "saliency_neg": torch.full((BATCH, 2), 60),
+        "qid": torch.arange(BATCH),
+    }
+
+
+def run() -> list[tuple[str, ...]]:
+    rows = []
+    device = torch.device("cpu")
+    for video_dim, text_dim in ((2816, 512), (128, 64)):
+        torch.manual_seed(0)
+        generator = torch.Generator().manual_seed(0)
+        model = MomentDETR(ModelConfig(video_dim=video_dim, text_dim=text_dim))
+        criterion = Criterion(LossConfig())
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        batches = [_batch(video_dim, text_dim, generator) for _ in range(STEPS + 2)]
+        for batch in batches[:2]:  # warm-up
+            _step(model, criterion, optimizer, batch, device, 0.1)
+        start = time.perf_counter()
+        for batch in batches[2:]:
+            _step(model, criterion, optimizer, batch, device, 0.1)
+        seconds = (time.perf_counter() - start) / STEPS
+        rows.append(
+            (
+                f"train step, reference model, {video_dim}/{text_dim}-d, CPU fp32",
+                f"batch {BATCH} × {CLIPS} clips",
+                f"{seconds * 1000:.0f} ms/step",
+                f"{BATCH / seconds:,.0f} samples/s",
+            )
+        )
+    return rows
