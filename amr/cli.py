@@ -743,6 +743,14 @@ def _print_run(out: Path, summary) -> None:
 @click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
 @_store_option("The corpus's source store (text features, validation split).", required=True)
 @_run_options
+@click.option(
+    "--pacing",
+    type=click.Choice(["linear", "root", "step"]),
+    default=None,
+    help="How the pool grows: g(e) from --pacing-start to 1 [default: root].",
+)
+@click.option("--pacing-start", type=float, default=None, help="g(0) [default: 0.3].")
+@click.option("--epochs-to-full", type=int, default=None, help="Epochs until g = 1 [default: 10].")
 @click.option("--no-curriculum", is_flag=True, help="Draw every epoch from the whole corpus.")
 @click.option("--include-original", is_flag=True, help="Also train on the real rows.")
 def train_cold_start_command(

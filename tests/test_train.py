@@ -197,3 +197,43 @@ def test_two_processes_train_one_run_with_ddp_on_gloo(train_corpus, small_store,
     assert 0 < line["steps"] <= -(-single.steps // 2)
     assert line["samples"] > single.steps * FAST.batch_size // 4
     assert load_checkpoint(run / "last.pt")["step"] == line["steps"]
+
+
+def test_cli_training_options_reach_the_run_config(train_corpus, small_store, tmp_path):
+    from click.testing import CliRunner
+
+    from amr.cli import cli
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model": TINY, "train": {"window_rows": 48}}))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli,
+        ["train", "cold-start", "--corpus", str(train_corpus), "--store", str(small_store),
+         "--out", str(run), "--config", str(config), "--epochs", "1", "--batch-size", "16",
+         "--pacing", "step", "--pacing-start", "0.5", "--epochs-to-full", "3", "--quiet",
+         "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    train = json.loads((run / "config.json").read_text())["train"]
+    assert (train["pacing"], train["pacing_start"], train["epochs_to_full"]) == ("step", 0.5, 3)
+    assert (train["epochs"], train["batch_size"], train["window_rows"]) == (1, 16, 48)
+    assert json.loads((run / "config.json").read_text())["model"]["hidden"] == TINY["hidden"]
+
+
+def test_a_checkpoint_must_fit_its_config_and_the_store(train_corpus, small_store, tmp_path):
+    from amr.datasets import SynthConfig, synthesize
+    from amr.train.predict import predict_checkpoint
+    from amr.train.trainer import model_from_checkpoint
+
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
+    cold_start(train_corpus, small_store, tmp_path / "run", one, TINY, show_progress=False)
+    body = load_checkpoint(tmp_path / "run")
+    body["model_config"] = {**body["model_config"], "hidden": 64}
+    with pytest.raises(AmrError, match="checkpoint weights do not fit its model config"):
+        model_from_checkpoint(body)
+    other = tmp_path / "other"
+    config = SynthConfig.from_preset("demo", train_videos=4, val_videos=2, video_dim=24)
+    synthesize(other, config, show_progress=False)
+    with pytest.raises(AmrError, match=r"takes 48/32-d features, store .* has 24/"):
+        predict_checkpoint(tmp_path / "run", other, "val", device="cpu")

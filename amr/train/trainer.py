@@ -79,7 +79,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def model_from_checkpoint(body: dict[str, Any]) -> MomentDETR:
     model = MomentDETR(ModelConfig.from_json(body["model_config"]))
-    model.load_state_dict(body["model"])
+    try:
+        model.load_state_dict(body["model"])
+    except RuntimeError as exc:  # weights of another shape than the config describes
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise AmrError(f"checkpoint weights do not fit its model config ({first})") from None
     return model
 
 
