@@ -146,3 +146,26 @@ def test_bad_model_configs_are_clear_errors():
         ModelConfig(video_dim=4, text_dim=4, hidden=30, heads=8)
     with pytest.raises(AmrError, match=r"ModelConfig: unknown field 'hiden'"):
         ModelConfig.from_json({"video_dim": 4, "text_dim": 4, "hiden": 3})
+
+
+def test_active_queries_leave_the_original_set_unchanged_and_learn():
+    """Stage 2 adds a second query set; with the stage-1 weights loaded, the original set
+    computes exactly what the stage-1 model computes (the teacher's Base Queries)."""
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    teacher = MomentDETR(SMALL).eval()
+    student = MomentDETR(replace(SMALL, active_queries=3)).eval()
+    missing, unexpected = student.load_state_dict(teacher.state_dict(), strict=False)
+    assert unexpected == [] and missing and all("active" in name for name in missing)
+    inputs = _inputs([7, 4], [3, 5])
+    base, both = teacher(*inputs), student(*inputs)
+    assert torch.allclose(base["spans"], both["spans"], atol=1e-6)
+    assert torch.allclose(base["logits"], both["logits"], atol=1e-6)
+    assert both["active_spans"].shape == (2, 3, 2) and both["active_logits"].shape == (2, 3)
+    assert len(both["aux"]) == SMALL.decoder_layers - 1 and "active_spans" in both["aux"][0]
+    student.train()
+    out = student(*inputs)
+    (out["active_spans"].sum() + out["active_logits"].sum()).backward()
+    active = [p for n, p in student.named_parameters() if "active" in n]
+    assert active and all(p.grad is not None and p.grad.abs().sum() > 0 for p in active)

@@ -32,6 +32,7 @@ class ModelConfig(JsonConfig):
     text_dim: int
     hidden: int = 256
     num_queries: int = 10
+    active_queries: int = 0  # stage 2's second query set (0 in stage 1)
     encoder_layers: int = 2
     decoder_layers: int = 4
     heads: int = 8

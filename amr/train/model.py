@@ -20,7 +20,8 @@ from amr.train.config import ModelConfig
 
 
 class Attention(nn.Module):
-    """Multi-head attention on scaled_dot_product_attention, with a key padding mask."""
+    """Multi-head attention on scaled_dot_product_attention. The mask is True where a query
+    may attend to a key: (B, S) for padding, or (B or 1, L, S) per query."""
 
     def __init__(self, dim: int, heads: int, dropout: float):
         super().__init__()
@@ -36,14 +37,15 @@ class Attention(nn.Module):
         return x.view(batch, length, self.heads, dim // self.heads).transpose(1, 2)
 
     def forward(
-        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, key_mask: torch.Tensor
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
         q, k, v = (
             self._split(self.query(query)),
             self._split(self.key(key)),
             self._split(self.value(value)),
         )
-        mask = key_mask[:, None, None, :]  # (B, 1, 1, S): every head and query sees the same keys
+        # One mask for every head: (B, 1, 1, S) for padding, (B, 1, L, S) per query.
+        mask = mask[:, None, None, :] if mask.dim() == 2 else mask[:, None]
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
         )
@@ -88,7 +90,29 @@ class Block(nn.Module):
             x = self.norm_self(x + self.drop(self.self_attention(h, h, x, x_mask)))
         attended = self.cross_attention(x + x_pos, memory + memory_pos, memory, memory_mask)
         x = self.norm_cross(x + self.drop(attended))
+        return self._feed_forward(x)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm_ffn(x + self.drop(self.ffn(x)))
+
+
+class DecoderBlock(Block):
+    """A decoder layer. With Active Queries (stage 2) the queries after the first
+    `num_queries` go through their own feed-forward network; attention is shared."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.split = config.num_queries
+        if config.active_queries:
+            self.active_ffn = FeedForward(config.hidden, config.ffn, config.dropout)
+            self.active_norm = nn.LayerNorm(config.hidden)
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == self.split:
+            return super()._feed_forward(x)
+        original, active = x[:, : self.split], x[:, self.split :]
+        active = self.active_norm(active + self.drop(self.active_ffn(active)))
+        return torch.cat([super()._feed_forward(original), active], dim=1)
 
 
 class EncoderLayer(nn.Module):
@@ -164,7 +188,12 @@ class MomentDETR(nn.Module):
         anchors = torch.stack([centers, torch.full_like(centers, 0.25)], dim=-1)
         self.anchors = nn.Parameter(inverse_sigmoid(anchors))
         self.anchor_pos = _mlp(dim, dim, dim, 2)  # sine(center, width) → query position
-        self.decoder = nn.ModuleList(Block(config) for _ in range(config.decoder_layers))
+        self.decoder = nn.ModuleList(DecoderBlock(config) for _ in range(config.decoder_layers))
+        if config.active_queries:  # stage 2: a second query set with its own anchors
+            self.active_content = nn.Embedding(config.active_queries, dim)
+            centers = (torch.arange(config.active_queries) + 0.5) / config.active_queries
+            active = torch.stack([centers, torch.full_like(centers, 0.25)], dim=-1)
+            self.active_anchors = nn.Parameter(inverse_sigmoid(active))
         self.span_heads = nn.ModuleList(_mlp(dim, dim, 2, 3) for _ in range(config.decoder_layers))
         self.class_head = nn.Linear(dim, 1)
         for head in self.span_heads:  # start from "no correction" of the anchors
@@ -196,9 +225,7 @@ class MomentDETR(nn.Module):
             v = layer(v, clip_pos, video_mask)
         saliency = self.saliency_head(v).squeeze(-1).masked_fill(~video_mask, float("-inf"))
 
-        query = self.query_content.weight[None].expand(batch, -1, -1)
-        query_mask = torch.ones(query.shape[:2], dtype=torch.bool, device=video.device)
-        anchor = self.anchors.sigmoid()[None].expand(batch, -1, -1)
+        query, anchor, query_mask = self._queries(batch, video.device)
         outputs = []
         for layer, span_head in zip(self.decoder, self.span_heads, strict=True):
             position = self.anchor_pos(
@@ -212,12 +239,36 @@ class MomentDETR(nn.Module):
             )
             query = layer(query, position, query_mask, v, clip_pos, video_mask)
             spans = (inverse_sigmoid(anchor) + span_head(query)).sigmoid()
-            outputs.append({"logits": self.class_head(query).squeeze(-1), "spans": spans})
+            outputs.append(self._split_sets(self.class_head(query).squeeze(-1), spans, query))
             anchor = spans.detach()
-        last = outputs[-1]
-        return {
-            "logits": last["logits"],
-            "spans": last["spans"],
-            "saliency": saliency,
-            "aux": outputs[:-1],
-        }
+        return {**outputs[-1], "saliency": saliency, "aux": outputs[:-1]}
+
+    def _queries(
+        self, batch: int, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Query contents, anchors and the self-attention mask. With Active Queries each set
+        attends only to itself, so the original set computes exactly what it would alone."""
+        content, anchors = self.query_content.weight, self.anchors
+        n = self.config.num_queries
+        mask = torch.ones(batch, n, dtype=torch.bool, device=device)
+        if self.config.active_queries:
+            content = torch.cat([content, self.active_content.weight])
+            anchors = torch.cat([anchors, self.active_anchors])
+            total = n + self.config.active_queries
+            group = torch.arange(total, device=device) >= n
+            mask = (group[:, None] == group[None, :])[None]  # (1, Q + A, Q + A)
+        query = content[None].expand(batch, -1, -1)
+        return query, anchors.sigmoid()[None].expand(batch, -1, -1), mask
+
+    def _split_sets(
+        self, logits: torch.Tensor, spans: torch.Tensor, hidden: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """One layer's outputs: logits/spans/hidden of the original queries, and active_* of
+        the Active Queries when there are any."""
+        n = self.config.num_queries
+        out = {"logits": logits[:, :n], "spans": spans[:, :n], "hidden": hidden[:, :n]}
+        if self.config.active_queries:
+            out.update(
+                active_logits=logits[:, n:], active_spans=spans[:, n:], active_hidden=hidden[:, n:]
+            )
+        return out
