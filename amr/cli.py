@@ -795,6 +795,49 @@ def train_baseline_command(
     _print_run(out, summary)
 
 
+@train.command("distill")
+@click.option(
+    "--init",
+    "init",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The cold-start run directory (its best.pt) or checkpoint.",
+)
+@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
+@_store_option("The corpus's source store.", required=True)
+@_run_options
+@click.option("--no-curriculum", is_flag=True, help="Draw every epoch from all real rows.")
+@click.option("--no-active-queries", is_flag=True, help="Ablation: no second query set.")
+@click.option("--no-distill-loss", is_flag=True, help="Ablation: no distillation from stage 1.")
+@click.option("--no-disc-loss", is_flag=True, help="Ablation: no discrimination loss.")
+@click.option("--init-original-randomly", is_flag=True, help="Ablation: fresh Original Queries.")
+def train_distill_command(
+    init, corpus, store_path, out, config_file, resume, overwrite, quiet, no_curriculum,
+    no_active_queries, no_distill_loss, no_disc_loss, init_original_randomly, **overrides,
+) -> None:  # fmt: skip
+    """Stage 2: the corpus's real rows in curriculum order, with Original and Active Queries
+    and distillation from the frozen cold-start model (always frozen)."""
+    from amr.train.distill import DistillConfig
+    from amr.train.trainer import distill
+
+    if no_curriculum:
+        overrides["curriculum"] = False
+    model_options, config = _train_config(config_file, **overrides)
+    if model_options:
+        raise AmrError("distill takes its model from --init; the config's `model` must be empty")
+    settings = DistillConfig(
+        active_queries=0 if no_active_queries else DistillConfig().active_queries,
+        distill=0.0 if no_distill_loss else DistillConfig().distill,
+        discrimination=0.0 if no_disc_loss else DistillConfig().discrimination,
+        init_original_randomly=init_original_randomly,
+    )
+    summary = distill(
+        init, corpus, store_path, out, config, settings, resume=resume, overwrite=overwrite,
+        show_progress=not quiet,
+    )  # fmt: skip
+    _print_run(out, summary)
+
+
 def _read_train_config(path: Path | None) -> tuple[dict, dict]:
     if path is None:
         return {}, {}

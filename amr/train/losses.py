@@ -93,24 +93,38 @@ class Criterion(torch.nn.Module):
             l1 = giou = spans.sum() * 0.0
         return {"label": label, "span_l1": l1, "span_giou": giou}
 
-    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        c = self.config
-        terms = self._set_losses(outputs["logits"], outputs["spans"], batch["spans"])
-        if c.aux:
+    def matched(
+        self, outputs: dict, targets: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The weighted set losses of one query set (`logits`, `spans`, `aux`)."""
+        terms = self._set_losses(outputs["logits"], outputs["spans"], targets)
+        if self.config.aux:
             for i, aux in enumerate(outputs["aux"]):
-                for name, value in self._set_losses(
-                    aux["logits"], aux["spans"], batch["spans"]
-                ).items():
+                for name, value in self._set_losses(aux["logits"], aux["spans"], targets).items():
                     terms[f"{name}_{i}"] = value
-        saliency = outputs["saliency"]
+        return self._weighted(terms)
+
+    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Set losses of the query set in `outputs`, and the saliency losses."""
+        c = self.config
+        total, terms = self.matched(outputs, batch["spans"])
         mask = batch["video_mask"]
-        finite = saliency.masked_fill(~mask, 0.0)
-        terms["saliency_margin"] = saliency_margin_loss(
-            finite, batch["saliency_pos"], batch["saliency_neg"], c.margin
-        )
-        terms["saliency_rank"] = saliency_rank_loss(
-            finite, batch["saliency_levels"], mask, c.rank_temperature
-        )
+        finite = outputs["saliency"].masked_fill(~mask, 0.0)
+        saliency = {
+            "saliency_margin": saliency_margin_loss(
+                finite, batch["saliency_pos"], batch["saliency_neg"], c.margin
+            ),
+            "saliency_rank": saliency_rank_loss(
+                finite, batch["saliency_levels"], mask, c.rank_temperature
+            ),
+        }
+        saliency_total, saliency_terms = self._weighted(saliency)
+        return total + saliency_total, {**terms, **saliency_terms}
+
+    def _weighted(
+        self, terms: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        c = self.config
         weights = {
             "label": c.label,
             "span_l1": c.span_l1,

@@ -241,7 +241,16 @@ class MomentDETR(nn.Module):
             spans = (inverse_sigmoid(anchor) + span_head(query)).sigmoid()
             outputs.append(self._split_sets(self.class_head(query).squeeze(-1), spans, query))
             anchor = spans.detach()
-        return {**outputs[-1], "saliency": saliency, "aux": outputs[:-1]}
+        text_pooled = (t * text_mask[..., None]).sum(1) / text_mask.sum(1, keepdim=True).clamp(
+            min=1
+        )
+        return {
+            **outputs[-1],
+            "saliency": saliency,
+            "video_tokens": v,  # the encoder's clips, for stage 2's discrimination loss
+            "text_pooled": text_pooled,
+            "aux": outputs[:-1],
+        }
 
     def _queries(
         self, batch: int, device: torch.device

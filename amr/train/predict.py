@@ -72,8 +72,12 @@ def predict_split(
         ]
         with autocast:
             out = model(inputs[0].float(), inputs[1], inputs[2].float(), inputs[3])
-        scores = out["logits"].float().sigmoid().cpu().numpy()
-        spans = cw_to_se(out["spans"].float()).clamp(0, 1).cpu().numpy()
+        logits, spans = out["logits"], out["spans"]
+        if "active_logits" in out:  # stage 2: both query sets, ranked together
+            logits = torch.cat([logits, out["active_logits"]], dim=1)
+            spans = torch.cat([spans, out["active_spans"]], dim=1)
+        scores = logits.float().sigmoid().cpu().numpy()
+        spans = cw_to_se(spans.float()).clamp(0, 1).cpu().numpy()
         windows = spans * batch["duration"][:, None, None]
         windows, ranked, keep = postprocess(
             windows, scores, batch["duration"], store.meta.clip_length, nms_threshold

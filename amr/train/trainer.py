@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from amr.fileio import atomic_path, write_json
 from amr.train.config import LossConfig, ModelConfig, TrainConfig
 from amr.train.curriculum import EpochPlan, Pacing, plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, StoreSource, TextBank, iterate_batches
+from amr.train.distill import DistillConfig, DistillCriterion, init_student
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
 from amr.train.predict import predict_split
@@ -155,6 +156,50 @@ def baseline(
     return _train(source, opened, run_config, None, options)
 
 
+def distill(
+    init: str | Path,
+    corpus: str | Path,
+    store: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    settings: DistillConfig | None = None,
+    loss: LossConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> RunSummary:
+    """Stage 2: the corpus's real rows in curriculum order; the student is the cold-start model
+    at `init` plus Active Queries, taught by a frozen copy of it."""
+    config = config or TrainConfig()
+    settings = settings or DistillConfig()
+    body = load_checkpoint(init)
+    if body.get("stage") != "cold-start":
+        raise AmrError(
+            f"{init}: --init must be a cold-start run or checkpoint, not {body.get('stage')!r}"
+        )
+    teacher = model_from_checkpoint(body)
+    opened = Store.open(store)
+    if (teacher.config.video_dim, teacher.config.text_dim) != (
+        opened.meta.video_dim,
+        opened.meta.text_dim,
+    ):
+        raise AmrError(
+            f"{init}: the cold-start model takes other feature dims than store {opened.root}"
+        )
+    student_config = replace(teacher.config, active_queries=settings.active_queries)
+    loader, _ = _settings(opened, config, None)
+    loader = replace(loader, max_clips=student_config.max_clips)
+    source = CorpusSource(corpus, store, {"original"}, loader, config.seed)
+    if source.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
+        raise AmrError(f"{source.corpus.root}: made from another store than {opened.root}")
+    run_config = _run_config("distill", opened, student_config, loss or LossConfig(), config)
+    run_config["init"] = str(Path(init).resolve())
+    run_config["corpus"] = str(Path(corpus).resolve())
+    run_config["distill"] = settings.to_json()
+    options = RunOptions(Path(out), resume, overwrite, show_progress)
+    return _train(source, opened, run_config, config.pacing_schedule(), options, teacher)
+
+
 def _settings(
     store: Store, config: TrainConfig, model_options: dict[str, Any] | None
 ) -> tuple[LoaderConfig, ModelConfig]:
@@ -229,8 +274,10 @@ def _train(
     run_config: dict[str, Any],
     pacing: Pacing | None,
     options: RunOptions,
+    teacher: MomentDETR | None = None,
 ) -> RunSummary:
-    """The training loop every stage shares; under torchrun, one process per rank (DDP)."""
+    """The training loop every stage shares; under torchrun, one process per rank (DDP).
+    With a teacher (stage 2) the model starts from it and learns with the distillation losses."""
     out = options.out
     config = TrainConfig.from_json(run_config["train"])
     ranks = _join(config.device)
@@ -240,7 +287,12 @@ def _train(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
-    criterion = Criterion(LossConfig.from_json(run_config["loss"]))
+    criterion: torch.nn.Module = Criterion(LossConfig.from_json(run_config["loss"]))
+    if teacher is not None:
+        settings = DistillConfig.from_json(run_config["distill"])
+        if not options.resume:
+            init_student(model, teacher, settings.init_original_randomly)
+        criterion = DistillCriterion(criterion, teacher.to(ranks.device), settings)
     cursor, step, best = (0, 0), 0, None
     if options.resume:
         cursor, step, best = _resume(out, run_config, model, optimizer, scheduler)
@@ -388,6 +440,12 @@ def _step(
     total, terms = criterion(
         outputs,
         {
+            "inputs": (
+                move["video"].float(),
+                move["video_mask"],
+                move["text"].float(),
+                move["text_mask"],
+            ),
             "video_mask": move["video_mask"],
             "spans": targets,
             "saliency_pos": move["saliency_pos"],

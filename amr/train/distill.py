@@ -1,0 +1,136 @@
+"""Stage 2's losses: cross-stage distillation from the frozen cold-start model (the teacher,
+whose queries are the Base Queries) into the student's Original Queries, and the clip-level
+discrimination loss. The student's two query sets are each matched to the ground truth with
+the usual losses (`Criterion`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from amr.train.config import JsonConfig
+from amr.train.losses import Criterion
+from amr.train.model import MomentDETR
+
+
+@dataclass(frozen=True)
+class DistillConfig(JsonConfig):
+    active_queries: int = 10  # the Active Query set's size (0: --no-active-queries)
+    distill: float = 0.5  # weight of the Original-vs-Base distillation (0: --no-distill-loss)
+    distill_hidden: float = 0.0  # weight of 1 - cosine of decoder hidden states (reference code)
+    discrimination: float = 0.5  # weight of the discrimination loss (0: --no-disc-loss)
+    temperature: float = 0.07
+    hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
+    init_original_randomly: bool = False
+
+
+def distillation_loss(
+    student: dict[str, Any], teacher: dict[str, Any], hidden_weight: float
+) -> torch.Tensor:
+    """Original Queries against Base Queries, slot by slot, on every decoder layer: binary
+    cross-entropy of the foreground probabilities and L1 between the spans (+ 1 - cosine of
+    the hidden states when weighted)."""
+    layers = [(student, teacher), *zip(student["aux"], teacher["aux"], strict=True)]
+    total = student["logits"].new_zeros(())
+    for s, t in layers:
+        # Cross-entropy minus the teacher's own entropy (a binary KL): the same gradients as
+        # cross-entropy, and 0 when the student predicts what the teacher does.
+        target = t["logits"].sigmoid()
+        total = total + F.binary_cross_entropy_with_logits(s["logits"], target)
+        total = total - F.binary_cross_entropy_with_logits(t["logits"], target)
+        total = total + F.l1_loss(s["spans"], t["spans"])
+        if hidden_weight:
+            cosine = F.cosine_similarity(s["hidden"], t["hidden"], dim=-1)
+            total = total + hidden_weight * (1 - cosine).mean()
+    return total / len(layers)
+
+
+def discrimination_loss(
+    video_tokens: torch.Tensor,
+    text_pooled: torch.Tensor,
+    levels: torch.Tensor,
+    mask: torch.Tensor,
+    temperature: float,
+    hard_negatives: int,
+) -> torch.Tensor:
+    """Relevant clips must be more similar to the query than its hard negatives (the
+    non-relevant clips most similar to it): softplus((s_neg - s_pos) / T) over all pairs."""
+    similarity = F.cosine_similarity(video_tokens, text_pooled[:, None, :], dim=-1)  # (B, L)
+    positive = (levels > 0) & mask
+    negative = (levels == 0) & mask
+    k = min(hard_negatives, similarity.shape[1])
+    hard, _ = similarity.masked_fill(~negative, float("-inf")).topk(k, dim=1)  # (B, k)
+    hard_valid = torch.isfinite(hard)
+    pairs = (hard[:, None, :] - similarity[:, :, None]) / temperature  # (B, L, k)
+    valid = positive[:, :, None] & hard_valid[:, None, :]
+    if not valid.any():
+        return similarity.new_zeros(())
+    return F.softplus(pairs.masked_fill(~valid, 0.0))[valid].mean()
+
+
+class DistillCriterion(nn.Module):
+    """Every stage-2 loss of a batch. Runs the frozen teacher on the same inputs."""
+
+    def __init__(self, base: Criterion, teacher: MomentDETR, config: DistillConfig):
+        super().__init__()
+        self.base, self.config = base, config
+        self.teacher = teacher.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> DistillCriterion:
+        super().train(mode)
+        self.teacher.eval()  # the teacher never leaves eval mode
+        return self
+
+    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        c = self.config
+        total, terms = self.base(outputs, batch)
+        if "active_logits" in outputs:
+            active = {
+                "logits": outputs["active_logits"],
+                "spans": outputs["active_spans"],
+                "aux": [
+                    {"logits": a["active_logits"], "spans": a["active_spans"]}
+                    for a in outputs["aux"]
+                ],
+            }
+            active_total, active_terms = self.base.matched(active, batch["spans"])
+            total = total + active_total
+            terms.update({f"active_{k}": v for k, v in active_terms.items()})
+        if c.distill:
+            inputs = batch["inputs"]
+            on_gpu = inputs[0].is_cuda
+            with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=on_gpu):
+                taught = self.teacher(*inputs)
+            taught = {
+                **{k: v.float() for k, v in taught.items() if k != "aux"},
+                "aux": [{k: v.float() for k, v in a.items()} for a in taught["aux"]],
+            }
+            distilled = distillation_loss(outputs, taught, c.distill_hidden)
+            total = total + c.distill * distilled
+            terms["distill"] = distilled.detach()
+        if c.discrimination:
+            disc = discrimination_loss(
+                outputs["video_tokens"],
+                outputs["text_pooled"],
+                batch["saliency_levels"],
+                batch["video_mask"],
+                c.temperature,
+                c.hard_negatives,
+            )
+            total = total + c.discrimination * disc
+            terms["discrimination"] = disc.detach()
+        return total, terms
+
+
+def init_student(student: MomentDETR, teacher: MomentDETR, original_randomly: bool) -> None:
+    """The student starts as the cold-start model: every shared weight copied; the Active
+    Queries (and, with original_randomly, the Original Queries) keep their fresh values."""
+    state = teacher.state_dict()
+    if original_randomly:
+        state = {k: v for k, v in state.items() if k not in ("query_content.weight", "anchors")}
+    _, unexpected = student.load_state_dict(state, strict=False)
+    assert not unexpected, unexpected

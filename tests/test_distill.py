@@ -1,0 +1,110 @@
+"""Stage 2: the teacher stays frozen, the Original Queries start where the teacher is, Active
+Queries learn, a distilled run predicts with both sets, and --init is checked."""
+
+import json
+
+import pytest
+import torch
+
+from amr.augment import AugmentConfig, augment
+from amr.errors import AmrError
+from amr.train.config import TrainConfig
+from amr.train.curriculum import plan_epoch
+from amr.train.data import CorpusSource, LoaderConfig, iterate_batches
+from amr.train.distill import DistillConfig, distillation_loss, init_student
+from amr.train.model import MomentDETR
+from amr.train.predict import predict_checkpoint
+from amr.train.trainer import baseline, cold_start, distill, load_checkpoint, model_from_checkpoint
+
+TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
+        "decoder_layers": 2}  # fmt: skip
+ONE = TrainConfig(epochs=1, batch_size=16, window_rows=48, epochs_to_full=1,
+                  checkpoint_every=0)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cold(small_store, tmp_path_factory):
+    root = tmp_path_factory.mktemp("distill")
+    corpus = root / "corpus"
+    augment(
+        small_store,
+        "train",
+        corpus,
+        AugmentConfig(multiplier=1, seed=3, part_rows=64, row_group_rows=16),
+        show_progress=False,
+    )
+    cold_start(corpus, small_store, root / "cold", ONE, TINY, show_progress=False)
+    return corpus, root / "cold"
+
+
+def test_the_teacher_stays_frozen_and_active_queries_learn(cold, small_store, tmp_path):
+    corpus, run = cold
+    teacher_before = load_checkpoint(run / "best.pt")["model"]
+    settings = DistillConfig(active_queries=4)
+    distill(run, corpus, small_store, tmp_path / "d", ONE, settings, show_progress=False)
+    body = load_checkpoint(tmp_path / "d" / "last.pt")
+    assert body["stage"] == "distill" and body["model_config"]["active_queries"] == 4
+    student = body["model"]
+    assert any("active" in name for name in student)
+    assert not torch.equal(student["class_head.weight"], teacher_before["class_head.weight"])
+    line = json.loads((tmp_path / "d" / "metrics.jsonl").read_text())
+    assert {"distill", "discrimination", "active_label"} <= set(line["loss"])
+    records = predict_checkpoint(tmp_path / "d", small_store, "val", device="cpu")
+    assert len(records[0]["pred_relevant_windows"]) == TINY["num_queries"] + 4  # both sets
+
+
+def test_training_steps_leave_the_teacher_bit_identical(cold, small_store):
+    from dataclasses import replace
+
+    from amr.train.distill import DistillCriterion
+    from amr.train.losses import Criterion, LossConfig
+    from amr.train.trainer import _step
+
+    corpus, run = cold
+    teacher = model_from_checkpoint(load_checkpoint(run / "best.pt"))
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    student = MomentDETR(replace(teacher.config, active_queries=3))
+    init_student(student, teacher, original_randomly=False)
+    active_before = student.active_anchors.detach().clone()
+    criterion = DistillCriterion(Criterion(LossConfig()), teacher, DistillConfig(active_queries=3))
+    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3)
+    source = CorpusSource(corpus, small_store, {"original"}, LoaderConfig(batch_size=8), 0)
+    plan = plan_epoch(source.eligible, 0, 0, None, 48)
+    for _, (_, batch) in zip(range(3), iterate_batches(source, plan), strict=False):
+        terms = _step(student, criterion, optimizer, batch, torch.device("cpu"), 0.1)
+    assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
+    assert not teacher.training and all(not p.requires_grad for p in teacher.parameters())
+    assert not torch.equal(active_before, student.active_anchors.detach())
+    assert terms["distill"] > 0  # dropout makes the student differ in training mode
+
+
+def test_original_queries_start_equal_to_the_base_queries(cold, small_store):
+    corpus, run = cold
+    teacher = model_from_checkpoint(load_checkpoint(run / "best.pt")).eval()
+    frozen = {k: v.clone() for k, v in teacher.state_dict().items()}
+    from dataclasses import replace
+
+    student = MomentDETR(replace(teacher.config, active_queries=3))
+    init_student(student, teacher, original_randomly=False)
+    student.eval()
+    source = CorpusSource(corpus, small_store, {"original"}, LoaderConfig(batch_size=8), 0)
+    plan = plan_epoch(source.eligible, 0, 0, None, 48)
+    _, batch = next(iter(iterate_batches(source, plan)))
+    inputs = (batch["video"].float(), batch["video_mask"], batch["text"].float(),
+              batch["text_mask"])  # fmt: skip
+    with torch.no_grad():
+        loss = distillation_loss(student(*inputs), teacher(*inputs), hidden_weight=1.0)
+    assert abs(loss.item()) < 1e-5
+    assert all(torch.equal(frozen[k], v) for k, v in teacher.state_dict().items())
+
+
+def test_init_must_be_a_cold_start_checkpoint(cold, small_store, tmp_path):
+    corpus, _ = cold
+    base = tmp_path / "base"
+    baseline(small_store, "train", base, ONE, TINY, show_progress=False)
+    with pytest.raises(
+        AmrError, match="--init must be a cold-start run or checkpoint, not 'baseline'"
+    ):
+        distill(base, corpus, small_store, tmp_path / "d", ONE, show_progress=False)
+    with pytest.raises(AmrError, match="no checkpoint"):
+        distill(tmp_path / "nowhere", corpus, small_store, tmp_path / "d", ONE, show_progress=False)
