@@ -21,9 +21,11 @@ demo: $(VENV)/.installed
 	$(BIN)/amr datasets info $(DEMO)/store
 	$(BIN)/amr augment --store $(DEMO)/store --split train --out $(DEMO)/corpus --seed 0 --overwrite
 	$(BIN)/amr inspect $(DEMO)/corpus
+	$(BIN)/amr train baseline --store $(DEMO)/store --split train --out $(DEMO)/baseline --config configs/demo-baseline.json --overwrite
 	$(BIN)/amr train cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/cold-start --config configs/demo.json --overwrite
-	$(BIN)/amr predict --checkpoint $(DEMO)/cold-start --store $(DEMO)/store --split val --out $(DEMO)/cold-start/val_preds.jsonl
-	$(BIN)/amr eval --predictions $(DEMO)/cold-start/val_preds.jsonl --store $(DEMO)/store --split val
+	$(BIN)/amr train distill --init $(DEMO)/cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/distill --config configs/demo-distill.json --overwrite
+	for run in baseline cold-start distill; do $(BIN)/amr predict --checkpoint $(DEMO)/$$run --store $(DEMO)/store --split val --out $(DEMO)/$$run/val_preds.jsonl || exit 1; done
+	$(BIN)/amr eval --store $(DEMO)/store --split val --predictions $(DEMO)/baseline/val_preds.jsonl --predictions $(DEMO)/cold-start/val_preds.jsonl --predictions $(DEMO)/distill/val_preds.jsonl
 
 # pytest exits 5 when it collects no test; that is reported, not hidden, by the summary line.
 test: $(VENV)/.installed

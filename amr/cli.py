@@ -589,8 +589,10 @@ def corpus_materialize_command(path, store_path, out, workers, overwrite, quiet)
 @click.option(
     "--predictions",
     required=True,
+    multiple=True,
     type=click.Path(path_type=Path),
-    help="Predictions in the QVHighlights submission format (JSON lines).",
+    help="Predictions in the QVHighlights submission format (JSON lines); repeat to compare "
+    "runs side by side.",
 )
 @click.option(
     "--annotations",
@@ -625,11 +627,41 @@ def eval_command(predictions, annotations, store_path, split, dataset, clip_leng
 
     Prints a table and writes the metrics as JSON.
     """
+    if out is not None and len(predictions) > 1:
+        raise AmrError(
+            "--out takes one predictions file; with several, each gets NAME_metrics.json"
+        )
     truth = load_ground_truth(annotations, store_path, split, clip_length)
-    result = evaluate(read_predictions(predictions), truth, dataset)
-    out = out or predictions.with_name(f"{predictions.stem}_metrics.json")
-    write_json(out, result)
-    _print_eval(result, out)
+    results = []
+    for path in predictions:
+        result = evaluate(read_predictions(path), truth, dataset)
+        target = out or path.with_name(f"{path.stem}_metrics.json")
+        write_json(target, result)
+        results.append((path, result, target))
+    if len(results) == 1:
+        _print_eval(results[0][1], results[0][2])
+    else:
+        _print_comparison(results)
+
+
+def _print_comparison(results: list[tuple[Path, dict, Path]]) -> None:
+    """One brief table, a column per predictions file (named by its run directory when the
+    files share a name)."""
+    stems = [path.stem for path, _, _ in results]
+    names = stems if len(set(stems)) == len(stems) else [p.parent.name for p, _, _ in results]
+    console = Console()
+    info = results[0][1]["amr"]
+    console.print(f"{info['dataset']}: {info['queries']:,} queries of {info['ground_truth']}")
+    table = Table(title="brief", title_justify="left")
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for key in results[0][1]["brief"]:
+        cells = [r["brief"].get(key) for _, r, _ in results]
+        table.add_row(key, *("–" if c is None else f"{c:.2f}" for c in cells))
+    console.print(table)
+    for _, _, target in results:
+        console.print(f"wrote [bold]{target}[/]", soft_wrap=True)
 
 
 def _print_eval(result: dict, out: Path) -> None:
@@ -720,11 +752,12 @@ def _run_options(command):
     return command
 
 
-def _train_config(config_file, **overrides):
-    """(model options, TrainConfig) from --config and the command-line overrides."""
+def _train_config(config_file, defaults=None, **overrides):
+    """(model options, TrainConfig): `defaults`, then --config, then the command line."""
     from amr.train.config import TrainConfig  # torch loads only for training
 
-    model_options, train_options = _read_train_config(config_file)
+    model_options, from_file = _read_train_config(config_file)
+    train_options = {**(defaults or {}), **from_file}
     overrides["val_split"] = overrides.get("val_split") or None
     train_options.update({k: v for k, v in overrides.items() if v is not None})
     return model_options, TrainConfig.from_json(train_options)
@@ -822,7 +855,9 @@ def train_distill_command(
 
     if no_curriculum:
         overrides["curriculum"] = False
-    model_options, config = _train_config(config_file, **overrides)
+    from amr.train.trainer import DISTILL_DEFAULTS
+
+    model_options, config = _train_config(config_file, DISTILL_DEFAULTS, **overrides)
     if model_options:
         raise AmrError("distill takes its model from --init; the config's `model` must be empty")
     settings = DistillConfig(

@@ -536,3 +536,34 @@ def test_ground_truth_table_needs_three_annotators(tmp_path):
     )  # fmt: skip
     with pytest.raises(AmrError, match="3 annotators"):
         ground_truth_from_table(table, "table", 2.0)
+
+
+def test_amr_eval_compares_several_runs_side_by_side(tmp_path, qvh_val):
+    from click.testing import CliRunner
+
+    from amr.cli import cli
+
+    rows = read_jsonl(qvh_val, limit=20)
+    gt = write_jsonl(tmp_path / "gt.jsonl", rows)
+    runs = []
+    for name, shift in (("good", 0), ("off", 30)):
+        (tmp_path / name).mkdir()
+        preds = [
+            {"qid": r["qid"], "pred_relevant_windows": [[w[0] + shift, w[1] + shift, 1]
+                                                         for w in r["relevant_windows"][:1]]}
+            for r in rows
+        ]  # fmt: skip
+        runs.append(write_jsonl(tmp_path / name / "val_preds.jsonl", preds))
+    args = ["eval", "--annotations", str(gt)]
+    for path in runs:
+        args += ["--predictions", str(path)]
+    result = CliRunner().invoke(cli, args, terminal_width=120)
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "metric" in line)
+    assert "good" in header and "off" in header  # same file names: named by their run
+    r1 = next(line for line in result.output.splitlines() if "MR-full-R1@0.5" in line)
+    assert "100.00" in r1
+    for path in runs:
+        assert (path.parent / "val_preds_metrics.json").is_file()
+    failed = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "m.json")])
+    assert failed.exit_code == 1

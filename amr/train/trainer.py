@@ -38,6 +38,8 @@ CHECKPOINT_FORMAT = "amr-checkpoint"
 CHECKPOINT_VERSION = 1
 AUGMENTED_KINDS = {"splice", "boundary", "negative"}
 BEST_METRIC = "MR-full-R1@0.7"
+# Stage 2's reference schedule (batch 32 and lr 1e-4 are TrainConfig's defaults already).
+DISTILL_DEFAULTS = {"epochs": 100, "lr_drop": 40}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -170,7 +172,7 @@ def distill(
 ) -> RunSummary:
     """Stage 2: the corpus's real rows in curriculum order; the student is the cold-start model
     at `init` plus Active Queries, taught by a frozen copy of it."""
-    config = config or TrainConfig()
+    config = config or TrainConfig(**DISTILL_DEFAULTS)
     settings = settings or DistillConfig()
     body = load_checkpoint(init)
     if body.get("stage") != "cold-start":
