@@ -844,9 +844,17 @@ def train_baseline_command(
 @click.option("--no-distill-loss", is_flag=True, help="Ablation: no distillation from stage 1.")
 @click.option("--no-disc-loss", is_flag=True, help="Ablation: no discrimination loss.")
 @click.option("--init-original-randomly", is_flag=True, help="Ablation: fresh Original Queries.")
+@click.option(
+    "--replay-fraction",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of each epoch's rows drawn from the augmented rows.",
+)
 def train_distill_command(
     init, corpus, store_path, out, config_file, resume, overwrite, quiet, no_curriculum,
-    no_active_queries, no_distill_loss, no_disc_loss, init_original_randomly, **overrides,
+    no_active_queries, no_distill_loss, no_disc_loss, init_original_randomly, replay_fraction,
+    **overrides,
 ) -> None:  # fmt: skip
     """Stage 2: the corpus's real rows in curriculum order, with Original and Active Queries
     and distillation from the frozen cold-start model (always frozen)."""
@@ -865,6 +873,7 @@ def train_distill_command(
         distill=0.0 if no_distill_loss else DistillConfig().distill,
         discrimination=0.0 if no_disc_loss else DistillConfig().discrimination,
         init_original_randomly=init_original_randomly,
+        replay_fraction=replay_fraction,
     )
     summary = distill(
         init, corpus, store_path, out, config, settings, resume=resume, overwrite=overwrite,

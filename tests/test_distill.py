@@ -108,3 +108,33 @@ def test_init_must_be_a_cold_start_checkpoint(cold, small_store, tmp_path):
         distill(base, corpus, small_store, tmp_path / "d", ONE, show_progress=False)
     with pytest.raises(AmrError, match="no checkpoint"):
         distill(tmp_path / "nowhere", corpus, small_store, tmp_path / "d", ONE, show_progress=False)
+
+
+def test_a_resumed_distill_run_equals_an_uninterrupted_one(cold, small_store, tmp_path,
+                                                           monkeypatch):  # fmt: skip
+    from amr.train import trainer as trainer_module
+
+    corpus, run = cold
+    config = TrainConfig(epochs=2, batch_size=8, window_rows=24, epochs_to_full=1,
+                         checkpoint_every=2, val_split=None)  # fmt: skip
+    settings = DistillConfig(active_queries=3, replay_fraction=0.3)
+    whole = distill(run, corpus, small_store, tmp_path / "whole", config, settings,
+                    show_progress=False)  # fmt: skip
+    real_step, calls = trainer_module._step, {"n": 0}
+
+    def crashing_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == whole.steps - 1:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "_step", crashing_step)
+    with pytest.raises(KeyboardInterrupt):
+        distill(run, corpus, small_store, tmp_path / "cut", config, settings, show_progress=False)
+    monkeypatch.setattr(trainer_module, "_step", real_step)
+    resumed = distill(run, corpus, small_store, tmp_path / "cut", config, settings, resume=True,
+                      show_progress=False)  # fmt: skip
+    assert resumed.steps == whole.steps > 3
+    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

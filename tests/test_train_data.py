@@ -172,3 +172,31 @@ def test_bad_training_inputs_are_clear_errors(stage_corpus, small_store, tmp_pat
     )
     with pytest.raises(AmrError, match=r"video features are 48-d but store .* has 24-d"):
         CorpusSource(stage_corpus, other, STAGE1, LoaderConfig(), seed=0)
+
+
+def test_replay_mixes_a_fresh_share_of_augmented_rows_into_each_epoch(stage_corpus, small_store):
+    config = LoaderConfig(batch_size=8, window_rows=40, workers=2)
+    augmented = frozenset(STAGE1)
+    source = CorpusSource(stage_corpus, small_store, {"original"}, config, seed=4, replay=0.5,
+                          replay_kinds=augmented)  # fmt: skip
+    plain = CorpusSource(stage_corpus, small_store, {"original"}, config, seed=4)
+    corpus = Corpus.open(stage_corpus)
+    kind_of = {}
+    for _, table in corpus.iter_tables(["sample_id", "kind"]):
+        kind_of.update(zip(table.column("sample_id").to_pylist(), table.column("kind").to_pylist(),
+                           strict=True))  # fmt: skip
+    picked = []
+    for epoch in (0, 1):
+        eligible = source.eligible_at(epoch)
+        plan = plan_epoch(eligible, epoch, 4, None, config.window_rows)
+        ids = [i for _, b in iterate_batches(source, plan) for i in b["sample_id"].tolist()]
+        assert len(ids) == eligible.sum()  # the plan's counts are what the loader yields
+        replayed = [i for i in ids if kind_of[i] != "original"]
+        originals = [i for i in ids if kind_of[i] == "original"]
+        assert len(originals) == plain.eligible.sum()
+        assert 0.35 < len(replayed) / len(ids) < 0.65  # about half, as asked
+        picked.append(set(replayed))
+    assert picked[0] != picked[1]  # drawn anew each epoch
+    again = CorpusSource(stage_corpus, small_store, {"original"}, config, seed=4, replay=0.5,
+                         replay_kinds=augmented)  # fmt: skip
+    assert np.array_equal(again.eligible_at(1), source.eligible_at(1))  # from the seed alone

@@ -34,7 +34,8 @@ LABEL_COLUMNS = [
     "sample_id", "qid", "duration", "n_clips",
     "relevant_windows", "relevant_clip_ids", "saliency_scores",
 ]  # fmt: skip
-_PAIR_STREAM = 101  # Draws stream for the saliency pairs (any constant not used elsewhere)
+_PAIR_STREAM = 101  # Draws streams (any constants not used elsewhere): saliency pairs,
+_REPLAY_STREAM = 103  # and which replay-kind rows join an epoch
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,22 @@ class _Source:
     eligible: np.ndarray
     text: TextBank
 
-    def _read(self, group: int) -> _Group:
+    def eligible_at(self, epoch: int) -> np.ndarray:
+        """Rows each row group gives epoch `epoch` (the same every epoch unless replaying)."""
+        return self.eligible
+
+    def _read(self, group: int, epoch: int) -> _Group:
         raise NotImplementedError
 
     def window(self, plan: EpochPlan, index: int) -> list[dict[str, torch.Tensor]]:
         """The batches of window `index` of an epoch's plan."""
-        groups = [self._read(int(g)) for g in plan.windows[index]]
+        groups = [self._read(int(g), plan.epoch) for g in plan.windows[index]]
         return make_batches(groups, self, plan.epoch, index)
 
 
 class CorpusSource(_Source):
-    """A corpus's row groups; a stage reads the rows of some kinds."""
+    """A corpus's row groups; a stage reads the rows of some kinds, and with `replay` a share
+    of rows of other kinds, drawn anew each epoch from (seed, sample id, epoch)."""
 
     def __init__(
         self,
@@ -118,6 +124,8 @@ class CorpusSource(_Source):
         kinds: set[str],
         config: LoaderConfig,
         seed: int,
+        replay: float = 0.0,
+        replay_kinds: frozenset[str] = frozenset(),
     ):
         self.corpus = Corpus.open(corpus)
         if self.corpus.recipes_only:
@@ -131,33 +139,68 @@ class CorpusSource(_Source):
                 f"{self.corpus.root}: video features are {self.corpus.video_dim}-d but store "
                 f"{opened.root} has {opened.meta.video_dim}-d"
             )
+        if not 0 <= replay < 1:
+            raise AmrError(f"replay fraction must be in [0, 1), got {replay}")
         self.config, self.seed, self.kinds = config, seed, set(kinds)
         self.video_dim = self.corpus.video_dim
         self.groups: list[tuple[Path, int]] = []
-        eligible, qids = [], []
+        self._main: list[np.ndarray] = []  # per group: rows of the stage's own kinds
+        self._replayable: list[np.ndarray] = []  # per group: sample ids of replay-kind rows
+        qids = []
         for path in self.corpus.part_paths():
             meta = pq.ParquetFile(path)
             for g in range(meta.num_row_groups):
-                table = meta.read_row_group(g, columns=["kind", "qid"])
-                rows = pc.is_in(table.column("kind"), pa.array(sorted(self.kinds)))
-                eligible.append(int(pc.sum(rows).as_py() or 0))
+                table = meta.read_row_group(g, columns=["kind", "qid", "sample_id"])
+                kind = table.column("kind")
+                self._main.append(_is_in(kind, self.kinds))
+                replayable = _is_in(kind, set(replay_kinds) - self.kinds) if replay else None
+                ids = table.column("sample_id").to_numpy()
+                self._replayable.append(ids[replayable] if replayable is not None else ids[:0])
                 qids.append(table.column("qid").to_numpy())
                 self.groups.append((path, g))
-        self.eligible = np.asarray(eligible, dtype=np.int64)
+        self.eligible = np.asarray([m.sum() for m in self._main], dtype=np.int64)
+        own = int(self.eligible.sum())
+        available = sum(len(r) for r in self._replayable)
+        # The chance that a replay-kind row joins an epoch: replay / (1 - replay) of the
+        # stage's own rows, spread over all the rows that could be replayed.
+        self.replay_chance = (
+            min(1.0, replay * own / ((1 - replay) * available)) if available else 0.0
+        )
         self.text = TextBank.from_store(opened, np.concatenate(qids), config.max_words)
         self._local = threading.local()  # a ParquetFile per loader thread
 
-    def _read(self, group: int) -> _Group:
+    def _replayed(self, group: int, epoch: int) -> np.ndarray:
+        ids = self._replayable[group]
+        if not len(ids) or not self.replay_chance:
+            return np.zeros(len(ids), dtype=bool)
+        return Draws(self.seed).uniform(ids, _REPLAY_STREAM, epoch) < self.replay_chance
+
+    def eligible_at(self, epoch: int) -> np.ndarray:
+        if not self.replay_chance:
+            return self.eligible
+        extra = [int(self._replayed(g, epoch).sum()) for g in range(len(self.groups))]
+        return self.eligible + np.asarray(extra, dtype=np.int64)
+
+    def _read(self, group: int, epoch: int) -> _Group:
         files = self._local.__dict__.setdefault("files", {})
         path, index = self.groups[group]
         if path not in files:
             # memory_map: pages are decoded straight from the page cache (3.8 vs 2.4 GB/s)
             files[path] = pq.ParquetFile(path, memory_map=True, pre_buffer=False)
         table = files[path].read_row_group(index, columns=[*LABEL_COLUMNS, "kind", "features"])
-        keep = pc.is_in(table.column("kind"), pa.array(sorted(self.kinds)))
+        keep = self._main[group].copy()
+        if self.replay_chance:
+            replayable = np.flatnonzero(
+                np.isin(table.column("sample_id").to_numpy(), self._replayable[group])
+            )
+            keep[replayable[self._replayed(group, epoch)]] = True
         flat, offsets = features_from_arrow(table.column("features"), self.video_dim)
-        rows = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+        rows = np.flatnonzero(keep)
         return _Group(table.select(LABEL_COLUMNS).take(rows), flat, offsets[:-1][rows])
+
+
+def _is_in(column: pa.ChunkedArray, kinds: set[str]) -> np.ndarray:
+    return pc.is_in(column, pa.array(sorted(kinds), pa.string())).to_numpy(zero_copy_only=False)
 
 
 class StoreSource(_Source):
@@ -201,7 +244,7 @@ class StoreSource(_Source):
         )
         self._lock = threading.Lock()  # the store's lookup cache is not thread-safe
 
-    def _read(self, group: int) -> _Group:
+    def _read(self, group: int, epoch: int) -> _Group:
         start, count = int(self.starts[group]), int(self.eligible[group])
         with self._lock:
             clips = [self.store.video_features(v) for v in self.vids[start : start + count]]

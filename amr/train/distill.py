@@ -26,6 +26,7 @@ class DistillConfig(JsonConfig):
     temperature: float = 0.07
     hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
     init_original_randomly: bool = False
+    replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
 
 
 def distillation_loss(

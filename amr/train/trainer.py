@@ -191,7 +191,10 @@ def distill(
     student_config = replace(teacher.config, active_queries=settings.active_queries)
     loader, _ = _settings(opened, config, None)
     loader = replace(loader, max_clips=student_config.max_clips)
-    source = CorpusSource(corpus, store, {"original"}, loader, config.seed)
+    source = CorpusSource(
+        corpus, store, {"original"}, loader, config.seed,
+        replay=settings.replay_fraction, replay_kinds=frozenset(AUGMENTED_KINDS),
+    )  # fmt: skip
     if source.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
         raise AmrError(f"{source.corpus.root}: made from another store than {opened.root}")
     run_config = _run_config("distill", opened, student_config, loss or LossConfig(), config)
@@ -305,7 +308,7 @@ def _train(
 
     def plan_of(epoch: int) -> EpochPlan:
         return plan_epoch(
-            source.eligible, epoch, config.seed, pacing, source.config.window_rows,
+            source.eligible_at(epoch), epoch, config.seed, pacing, source.config.window_rows,
             ranks.rank, ranks.world,
         )  # fmt: skip
 
@@ -314,7 +317,7 @@ def _train(
         if ranks.world == 1:
             return _steps(plan_of(epoch), source)
         return min(
-            _steps(plan_epoch(source.eligible, epoch, config.seed, pacing,
+            _steps(plan_epoch(source.eligible_at(epoch), epoch, config.seed, pacing,
                               source.config.window_rows, r, ranks.world), source)
             for r in range(ranks.world)
         )  # fmt: skip
@@ -416,7 +419,7 @@ def _position(plan: EpochPlan, source: Any, done: int) -> tuple[int, int]:
     """(window, batch) after `done` batches of an epoch's plan."""
     size = source.config.batch_size
     for window, groups in enumerate(plan.windows):
-        batches = -(-int(source.eligible[groups].sum()) // size)
+        batches = -(-int(source.eligible_at(plan.epoch)[groups].sum()) // size)
         if done < batches:
             return window, done
         done -= batches
@@ -537,7 +540,8 @@ def _append(path: Path, line: dict[str, Any]) -> None:
 def _steps(plan: Any, source: Any) -> int:
     """Batches in an epoch's plan (windows are batched separately)."""
     size = source.config.batch_size
-    return sum(-(-int(source.eligible[w].sum()) // size) for w in plan.windows)
+    eligible = source.eligible_at(plan.epoch)
+    return sum(-(-int(eligible[w].sum()) // size) for w in plan.windows)
 
 
 def _progress(enabled: bool) -> Progress:
