@@ -730,7 +730,8 @@ def _run_options(command):
             "config_file",
             type=click.Path(path_type=Path),
             default=None,
-            help="JSON with `model` and/or `train` settings (options below override `train`).",
+            help="JSON with `model`, `train` (and for distill `distill`) settings; options below "
+            "override `train`.",
         ),
         click.option("--epochs", type=int, default=None, help="[default: 30]"),
         click.option("--batch-size", type=int, default=None, help="[default: 32]"),
@@ -868,13 +869,16 @@ def train_distill_command(
     model_options, config = _train_config(config_file, DISTILL_DEFAULTS, **overrides)
     if model_options:
         raise AmrError("distill takes its model from --init; the config's `model` must be empty")
-    settings = DistillConfig(
-        active_queries=0 if no_active_queries else DistillConfig().active_queries,
-        distill=0.0 if no_distill_loss else DistillConfig().distill,
-        discrimination=0.0 if no_disc_loss else DistillConfig().discrimination,
-        init_original_randomly=init_original_randomly,
-        replay_fraction=replay_fraction,
-    )
+    options = {**_read_config(config_file).get("distill", {}), "replay_fraction": replay_fraction}
+    if no_active_queries:
+        options["active_queries"] = 0
+    if no_distill_loss:
+        options["distill"] = 0.0
+    if no_disc_loss:
+        options["discrimination"] = 0.0
+    if init_original_randomly:
+        options["init_original_randomly"] = True
+    settings = DistillConfig.from_json(options)
     summary = distill(
         init, corpus, store_path, out, config, settings, resume=resume, overwrite=overwrite,
         show_progress=not quiet,
@@ -882,16 +886,22 @@ def train_distill_command(
     _print_run(out, summary)
 
 
-def _read_train_config(path: Path | None) -> tuple[dict, dict]:
+def _read_config(path: Path | None) -> dict[str, dict]:
+    """--config: an object with `model`, `train` and (stage 2) `distill` sections."""
     if path is None:
-        return {}, {}
+        return {}
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise AmrError(f"{path}: not a readable JSON config ({exc})") from None
-    if not isinstance(body, dict) or set(body) - {"model", "train"}:
-        raise AmrError(f"{path}: expected an object with `model` and/or `train`")
-    return dict(body.get("model", {})), dict(body.get("train", {}))
+    if not isinstance(body, dict) or set(body) - {"model", "train", "distill"}:
+        raise AmrError(f"{path}: expected an object with `model`, `train` and/or `distill`")
+    return {k: dict(v) for k, v in body.items()}
+
+
+def _read_train_config(path: Path | None) -> tuple[dict, dict]:
+    body = _read_config(path)
+    return body.get("model", {}), body.get("train", {})
 
 
 @cli.command("predict")

@@ -138,3 +138,27 @@ def test_a_resumed_distill_run_equals_an_uninterrupted_one(cold, small_store, tm
     a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
     b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_distill_settings_reach_the_run_config(cold, small_store, tmp_path):
+    from click.testing import CliRunner
+
+    from amr.cli import cli
+
+    corpus, run = cold
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"train": {"epochs": 1, "batch_size": 16, "window_rows": 48},
+                                  "distill": {"distill": 0.25, "hard_negatives": 2}}))  # fmt: skip
+    out = tmp_path / "d"
+    result = CliRunner().invoke(
+        cli,
+        ["train", "distill", "--init", str(run), "--corpus", str(corpus), "--store",
+         str(small_store), "--out", str(out), "--config", str(config), "--no-disc-loss",
+         "--replay-fraction", "0.2", "--quiet", "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["distill"]["distill"] == 0.25 and saved["distill"]["hard_negatives"] == 2
+    assert saved["distill"]["discrimination"] == 0.0 and saved["distill"]["replay_fraction"] == 0.2
+    assert saved["train"]["epochs"] == 1 and saved["train"]["lr_drop"] == 40  # stage 2 default
+    assert "discrimination" not in json.loads((out / "metrics.jsonl").read_text())["loss"]
