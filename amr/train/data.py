@@ -139,6 +139,11 @@ class CorpusSource(_Source):
                 f"{self.corpus.root}: video features are {self.corpus.video_dim}-d but store "
                 f"{opened.root} has {opened.meta.video_dim}-d"
             )
+        if self.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
+            raise AmrError(
+                f"{self.corpus.root}: made from another store than {opened.root} "
+                "(fingerprints differ)"
+            )
         if not 0 <= replay < 1:
             raise AmrError(f"replay fraction must be in [0, 1), got {replay}")
         self.config, self.seed, self.kinds = config, seed, set(kinds)
@@ -301,9 +306,8 @@ def _batch(
     spans, span_counts = _spans(labels.column("relevant_windows").combine_chunks(), rows, duration)
     levels = _levels(labels, rows, length)
     levels[~video_mask] = 0
-    pos, neg = _pairs(
-        levels, video_mask, labels.column("sample_id").to_numpy()[rows], source, epoch
-    )
+    sample_ids = labels.column("sample_id").to_numpy()[rows]
+    pos, neg = _pairs(levels, video_mask, sample_ids, source, epoch)
     qids = labels.column("qid").to_numpy()[rows]
     text, text_mask = source.text.gather(qids)
     return {
@@ -316,8 +320,8 @@ def _batch(
         "saliency_levels": torch.from_numpy(levels),
         "saliency_pos": torch.from_numpy(pos),
         "saliency_neg": torch.from_numpy(neg),
-        "sample_id": torch.from_numpy(labels.column("sample_id").to_numpy()[rows].copy()),
-        "qid": torch.from_numpy(qids.copy()),
+        "sample_id": torch.from_numpy(sample_ids),  # fancy indexing made these copies already
+        "qid": torch.from_numpy(qids),
         "duration": torch.from_numpy(duration),
     }
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from amr.train.config import JsonConfig
 from amr.train.losses import Criterion
-from amr.train.model import MomentDETR
+from amr.train.model import MomentDETR, outputs_to_float
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,7 @@ class DistillCriterion(nn.Module):
             on_gpu = inputs[0].is_cuda
             with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=on_gpu):
                 taught = self.teacher(*inputs)
-            taught = {
-                **{k: v.float() for k, v in taught.items() if k != "aux"},
-                "aux": [{k: v.float() for k, v in a.items()} for a in taught["aux"]],
-            }
+            taught = outputs_to_float(taught)
             distilled = distillation_loss(outputs, taught, c.distill_hidden)
             total = total + c.distill * distilled
             terms["distill"] = distilled.detach()

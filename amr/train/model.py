@@ -11,6 +11,7 @@ projection. Attention is `F.scaled_dot_product_attention`; masks are True where 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -281,3 +282,11 @@ class MomentDETR(nn.Module):
                 active_logits=logits[:, n:], active_spans=spans[:, n:], active_hidden=hidden[:, n:]
             )
         return out
+
+
+def outputs_to_float(outputs: dict[str, Any]) -> dict[str, Any]:
+    """A forward pass's outputs in float32 (losses are computed in float32 whatever dtype
+    autocast ran the model in)."""
+    out = {k: v.float() for k, v in outputs.items() if k != "aux"}
+    out["aux"] = [{k: v.float() for k, v in layer.items()} for layer in outputs["aux"]]
+    return out

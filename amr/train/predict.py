@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from amr.datasets.store import Store
-from amr.errors import AmrError
 from amr.eval.submission import postprocess, submission_records
+from amr.train.config import ModelConfig
 from amr.train.data import TextBank
 from amr.train.model import MomentDETR
 from amr.train.spans import cw_to_se
@@ -106,17 +106,16 @@ def predict_checkpoint(
     device: str = "auto",
 ) -> list[dict[str, Any]]:
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
-    from amr.train.trainer import load_checkpoint, model_from_checkpoint, resolve_device
+    from amr.train.trainer import (
+        check_model_fits_store,
+        load_checkpoint,
+        model_from_checkpoint,
+        resolve_device,
+    )
 
     opened = Store.open(store)
     body = load_checkpoint(checkpoint)
-    model_config = body["model_config"]
-    dims = (opened.meta.video_dim, opened.meta.text_dim)
-    if (model_config["video_dim"], model_config["text_dim"]) != dims:
-        raise AmrError(
-            f"{checkpoint}: the model takes {model_config['video_dim']}/"
-            f"{model_config['text_dim']}-d features, store {opened.root} has {dims[0]}/{dims[1]}"
-        )
+    check_model_fits_store(ModelConfig.from_json(body["model_config"]), opened, checkpoint)
     target = resolve_device(device)
     model = model_from_checkpoint(body).to(target)
     return predict_split(model, opened, split, device=target, nms_threshold=nms_threshold)

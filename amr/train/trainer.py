@@ -31,7 +31,7 @@ from amr.train.curriculum import EpochPlan, Pacing, plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, StoreSource, TextBank, iterate_batches
 from amr.train.distill import DistillConfig, DistillCriterion, init_student
 from amr.train.losses import Criterion
-from amr.train.model import MomentDETR
+from amr.train.model import MomentDETR, outputs_to_float
 from amr.train.predict import predict_split
 
 CHECKPOINT_FORMAT = "amr-checkpoint"
@@ -120,14 +120,9 @@ def cold_start(
     with include_original), in curriculum order."""
     config = config or TrainConfig()
     opened = Store.open(store)
-    loader, model_config = _settings(opened, config, model_options)
+    model_config = _model_config(opened, model_options)
     kinds = AUGMENTED_KINDS | ({"original"} if config.include_original else set())
-    source = CorpusSource(corpus, store, kinds, loader, config.seed)
-    if source.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
-        raise AmrError(
-            f"{source.corpus.root}: made from another store than {opened.root} "
-            "(fingerprints differ)"
-        )
+    source = CorpusSource(corpus, store, kinds, _loader_config(config, model_config), config.seed)
     run_config = _run_config("cold-start", opened, model_config, loss or LossConfig(), config)
     run_config["corpus"] = str(Path(corpus).resolve())
     run_config["corpus_source"] = source.corpus.manifest["source"]
@@ -150,8 +145,8 @@ def baseline(
     curriculum): the reference every result is compared with."""
     config = config or TrainConfig()
     opened = Store.open(store)
-    loader, model_config = _settings(opened, config, model_options)
-    source = StoreSource(store, split, loader, config.seed)
+    model_config = _model_config(opened, model_options)
+    source = StoreSource(store, split, _loader_config(config, model_config), config.seed)
     run_config = _run_config("baseline", opened, model_config, loss or LossConfig(), config)
     run_config["split"] = split
     options = RunOptions(Path(out), resume, overwrite, show_progress)
@@ -181,22 +176,12 @@ def distill(
         )
     teacher = model_from_checkpoint(body)
     opened = Store.open(store)
-    if (teacher.config.video_dim, teacher.config.text_dim) != (
-        opened.meta.video_dim,
-        opened.meta.text_dim,
-    ):
-        raise AmrError(
-            f"{init}: the cold-start model takes other feature dims than store {opened.root}"
-        )
+    check_model_fits_store(teacher.config, opened, init)
     student_config = replace(teacher.config, active_queries=settings.active_queries)
-    loader, _ = _settings(opened, config, None)
-    loader = replace(loader, max_clips=student_config.max_clips)
     source = CorpusSource(
-        corpus, store, {"original"}, loader, config.seed,
+        corpus, store, {"original"}, _loader_config(config, student_config), config.seed,
         replay=settings.replay_fraction, replay_kinds=frozenset(AUGMENTED_KINDS),
     )  # fmt: skip
-    if source.corpus.manifest["source"].get("fingerprint") != opened.meta.fingerprint:
-        raise AmrError(f"{source.corpus.root}: made from another store than {opened.root}")
     run_config = _run_config("distill", opened, student_config, loss or LossConfig(), config)
     run_config["init"] = str(Path(init).resolve())
     run_config["corpus"] = str(Path(corpus).resolve())
@@ -205,19 +190,29 @@ def distill(
     return _train(source, opened, run_config, config.pacing_schedule(), options, teacher)
 
 
-def _settings(
-    store: Store, config: TrainConfig, model_options: dict[str, Any] | None
-) -> tuple[LoaderConfig, ModelConfig]:
-    model_config = ModelConfig(
+def _model_config(store: Store, model_options: dict[str, Any] | None) -> ModelConfig:
+    return ModelConfig(
         video_dim=store.meta.video_dim, text_dim=store.meta.text_dim, **(model_options or {})
     )
-    loader = LoaderConfig(
+
+
+def _loader_config(config: TrainConfig, model: ModelConfig) -> LoaderConfig:
+    return LoaderConfig(
         batch_size=config.batch_size,
         window_rows=config.window_rows,
-        max_clips=model_config.max_clips,
+        max_clips=model.max_clips,
         workers=config.workers,
     )
-    return loader, model_config
+
+
+def check_model_fits_store(model: ModelConfig, store: Store, where: str | Path) -> None:
+    """A model (from a checkpoint) takes the store's feature dims, or it is a clear error."""
+    dims = (store.meta.video_dim, store.meta.text_dim)
+    if (model.video_dim, model.text_dim) != dims:
+        raise AmrError(
+            f"{where}: the model takes {model.video_dim}/{model.text_dim}-d features, "
+            f"store {store.root} has {dims[0]}/{dims[1]}"
+        )
 
 
 def _run_config(
@@ -306,21 +301,15 @@ def _train(
     ranks.barrier()
     trained = torch.nn.parallel.DistributedDataParallel(model) if ranks.world > 1 else model
 
-    def plan_of(epoch: int) -> EpochPlan:
+    def plan_of(epoch: int, rank: int = ranks.rank) -> EpochPlan:
         return plan_epoch(
             source.eligible_at(epoch), epoch, config.seed, pacing, source.config.window_rows,
-            ranks.rank, ranks.world,
+            rank, ranks.world,
         )  # fmt: skip
 
     def steps_of(epoch: int) -> int:
         """Every rank takes the same number of steps (the fewest any rank's windows give)."""
-        if ranks.world == 1:
-            return _steps(plan_of(epoch), source)
-        return min(
-            _steps(plan_epoch(source.eligible_at(epoch), epoch, config.seed, pacing,
-                              source.config.window_rows, r, ranks.world), source)
-            for r in range(ranks.world)
-        )  # fmt: skip
+        return min(sum(_window_batches(plan_of(epoch, r), source)) for r in range(ranks.world))
 
     def save(name: str, cursor: tuple[int, int]) -> None:
         _save(out / name, _body(run_config, model, optimizer, scheduler, cursor, step, best))
@@ -415,11 +404,15 @@ def _tensorboard(out: Path) -> Any:
     return SummaryWriter(log_dir=str(out / "tensorboard"))
 
 
+def _window_batches(plan: EpochPlan, source: Any) -> list[int]:
+    """Batches in each window of an epoch's plan (windows are batched separately)."""
+    eligible, size = source.eligible_at(plan.epoch), source.config.batch_size
+    return [-(-int(eligible[groups].sum()) // size) for groups in plan.windows]
+
+
 def _position(plan: EpochPlan, source: Any, done: int) -> tuple[int, int]:
     """(window, batch) after `done` batches of an epoch's plan."""
-    size = source.config.batch_size
-    for window, groups in enumerate(plan.windows):
-        batches = -(-int(source.eligible_at(plan.epoch)[groups].sum()) // size)
+    for window, batches in enumerate(_window_batches(plan, source)):
         if done < batches:
             return window, done
         done -= batches
@@ -437,20 +430,13 @@ def _step(
     """One optimisation step; bf16 autocast on CUDA, float32 on the CPU."""
     move = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
     targets = list(torch.split(move["spans"], batch["span_counts"].tolist()))
+    inputs = (move["video"].float(), move["video_mask"], move["text"].float(), move["text_mask"])
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        outputs = model(
-            move["video"].float(), move["video_mask"], move["text"].float(), move["text_mask"]
-        )
-    outputs = _to_float(outputs)
+        outputs = model(*inputs)
     total, terms = criterion(
-        outputs,
+        outputs_to_float(outputs),
         {
-            "inputs": (
-                move["video"].float(),
-                move["video_mask"],
-                move["text"].float(),
-                move["text_mask"],
-            ),
+            "inputs": inputs,
             "video_mask": move["video_mask"],
             "spans": targets,
             "saliency_pos": move["saliency_pos"],
@@ -464,13 +450,6 @@ def _step(
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     return {"total": total.detach(), **terms}
-
-
-def _to_float(outputs: dict[str, Any]) -> dict[str, Any]:
-    """Losses in float32 whatever autocast computed the heads in."""
-    out = {k: v.float() for k, v in outputs.items() if k != "aux"}
-    out["aux"] = [{k: v.float() for k, v in layer.items()} for layer in outputs["aux"]]
-    return out
 
 
 def _body(
@@ -535,13 +514,6 @@ def _append(path: Path, line: dict[str, Any]) -> None:
     previous = path.read_text(encoding="utf-8") if path.is_file() else ""
     with atomic_path(path) as tmp:
         tmp.write_text(previous + json.dumps(line) + "\n", encoding="utf-8")
-
-
-def _steps(plan: Any, source: Any) -> int:
-    """Batches in an epoch's plan (windows are batched separately)."""
-    size = source.config.batch_size
-    eligible = source.eligible_at(plan.epoch)
-    return sum(-(-int(eligible[w].sum()) // size) for w in plan.windows)
 
 
 def _progress(enabled: bool) -> Progress:
