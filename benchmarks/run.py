@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Iterable
 from datetime import date
 
 from rich.console import Console
@@ -11,6 +12,24 @@ from rich.table import Table
 
 from benchmarks import augment, loader, store, synthetic, train
 from benchmarks import eval as eval_bench
+
+SPEED_COLUMNS = ("what", "size", "time", "speed")
+
+
+def _table(
+    title: str,
+    columns: tuple[str, ...],
+    rows: Iterable[tuple[str, ...]],
+    labels: int = 1,
+    caption: str | None = None,
+) -> Table:
+    """A left-titled table: the first `labels` columns are names, the rest numbers."""
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i < labels else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def main() -> None:
@@ -21,65 +40,46 @@ def main() -> None:
         f"amr benchmarks · {date.today()} · {platform.processor() or platform.machine()} · "
         f"{os.cpu_count()} cores · synthetic data (no real video features on this machine)"
     )
-    table = Table(title="datasets: synthesis and store lookups", title_justify="left")
-    for column in ("what", "size", "time", "speed"):
-        table.add_column(column, justify="left" if column == "what" else "right")
-    for row in store.run():
-        table.add_row(*row)
-    console.print(table)
-
-    table = Table(title="synthetic world: how hard (val split)", title_justify="left")
-    for column in ("preset", "variant", "coherence", "best outside", "confusable"):
-        table.add_column(column, justify="left" if column in ("preset", "variant") else "right")
-    for row in synthetic.run():
-        table.add_row(*row)
-    console.print(table)
-
+    console.print(_table("datasets: synthesis and store lookups", SPEED_COLUMNS, store.run()))
+    console.print(
+        _table(
+            "synthetic world: how hard (val split)",
+            ("preset", "variant", "coherence", "best outside", "confusable"),
+            synthetic.run(),
+            labels=2,
+        )
+    )
     rows, layouts, note = augment.run()
-    table = Table(
-        title="augmentation (amr augment vs disk and the research-script way)",
-        title_justify="left",
-        caption=note,
-        caption_justify="left",
+    console.print(
+        _table(
+            "augmentation (amr augment vs disk and the research-script way)",
+            (*SPEED_COLUMNS, "compared"),
+            rows,
+            caption=note,
+        )
     )
-    for column in ("what", "size", "time", "speed", "compared"):
-        table.add_column(column, justify="left" if column == "what" else "right")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    table = Table(
-        title="corpus feature column: Parquet layouts (200 samples × 75 clips × 2816-d float16)",
-        title_justify="left",
+    console.print(
+        _table(
+            "corpus feature column: Parquet layouts (200 samples × 75 clips × 2816-d float16)",
+            ("layout", "write + fsync", "read", "size / raw"),
+            layouts,
+        )
     )
-    for column in ("layout", "write + fsync", "read", "size / raw"):
-        table.add_column(column, justify="left" if column == "layout" else "right")
-    for row in layouts:
-        table.add_row(*row)
-    console.print(table)
-
-    table = Table(title="evaluation: amr eval on one core (best of 3)", title_justify="left")
-    for column in ("ground truth", "size", "read predictions", "read truth", "evaluate", "total"):
-        table.add_column(column, justify="left" if column == "ground truth" else "right")
-    for row in eval_bench.run():
-        table.add_row(*row)
-    console.print(table)
-
-    table = Table(
-        title="training input pipeline: 2816/512-d, x10 corpus of 1,000 queries, 2 cores",
-        title_justify="left",
+    console.print(
+        _table(
+            "evaluation: amr eval on one core (best of 3)",
+            ("ground truth", "size", "read predictions", "read truth", "evaluate", "total"),
+            eval_bench.run(),
+        )
     )
-    for column in ("what", "size", "time (3 epochs)", "speed"):
-        table.add_column(column, justify="left" if column == "what" else "right")
-    for row in loader.run():
-        table.add_row(*row)
-    console.print(table)
-
-    table = Table(title="training step (model + losses + optimiser)", title_justify="left")
-    for column in ("what", "size", "time", "speed"):
-        table.add_column(column, justify="left" if column == "what" else "right")
-    for row in train.run():
-        table.add_row(*row)
-    console.print(table)
+    console.print(
+        _table(
+            "training input pipeline: 2816/512-d, x10 corpus of 1,000 queries, 2 cores",
+            ("what", "size", "time (3 epochs)", "speed"),
+            loader.run(),
+        )
+    )
+    console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, train.run()))
 
 
 if __name__ == "__main__":
