@@ -63,12 +63,9 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
-def sha256_file(path: Path, chunk_bytes: int = 8 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_file(path: Path) -> str:
+    """The bare sha256 hex of a file (store fingerprints and import records use it)."""
+    return checksum_file(path, "sha256").partition(":")[2]
 
 
 class Checksum:
