@@ -27,7 +27,7 @@ class AugmentConfig:
     """How a corpus is made from one split of a store. Same config + store + seed = same bytes."""
 
     multiplier: int = 10  # augmented samples per labeled real sample
-    ops: tuple[str, ...] = OPS  # cycled per donor, so every donor gets every op
+    ops: tuple[str, ...] = OPS  # cycled per donor, each donor one op further along
     seed: int = 0
     recipes_only: bool = False  # no features: small, shareable, re-materialised by the recipient
     negatives_per_sample: int = 2  # at most; each negative sample gets 1..this many

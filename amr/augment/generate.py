@@ -1,7 +1,9 @@
 """Corpus rows from their sample ids, a batch at a time, every choice drawn from (seed, id).
 
 Sample ids 0..n-1 are the split's real samples (kind `original`); id n + a is augmented sample a:
-donor ``donors[a // multiplier]``, kind ``ops[(a % multiplier) % len(ops)]``. Random numbers come
+donor ``donors[a // multiplier]``, kind ``ops[(a % multiplier + a // multiplier) % len(ops)]``
+(each donor's ops start one further along, so the kinds stay balanced at any multiplier, even
+below the number of ops). Random numbers come
 from `Draws(seed)` addressed by the sample id (one stream per kind of choice), so a row does not
 depend on the batch, worker or shard that generates it — which is what makes --workers, --shard
 and --resume produce the same bytes.
@@ -157,8 +159,10 @@ class Generator:
         """int8 index into KINDS of every sample id (arithmetic on the id)."""
         ids = np.asarray(ids, np.int64)
         augmented = ids - len(self.split)
-        replica = np.maximum(augmented, 0) % self.config.multiplier
-        kind = self.op_kinds[replica % len(self.op_kinds)]
+        augmented_id = np.maximum(augmented, 0)
+        multiplier = self.config.multiplier
+        turn = augmented_id % multiplier + augmented_id // multiplier  # rotates with the donor
+        kind = self.op_kinds[turn % len(self.op_kinds)]
         return np.where(augmented < 0, ORIGINAL, kind).astype(np.int8)
 
     # -- the rows ---------------------------------------------------------------------------
