@@ -237,3 +237,41 @@ def test_a_checkpoint_must_fit_its_config_and_the_store(train_corpus, small_stor
     synthesize(other, config, show_progress=False)
     with pytest.raises(AmrError, match=r"takes 48/32-d features, store .* has 24/"):
         predict_checkpoint(tmp_path / "run", other, "val", device="cpu")
+
+
+def test_max_samples_ends_the_run_at_the_batch_that_reaches_it(small_store, tmp_path):
+    from amr.datasets import Store
+    from amr.train.trainer import baseline
+
+    rows = Store.open(small_store).samples("train").num_rows
+    cap = rows + rows // 2  # half-way through the second epoch
+    config = TrainConfig(**{**FAST.to_json(), "epochs": 50, "max_samples": cap})
+    summary = baseline(small_store, "train", tmp_path / "b", config, TINY, show_progress=False)
+    lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    seen = sum(line["samples"] for line in lines)
+    assert summary.epochs == len(lines) == 2
+    assert cap <= seen < cap + config.batch_size
+    assert "val" in lines[-1]  # the cut epoch is validated like any other
+    again = baseline(small_store, "train", tmp_path / "b", config, TINY, resume=True,
+                     show_progress=False)  # fmt: skip
+    assert again.steps == summary.steps  # a finished capped run does not train on
+
+
+def test_cold_start_reads_only_the_kinds_asked_for(small_store, tmp_path):
+    from amr.augment import Corpus
+
+    corpus = tmp_path / "corpus"
+    config = AugmentConfig(multiplier=3, seed=2, part_rows=64, row_group_rows=16)
+    augment(small_store, "train", corpus, config, show_progress=False)
+    kinds = Corpus.open(corpus).manifest["kinds"]
+    assert kinds["negative"] > 0
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "curriculum": False, "val_split": None})
+    for chosen in (None, ("splice", "boundary")):
+        out = tmp_path / f"run-{chosen}"
+        cold_start(corpus, small_store, out, one, TINY, show_progress=False, kinds=chosen)
+        line = json.loads((out / "metrics.jsonl").read_text())
+        read = chosen or ("splice", "boundary", "negative")
+        assert line["samples"] == sum(kinds[k] for k in read)
+    with pytest.raises(AmrError, match="kinds must be some of"):
+        cold_start(corpus, small_store, tmp_path / "x", one, TINY, show_progress=False,
+                   kinds=("original",))  # fmt: skip

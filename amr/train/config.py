@@ -68,6 +68,7 @@ class LossConfig(JsonConfig):
 @dataclass(frozen=True)
 class TrainConfig(JsonConfig):
     epochs: int = 30
+    max_samples: int | None = None  # stop once this many samples are trained on (equal budgets)
     batch_size: int = 32
     lr: float = 1e-4
     weight_decay: float = 1e-4

@@ -13,10 +13,12 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -115,17 +117,27 @@ def cold_start(
     resume: bool = False,
     overwrite: bool = False,
     show_progress: bool = True,
+    kinds: Iterable[str] | None = None,
 ) -> RunSummary:
     """Stage 1 into the run directory `out`: the corpus's augmented rows (and the real ones
-    with include_original), in curriculum order."""
+    with include_original), in curriculum order. `kinds` narrows the augmented kinds read
+    (e.g. without `negative`: the no-hard-negatives ablation)."""
     config = config or TrainConfig()
+    augmented = set(AUGMENTED_KINDS if kinds is None else kinds)
+    if not augmented or augmented - AUGMENTED_KINDS:
+        raise AmrError(
+            f"kinds must be some of {', '.join(sorted(AUGMENTED_KINDS))}, "
+            f"got {', '.join(sorted(augmented)) or 'none'}"
+        )
     opened = Store.open(store)
     model_config = _model_config(opened, model_options)
-    kinds = AUGMENTED_KINDS | ({"original"} if config.include_original else set())
+    kinds = augmented | ({"original"} if config.include_original else set())
     source = CorpusSource(corpus, store, kinds, _loader_config(config, model_config), config.seed)
     run_config = _run_config("cold-start", opened, model_config, loss or LossConfig(), config)
     run_config["corpus"] = str(Path(corpus).resolve())
     run_config["corpus_source"] = source.corpus.manifest["source"]
+    if augmented != AUGMENTED_KINDS:
+        run_config["kinds"] = sorted(augmented)
     options = RunOptions(Path(out), resume, overwrite, show_progress)
     return _train(source, opened, run_config, config.pacing_schedule(), options)
 
@@ -307,9 +319,11 @@ def _train(
             rank, ranks.world,
         )  # fmt: skip
 
-    def steps_of(epoch: int) -> int:
-        """Every rank takes the same number of steps (the fewest any rank's windows give)."""
-        return min(sum(_window_batches(plan_of(epoch, r), source)) for r in range(ranks.world))
+    def batch_sizes_of(epoch: int) -> list[int]:
+        """Samples (all ranks together) of each step of an epoch. Every rank takes the same
+        number of steps: the fewest any rank's windows give."""
+        per_rank = [_batch_sizes(plan_of(epoch, r), source) for r in range(ranks.world)]
+        return [sum(sizes) for sizes in zip(*per_rank, strict=False)]
 
     def save(name: str, cursor: tuple[int, int]) -> None:
         _save(out / name, _body(run_config, model, optimizer, scheduler, cursor, step, best))
@@ -318,12 +332,12 @@ def _train(
     board = _tensorboard(out) if ranks.main else None
     metrics: dict[str, Any] = {}
     seen, started = 0, time.perf_counter()
+    limits = _step_limits(config, batch_sizes_of)
     progress = _progress(options.show_progress and ranks.main)
-    total = sum(steps_of(e) for e in range(config.epochs))
-    task = progress.add_task(run_config["stage"], total=total, completed=step)
+    task = progress.add_task(run_config["stage"], total=sum(limits), completed=step)
     with progress:
-        for epoch in range(cursor[0], config.epochs):
-            plan, limit = plan_of(epoch), steps_of(epoch)
+        for epoch in range(cursor[0], len(limits)):
+            plan, limit = plan_of(epoch), limits[epoch]
             done = cursor[1] if epoch == cursor[0] else 0
             totals: dict[str, torch.Tensor] = {}
             epoch_started, epoch_seen = time.perf_counter(), 0
@@ -339,7 +353,7 @@ def _train(
                 epoch_seen += len(batch["qid"])
                 progress.advance(task)
                 if step % 10 == 0:  # reading the loss waits for the device: not every step
-                    shown = _describe(epoch, config.epochs, step, terms, metrics)
+                    shown = _describe(epoch, config, step, terms, metrics)
                     progress.update(task, description=shown)
                 if ranks.main and config.checkpoint_every and step % config.checkpoint_every == 0:
                     save("last.pt", (epoch, done))
@@ -371,11 +385,35 @@ def _train(
                             board.add_scalar(name, value, epoch + 1)
                     board.flush()
                 save("last.pt", (epoch + 1, 0))
-                shown = _describe(epoch, config.epochs, step, {}, metrics)
+                shown = _describe(epoch, config, step, {}, metrics)
                 progress.update(task, description=shown)
             ranks.barrier()
     elapsed = time.perf_counter() - started
-    return RunSummary(out, config.epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+    epochs = len(_read_metrics(out)) if ranks.main else config.epochs
+    return RunSummary(out, epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+
+
+def _step_limits(config: TrainConfig, batch_sizes_of: Any) -> list[int]:
+    """Steps of each epoch the run trains: all of them, or, with max_samples, up to the step
+    whose batch reaches it (the run then ends in that epoch). A pure function of the plans,
+    so every rank, and a resumed run, agree."""
+    limits, seen = [], 0
+    for epoch in range(config.epochs):
+        sizes = batch_sizes_of(epoch)
+        if config.max_samples is not None and seen + sum(sizes) >= config.max_samples:
+            reached = np.cumsum(sizes) + seen >= config.max_samples
+            limits.append(int(np.argmax(reached)) + 1)
+            break
+        limits.append(len(sizes))
+        seen += sum(sizes)
+    return limits
+
+
+def _read_metrics(out: Path) -> list[dict[str, Any]]:
+    path = out / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 class _Validation:
@@ -404,18 +442,27 @@ def _tensorboard(out: Path) -> Any:
     return SummaryWriter(log_dir=str(out / "tensorboard"))
 
 
-def _window_batches(plan: EpochPlan, source: Any) -> list[int]:
-    """Batches in each window of an epoch's plan (windows are batched separately)."""
+def _window_batch_sizes(plan: EpochPlan, source: Any) -> list[list[int]]:
+    """Samples of each batch of each window of an epoch's plan (windows are batched
+    separately, so a window's last batch may be short)."""
     eligible, size = source.eligible_at(plan.epoch), source.config.batch_size
-    return [-(-int(eligible[groups].sum()) // size) for groups in plan.windows]
+    windows = []
+    for groups in plan.windows:
+        rows = int(eligible[groups].sum())
+        windows.append([size] * (rows // size) + ([rows % size] if rows % size else []))
+    return windows
+
+
+def _batch_sizes(plan: EpochPlan, source: Any) -> list[int]:
+    return [size for window in _window_batch_sizes(plan, source) for size in window]
 
 
 def _position(plan: EpochPlan, source: Any, done: int) -> tuple[int, int]:
     """(window, batch) after `done` batches of an epoch's plan."""
-    for window, batches in enumerate(_window_batches(plan, source)):
-        if done < batches:
+    for window, sizes in enumerate(_window_batch_sizes(plan, source)):
+        if done < len(sizes):
             return window, done
-        done -= batches
+        done -= len(sizes)
     return len(plan.windows), 0
 
 
@@ -528,9 +575,14 @@ def _progress(enabled: bool) -> Progress:
 
 
 def _describe(
-    epoch: int, epochs: int, step: int, terms: dict[str, torch.Tensor], metrics: dict[str, Any]
+    epoch: int,
+    config: TrainConfig,
+    step: int,
+    terms: dict[str, torch.Tensor],
+    metrics: dict[str, Any],
 ) -> str:
     loss = f" · loss {float(terms['total']):.3f}" if "total" in terms else ""
     r1 = metrics.get(BEST_METRIC)
     val = f" · val R1@0.7 {r1:.2f}" if r1 is not None else ""
-    return f"epoch {epoch + 1}/{epochs} · step {step}{loss}{val}"
+    of = "" if config.max_samples is not None else f"/{config.epochs}"  # samples end the run
+    return f"epoch {epoch + 1}{of} · step {step}{loss}{val}"
