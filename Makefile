@@ -5,8 +5,14 @@ BIN    := $(VENV)/bin
 # The CPU wheel of torch: an unpinned torch would pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 DEMO   ?= runs/demo
+# `make experiment`: the paper's claim on the qvh synthetic store (real QVHighlights queries).
+EXPERIMENT ?= runs/experiment
+SEEDS  ?= 3
+BUDGET ?= small
+DIMS_small :=
+DIMS_full  := --video-dim 2816 --text-dim 512
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench experiment clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +47,12 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run
+
+# BUDGET=small: about 20 minutes a seed on 2 CPU cores (128/64-d); BUDGET=full: real dims, for
+# a GPU. Rerunning continues where it stopped.
+experiment: $(VENV)/.installed
+	test -f $(EXPERIMENT)-$(BUDGET)-store/store.json || $(BIN)/amr datasets synth $(EXPERIMENT)-$(BUDGET)-store --preset qvh --seed 0 $(DIMS_$(BUDGET))
+	$(BIN)/amr experiment --store $(EXPERIMENT)-$(BUDGET)-store --out $(EXPERIMENT)-$(BUDGET) --seeds $(SEEDS) --budget $(BUDGET)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
