@@ -36,7 +36,9 @@ for _ in range(3):
 print(json.dumps({"import": imported - start, "read": read - imported, "truth": loaded - read,
                   "evaluate": best, "queries": result["amr"]["queries"],
                   "windows": int(predictions.window_offsets[-1]),
-                  "brief": result["brief"]}))
+                  "brief": result["brief"],
+                  "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+                             / 1024}))
 """
 
 
@@ -64,8 +66,8 @@ def _made_up_predictions(annotations: Path, out: Path, seed: int) -> Path:
     return out
 
 
-def run() -> list[tuple[str, ...]]:
-    rows = []
+def run() -> tuple[list[tuple[str, ...]], dict]:
+    rows, totals = [], {}
     one_thread = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     env = {**os.environ, **dict.fromkeys(one_thread, "1")}
     qvh = dict(default_annotations("qvh"))["val"]
@@ -82,6 +84,7 @@ def run() -> list[tuple[str, ...]]:
             )
             t = json.loads(done.stdout.strip().splitlines()[-1])
             total = t["read"] + t["truth"] + t["evaluate"]
+            totals[name] = (total, t["peak_mb"])
             rows.append(
                 (
                     name,
@@ -92,4 +95,12 @@ def run() -> list[tuple[str, ...]]:
                     f"{total:.2f} s (+{t['import']:.2f} s import)",
                 )
             )
-    return rows
+    qvh_total, qvh_peak = totals["QVHighlights val"]
+    headline = {
+        "stage": "evaluation: amr eval, QVHighlights val, 1 core",
+        "figure": f"{qvh_total:.2f} s",
+        "comparison": f"target < 1 s; Charades-STA val {totals['Charades-STA val'][0]:.2f} s",
+        "peak_mb": qvh_peak,
+        "peak_of": "eval process",
+    }
+    return rows, headline

@@ -1,17 +1,19 @@
-"""`make bench`: run every benchmark and print one table per area."""
+"""`make bench`: run every benchmark, each in its own process, print one table per area and
+then one summary table of every stage."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-
-from benchmarks import augment, loader, store, synthetic, train
-from benchmarks import eval as eval_bench
 
 SPEED_COLUMNS = ("what", "size", "time", "speed")
 
@@ -32,6 +34,30 @@ def _table(
     return table
 
 
+def _fresh(name: str) -> tuple[Any, float]:
+    """A benchmark module's run() in its own interpreter, and that process's peak RSS."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.child", name],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    body = json.loads(done.stdout.strip().splitlines()[-1])
+    return body["result"], body["peak_mb"]
+
+
+def _headline(headline: dict, peak_mb: float) -> tuple[str, ...]:
+    """One summary row; a module's own peak (e.g. of its augment child) beats the process's."""
+    peak = headline.get("peak_mb", peak_mb)
+    peak_of = headline.get("peak_of", "whole benchmark process")
+    return (
+        headline["stage"],
+        headline["figure"],
+        headline["comparison"],
+        f"{peak:,.0f} MB ({peak_of})",
+    )
+
+
 def main() -> None:
     console = Console()
     if not console.is_terminal:
@@ -40,16 +66,21 @@ def main() -> None:
         f"amr benchmarks · {date.today()} · {platform.processor() or platform.machine()} · "
         f"{os.cpu_count()} cores · synthetic data (no real video features on this machine)"
     )
-    console.print(_table("datasets: synthesis and store lookups", SPEED_COLUMNS, store.run()))
+    summary = []
+    (rows, headline), peak = _fresh("store")
+    summary.append(_headline(headline, peak))
+    console.print(_table("datasets: synthesis and store lookups", SPEED_COLUMNS, rows))
+    rows, _ = _fresh("synthetic")
     console.print(
         _table(
             "synthetic world: how hard (val split)",
             ("preset", "variant", "coherence", "best outside", "confusable"),
-            synthetic.run(),
+            rows,
             labels=2,
         )
     )
-    rows, layouts, note = augment.run()
+    (rows, layouts, note, headline), peak = _fresh("augment")
+    summary.append(_headline(headline, peak))
     console.print(
         _table(
             "augmentation (amr augment vs disk and the research-script way)",
@@ -65,21 +96,34 @@ def main() -> None:
             layouts,
         )
     )
+    (rows, headline), peak = _fresh("eval")
+    summary.append(_headline(headline, peak))
     console.print(
         _table(
             "evaluation: amr eval on one core (best of 3)",
             ("ground truth", "size", "read predictions", "read truth", "evaluate", "total"),
-            eval_bench.run(),
+            rows,
         )
     )
+    (rows, headline), peak = _fresh("loader")
+    summary.append(_headline(headline, peak))
     console.print(
         _table(
             "training input pipeline: 2816/512-d, x10 corpus of 1,000 queries, 2 cores",
             ("what", "size", "time (3 epochs)", "speed"),
-            loader.run(),
+            rows,
         )
     )
-    console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, train.run()))
+    (rows, headline), peak = _fresh("train")
+    summary.append(_headline(headline, peak))
+    console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, rows))
+    console.print(
+        _table(
+            "every stage at a glance (each compared within this run)",
+            ("stage", "figure", "compared with", "peak memory"),
+            summary,
+        )
+    )
 
 
 if __name__ == "__main__":
