@@ -158,3 +158,16 @@ def test_unknown_arms_and_no_seeds_are_clear_errors(small_store, tmp_path):
     result = runner.invoke(cli, ["experiment", "--store", str(tmp_path / "none"), "--out",
                                  str(tmp_path / "e")])  # fmt: skip
     assert result.exit_code == 1 and "error:" in result.output
+
+
+@pytest.mark.parametrize("name", ["small", "full"])
+def test_every_budget_builds_valid_model_and_training_configs(name):
+    from amr.experiment.budget import budget_named
+    from amr.train.config import ModelConfig, TrainConfig
+
+    budget = budget_named(name)
+    ModelConfig(video_dim=2816, text_dim=512, **budget.model)
+    for settings in (budget.stage1, budget.stage2, budget.baseline):
+        TrainConfig.from_json(settings)
+    with pytest.raises(AmrError, match="unknown budget 'huge'"):
+        budget_named("huge")

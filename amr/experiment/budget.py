@@ -8,7 +8,7 @@ schedule, for a GPU.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from amr.errors import AmrError
@@ -25,15 +25,7 @@ class Budget:
     baseline_lr_drop_share: float | None = None  # drop the baseline's lr at this share of it
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "model": self.model,
-            "multiplier": self.multiplier,
-            "stage1": self.stage1,
-            "stage2": self.stage2,
-            "baseline": self.baseline,
-            "baseline_lr_drop_share": self.baseline_lr_drop_share,
-        }
+        return asdict(self)
 
 
 _SMALL_MODEL = {"hidden": 128, "heads": 4, "ffn": 256, "encoder_layers": 2, "decoder_layers": 2}

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from amr.augment import AugmentConfig, augment
 from amr.augment.corpus import MANIFEST, Corpus
 from amr.console import stderr_console
@@ -72,8 +74,7 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     console = stderr_console()
     results = []
     for seed in range(config.seeds):
-        console.print(f"[bold]seed {seed}[/] · amr: AMR two-stage (sets every arm's budget)")
-        runner = _SeedRunner(config, budget, store, corpus, out / f"seed-{seed}", seed)
+        runner = _SeedRunner(config, budget, store, corpus, out / f"seed-{seed}", seed, console)
         for arm in arms:
             if arm.name != "amr":
                 console.print(f"[bold]seed {seed}[/] · {arm.name}: {arm.title}")
@@ -111,7 +112,7 @@ def _corpus(path: Path, store: Store, budget: Budget, config: ExperimentConfig) 
 
 
 class _SeedRunner:
-    """The runs of one seed. The AMR arm runs first: its samples are every arm's budget."""
+    """The runs of one seed."""
 
     def __init__(
         self,
@@ -121,27 +122,31 @@ class _SeedRunner:
         corpus: Corpus,
         root: Path,
         seed: int,
+        console: Console,
     ):
+        """Trains the AMR arm first (or reads it back): its samples are every arm's budget."""
         self.config, self.budget, self.store, self.corpus = config, budget, store, corpus
         self.root, self.seed = root, seed
         self._truth = None
         amr = arms_named(["amr"])[0]
-        self.amr_stage1 = self._stage1(amr, cap=None)
-        self.amr_stage2 = self._stage2(amr, self.amr_stage1, cap=None)
+        console.print(f"[bold]seed {seed}[/] · amr: {amr.title} (sets every arm's budget)")
+        stage1 = self._stage1(amr, cap=None)
+        self.amr_runs = (stage1, self._stage2(amr, stage1, cap=None))
 
     # -- runs -------------------------------------------------------------------------------
 
     def arm(self, arm: Arm) -> ArmResult:
-        total = self.amr_stage1.samples + self.amr_stage2.samples
+        amr_stage1, amr_stage2 = self.amr_runs
+        total = amr_stage1.samples + amr_stage2.samples
         if arm.recipe == "baseline":
             runs = [self._baseline(arm, total)]
         elif arm.recipe == "augmented":
             runs = [self._stage1(arm, cap=total)]
         elif arm.name == "amr":
-            runs = [self.amr_stage1, self.amr_stage2]
+            runs = [amr_stage1, amr_stage2]
         else:
-            stage1 = self._stage1(arm, cap=self.amr_stage1.samples)
-            runs = [stage1, self._stage2(arm, stage1, cap=self.amr_stage2.samples)]
+            stage1 = self._stage1(arm, cap=amr_stage1.samples)
+            runs = [stage1, self._stage2(arm, stage1, cap=amr_stage2.samples)]
         return ArmResult(arm, self.seed, self._evaluate(runs[-1].path), runs)
 
     def _train_config(self, settings: dict[str, Any], **changes: Any):
