@@ -49,6 +49,7 @@ from amr.eval import DATASETS as DATASETS_EVAL
 from amr.eval import evaluate, load_ground_truth, read_predictions
 from amr.eval.submission import write_submission
 from amr.experiment.arms import ARMS, DEFAULT_ARMS
+from amr.experiment.budget import BUDGETS
 from amr.fileio import write_json
 
 click.rich_click.TEXT_MARKUP = "markdown"
@@ -951,7 +952,7 @@ def predict_command(checkpoint, store_path, split, out, nms, device) -> None:
 @click.option("--seeds", type=int, default=3, show_default=True, help="Seeds 0..N-1 per arm.")
 @click.option(
     "--budget",
-    type=click.Choice(["small", "full"]),
+    type=click.Choice(list(BUDGETS)),
     default="small",
     show_default=True,
     help="small: a 128-d model, ~20 min per seed on 2 CPU cores at 128/64-d; "
