@@ -30,7 +30,7 @@ from amr.augment.corpus import MANIFEST, Corpus
 from amr.console import stderr_console
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
+from amr.eval import evaluate, load_ground_truth, predictions_from_records
 from amr.eval.submission import write_submission
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
@@ -221,14 +221,12 @@ class _SeedRunner:
 
     def _run(self, path: Path, train: Callable[[bool, bool], Any]) -> RunRecord:
         """Skip a finished run, resume an interrupted one, else start it."""
+        from amr.train.trainer import read_metrics
+
         if (path / FINISHED).is_file():
             return RunRecord.read(path)
         train((path / "last.pt").is_file(), (path / "config.json").is_file())
-        lines = [
-            json.loads(line)
-            for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-            if line
-        ]
+        lines = read_metrics(path)
         seen, curve = 0, []
         for line in lines:
             seen += line["samples"]
@@ -256,11 +254,7 @@ class _SeedRunner:
         )
         write_submission(run / "val_preds.jsonl", records)
         if self._truth is None:
-            self._truth = ground_truth_from_table(
-                self.store.samples(VAL_SPLIT),
-                f"{self.store.root} split {VAL_SPLIT}",
-                self.store.meta.clip_length,
-            )
+            self._truth = load_ground_truth(store=self.store.root, split=VAL_SPLIT)
         metrics = evaluate(
             predictions_from_records(records, str(run / "val_preds.jsonl")), self._truth
         )

@@ -389,8 +389,7 @@ def _train(
                 progress.update(task, description=shown)
             ranks.barrier()
     elapsed = time.perf_counter() - started
-    epochs = len(_read_metrics(out)) if ranks.main else config.epochs
-    return RunSummary(out, epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+    return RunSummary(out, len(limits), step, best, metrics, seen / max(elapsed, 1e-9))
 
 
 def _step_limits(config: TrainConfig, batch_sizes_of: Any) -> list[int]:
@@ -409,8 +408,9 @@ def _step_limits(config: TrainConfig, batch_sizes_of: Any) -> list[int]:
     return limits
 
 
-def _read_metrics(out: Path) -> list[dict[str, Any]]:
-    path = out / "metrics.jsonl"
+def read_metrics(out: str | Path) -> list[dict[str, Any]]:
+    """A run directory's metrics.jsonl, one dict per epoch trained."""
+    path = Path(out) / "metrics.jsonl"
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
