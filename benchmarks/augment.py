@@ -47,11 +47,10 @@ start = time.perf_counter()
 summary = augment(sys.argv[1], "train", sys.argv[2],
                   AugmentConfig(multiplier=int(sys.argv[3]), recipes_only=sys.argv[4] == "1"),
                   workers=int(sys.argv[5]), show_progress=False)
-# VmHWM, not RUSAGE_SELF: Linux carries ru_maxrss across exec, so RUSAGE_SELF would report the
-# benchmark parent's peak. The workers (forked, no exec) are in RUSAGE_CHILDREN.
-status = open("/proc/self/status").read()
-self_kb = int(status.split("VmHWM:")[1].split()[0])
-peak_kb = max(self_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# This process's own peak (VmHWM, see benchmarks/child.py); the workers (forked, no exec) are
+# in RUSAGE_CHILDREN.
+from benchmarks.child import peak_rss_mb
+peak_kb = max(peak_rss_mb() * 1024, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"rows": summary.rows, "bytes": summary.bytes_written,
                   "seconds": time.perf_counter() - start, "peak_mb": peak_kb / 1024}))
 """

@@ -25,6 +25,7 @@ CHILD = """
 import json, sys, time
 start = time.perf_counter()
 from amr.eval import evaluate, load_ground_truth, read_predictions
+from benchmarks.child import peak_rss_mb
 imported = time.perf_counter()
 predictions = read_predictions(sys.argv[1]); read = time.perf_counter()
 truth = load_ground_truth(sys.argv[2]); loaded = time.perf_counter()
@@ -37,8 +38,7 @@ print(json.dumps({"import": imported - start, "read": read - imported, "truth": 
                   "evaluate": best, "queries": result["amr"]["queries"],
                   "windows": int(predictions.window_offsets[-1]),
                   "brief": result["brief"],
-                  "peak_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
-                             / 1024}))
+                  "peak_mb": peak_rss_mb()}))
 """
 
 

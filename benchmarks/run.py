@@ -46,6 +46,14 @@ def _fresh(name: str) -> tuple[Any, float]:
     return body["result"], body["peak_mb"]
 
 
+def _stage(name: str, summary: list[tuple[str, ...]]) -> list[Any]:
+    """A stage's benchmark in its own process; its headline (the last item its run() returns)
+    joins the summary, and the rest is returned."""
+    (*result, headline), peak_mb = _fresh(name)
+    summary.append(_headline(headline, peak_mb))
+    return result
+
+
 def _headline(headline: dict, peak_mb: float) -> tuple[str, ...]:
     """One summary row; a module's own peak (e.g. of its augment child) beats the process's."""
     peak = headline.get("peak_mb", peak_mb)
@@ -67,8 +75,7 @@ def main() -> None:
         f"{os.cpu_count()} cores · synthetic data (no real video features on this machine)"
     )
     summary = []
-    (rows, headline), peak = _fresh("store")
-    summary.append(_headline(headline, peak))
+    (rows,) = _stage("store", summary)
     console.print(_table("datasets: synthesis and store lookups", SPEED_COLUMNS, rows))
     rows, _ = _fresh("synthetic")
     console.print(
@@ -79,8 +86,7 @@ def main() -> None:
             labels=2,
         )
     )
-    (rows, layouts, note, headline), peak = _fresh("augment")
-    summary.append(_headline(headline, peak))
+    rows, layouts, note = _stage("augment", summary)
     console.print(
         _table(
             "augmentation (amr augment vs disk and the research-script way)",
@@ -96,8 +102,7 @@ def main() -> None:
             layouts,
         )
     )
-    (rows, headline), peak = _fresh("eval")
-    summary.append(_headline(headline, peak))
+    (rows,) = _stage("eval", summary)
     console.print(
         _table(
             "evaluation: amr eval on one core (best of 3)",
@@ -105,8 +110,7 @@ def main() -> None:
             rows,
         )
     )
-    (rows, headline), peak = _fresh("loader")
-    summary.append(_headline(headline, peak))
+    (rows,) = _stage("loader", summary)
     console.print(
         _table(
             "training input pipeline: 2816/512-d, x10 corpus of 1,000 queries, 2 cores",
@@ -114,8 +118,7 @@ def main() -> None:
             rows,
         )
     )
-    (rows, headline), peak = _fresh("train")
-    summary.append(_headline(headline, peak))
+    (rows,) = _stage("train", summary)
     console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, rows))
     console.print(
         _table(

@@ -9,7 +9,6 @@ Parquet scan filtered by vid per lookup (what "just use Parquet" does without an
 from __future__ import annotations
 
 import json
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from amr.datasets import (
     import_dataset,
     synthesize,
 )
+from benchmarks.child import peak_rss_mb
 
 RANDOM_LOOKUPS = 300
 SCAN_LOOKUPS = 20
@@ -102,7 +102,7 @@ def lookup_rows(work: Path) -> tuple[list[tuple[str, str, str, str]], dict]:
             f"{RANDOM_LOOKUPS / seconds:,.0f} videos/s",
         )
     )
-    rows.append(("peak RSS so far (synth + store)", "", "", f"{_peak_rss_mb():,.0f} MB"))
+    rows.append(("peak RSS so far (synth + store)", "", "", f"{peak_rss_mb():,.0f} MB"))
 
     npz_dir = work / "npz"
     npz_dir.mkdir()
@@ -172,7 +172,3 @@ def _import_row(work: Path, store: Store, npz_dir: Path, vids: set[str]):
         f"{seconds:.2f} s",
         f"{len(vids) / seconds:,.0f} videos/s ({size / seconds / 1e6:,.0f} MB/s of .npz)",
     )
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
