@@ -17,19 +17,15 @@ from amr.augment import (
     OPS,
     AugmentConfig,
     AugmentSummary,
-    Corpus,
-    CorpusSummary,
     Shard,
     augment,
     materialize,
     merge,
     parse_weights,
-    run_sql,
-    summarize_corpus,
-    verify,
 )
-from amr.augment.inspect import bar
 from amr.console import stderr_console
+from amr.corpus import Corpus, CorpusSummary, run_sql, summarize_corpus, verify
+from amr.corpus.inspect import bar
 from amr.datasets import (
     ImportConfig,
     ImportSummary,

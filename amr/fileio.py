@@ -132,3 +132,18 @@ def building_directory(out: Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def prepare_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, replace: str) -> None:
+    """Make `out` ready for new output. A missing or empty directory is used as it is; one
+    holding `marker` (output amr wrote there before) is removed with `overwrite`, else refused
+    with `replace`; anything else is refused with `refuse`, overwrite or not: amr never deletes
+    what it did not write. Messages are prefixed with the path."""
+    out = Path(out)
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    if not (out / marker).is_file():
+        raise AmrError(f"{out}: {refuse}")
+    if not overwrite:
+        raise AmrError(f"{out}: {replace}")
+    shutil.rmtree(out)

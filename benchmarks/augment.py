@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from amr.augment import Corpus, recipes_from_arrow
-from amr.augment.recipe import compose
+from amr.corpus import Corpus, recipes_from_arrow
+from amr.corpus.recipe import compose
 from amr.datasets import Store, SynthConfig, default_annotations, synthesize
 
 QUERIES = 1000

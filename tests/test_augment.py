@@ -10,19 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import corpus_bytes
 
-from amr.augment import (
-    AugmentConfig,
-    Corpus,
-    Shard,
-    augment,
-    features_from_arrow,
-    materialize,
-    merge,
-    pipeline,
-    recipes_from_arrow,
-    verify,
-)
-from amr.augment.corpus import write_part
+from amr.augment import AugmentConfig, Shard, augment, materialize, merge
+from amr.augment import run as run_module
+from amr.augment.run import make_generator
+from amr.augment.sources import read_split
+from amr.corpus import Corpus, features_from_arrow, recipes_from_arrow, verify
+from amr.corpus.parts import write_part
 from amr.datasets import Store
 from amr.errors import AmrError
 
@@ -152,7 +145,7 @@ def test_merge_refuses_a_missing_shard(small_store, tmp_path):
 
 def test_interrupted_run_resumes_to_the_same_bytes(corpus, small_store, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    real_write = pipeline.write_augmented_part
+    real_write = run_module.write_augmented_part
     calls = []
 
     def crash_on_third(*args):
@@ -161,10 +154,10 @@ def test_interrupted_run_resumes_to_the_same_bytes(corpus, small_store, tmp_path
             raise KeyboardInterrupt  # as if killed
         return real_write(*args)
 
-    monkeypatch.setattr(pipeline, "write_augmented_part", crash_on_third)
+    monkeypatch.setattr(run_module, "write_augmented_part", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         augment(small_store, "train", out, CONFIG, workers=1, show_progress=False)
-    monkeypatch.setattr(pipeline, "write_augmented_part", real_write)
+    monkeypatch.setattr(run_module, "write_augmented_part", real_write)
     assert sorted(p.name for p in out.glob("part-*")) == [
         "part-00000.parquet",
         "part-00001.parquet",
@@ -334,8 +327,8 @@ def test_store_caches_change_speed_not_bytes(corpus, small_store, tmp_path):
 
 def test_a_row_does_not_depend_on_the_batch_it_is_generated_in(small_store, tmp_path):
     store = Store.open(small_store)
-    index = pipeline.read_split(store, "train")
-    generator = pipeline.make_generator(store, index, CONFIG, tmp_path / "pool.f16")
+    index = read_split(store, "train")
+    generator = make_generator(store, index, CONFIG, tmp_path / "pool.f16")
     ids = np.random.default_rng(0).permutation(generator.n_samples)[:200]
     together = generator.table(generator.rows(ids))
     for i in (0, 57, 199):

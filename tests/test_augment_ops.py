@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from amr.augment.boundary import fade_alpha, fade_alphas, stretched_lengths
 from amr.augment.config import AugmentConfig, parse_weights
 from amr.augment.difficulty import average_ranks, hardness_ranks, rank_difficulty
-from amr.augment.draws import Draws
 from amr.augment.negative import nearest_queries
-from amr.augment.recipe import Paste, check_recipe, compose, identity_recipe
 from amr.augment.splice import fit_lengths, kept_lengths, place_segments, segment_clips
+from amr.corpus.recipe import Paste, check_recipe, compose, identity_recipe
+from amr.draws import Draws
 from amr.errors import AmrError
 
 

@@ -258,7 +258,7 @@ def test_max_samples_ends_the_run_at_the_batch_that_reaches_it(small_store, tmp_
 
 
 def test_cold_start_reads_only_the_kinds_asked_for(small_store, tmp_path):
-    from amr.augment import Corpus
+    from amr.corpus import Corpus
 
     corpus = tmp_path / "corpus"
     config = AugmentConfig(multiplier=3, seed=2, part_rows=64, row_group_rows=16)

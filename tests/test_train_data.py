@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from amr.augment import AugmentConfig, Corpus, augment, features_from_arrow
+from amr.augment import AugmentConfig, augment
+from amr.corpus import Corpus, features_from_arrow
 from amr.errors import AmrError
 from amr.train.curriculum import Pacing, plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, iterate_batches

@@ -5,17 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from amr.corpus.schema import COMPONENTS
 from amr.errors import AmrError
 
 OPS = ("splice", "boundary", "negative")
-# Named difficulty components, each with the direction in which it makes a sample harder.
-COMPONENTS = {
-    "length_ratio": "lower",  # moment length / video length: short moments are harder to find
-    "compression": "higher",  # |log2(kept / original clips)| of the resampled windows
-    "n_windows": "higher",  # several ground-truth windows per query
-    "negative_similarity": "higher",  # cosine of the query to the pasted distractors' queries
-    "boundary_contrast": "lower",  # 1 - cosine across each labeled boundary; soft edges are hard
-}
 
 
 def default_weights() -> dict[str, float]:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amr.augment.config import COMPONENTS
+from amr import ragged
+from amr.augment.rows import Rows, first_of_owner
+from amr.corpus.schema import COMPONENTS
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,58 @@ def rank_difficulty(
     curriculum_bin = np.empty(n, dtype=np.int16)
     curriculum_bin[order] = (np.arange(n) * bins // max(n, 1)).astype(np.int16)
     return Ranking(difficulty, order, curriculum_bin)
+
+
+# -- the boundary_contrast component, from the composed sketches ---------------------------------
+
+
+def boundary_contrast(rows: Rows, sketches: np.ndarray, sketch_start: np.ndarray) -> np.ndarray:
+    """Per row, the mean over labeled boundaries inside the video of 1 - cos(clip inside,
+    clip outside) on the composed sketches; 1.0 (no boundary to find) when there is none.
+    `sketch_start[r]`: where split row r's video starts in `sketches`."""
+    n = len(rows.ids)
+    owner = ragged.owners(rows.label_counts)
+    first, stop = rows.label_start, rows.label_stop
+    at_start = first > 0
+    at_end = stop < rows.n_clips[owner]
+    query_owner = np.concatenate([owner[at_start], owner[at_end]])
+    inside = np.concatenate([first[at_start], stop[at_end] - 1])
+    outside = np.concatenate([first[at_start] - 1, stop[at_end]])
+    both = composed_sketch(
+        rows,
+        sketches,
+        sketch_start,
+        np.concatenate([query_owner, query_owner]),
+        np.concatenate([inside, outside]),
+    )
+    a, b = both[: len(inside)], both[len(inside) :]
+    cos = (a * b).sum(1) / np.maximum(np.sqrt((a * a).sum(1) * (b * b).sum(1)), 1e-12)
+    sums = ragged.group_sums(query_owner, cos.astype(np.float64), n)
+    found = np.bincount(query_owner, minlength=n)
+    return np.where(found > 0, 1.0 - sums / np.maximum(found, 1), 1.0)
+
+
+def composed_sketch(
+    rows: Rows, sketches: np.ndarray, sketch_start: np.ndarray, owner: np.ndarray, clip: np.ndarray
+) -> np.ndarray:
+    """The sketch of canvas clip `clip` of row `owner` after all pastes. The host paste
+    (each row's first) is the base; the later pastes of a generated row never overlap."""
+    base = sketches[sketch_start[rows.host[owner]] + clip]
+    pastes = rows.pastes
+    later = ~first_of_owner(pastes)
+    element = np.repeat(np.flatnonzero(later), pastes.clip_counts[later])
+    position = ragged.ranges(pastes.target_start[later], pastes.clip_counts[later])
+    clip_index = ragged.ranges(
+        ragged.offsets_of(pastes.clip_counts)[:-1][later], pastes.clip_counts[later]
+    )
+    key = pastes.owner[element] * (1 << 32) + position  # sorted: rows, then target order
+    wanted = owner * (1 << 32) + clip
+    hit = np.minimum(np.searchsorted(key, wanted), max(len(key) - 1, 0))
+    covered = np.flatnonzero(key[hit] == wanted) if len(key) else np.zeros(0, np.int64)
+    element, clip_index = element[hit[covered]], clip_index[hit[covered]]
+    pasted = sketches[sketch_start[pastes.video_row[element]] + pastes.clips[clip_index]]
+    weight = pastes.alpha[clip_index][:, None]
+    mixed = weight * pasted
+    mixed += (1.0 - weight) * base[covered]
+    base[covered] = np.where(pastes.faded[element][:, None], mixed, pasted)
+    return base

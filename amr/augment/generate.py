@@ -25,18 +25,29 @@ An augmented sample, as whole-batch array operations (segments are ragged, group
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from amr import ragged
 from amr.augment.boundary import fade_alphas, stretched_lengths
-from amr.augment.config import COMPONENTS, AugmentConfig
-from amr.augment.corpus import KINDS, PASTE_TYPE, corpus_schema
-from amr.augment.draws import Draws
+from amr.augment.config import AugmentConfig
+from amr.augment.difficulty import boundary_contrast
+from amr.augment.rows import (
+    COMPONENT_COLUMN,
+    Pastes,
+    Rows,
+    component_matrix,
+    concat_rows,
+    merge_pastes,
+    take_rows,
+)
 from amr.augment.sources import SplitIndex, VideoPool
 from amr.augment.splice import fit_lengths, kept_lengths, place_segments, segment_clips
+from amr.augment.tables import ArrowEncoder
+from amr.corpus.schema import KINDS
+from amr.draws import Draws
 
 HOST_TRIES = 32
 ORIGINAL, SPLICE, BOUNDARY, NEGATIVE = (KINDS.index(k) for k in KINDS)
@@ -44,79 +55,6 @@ ORIGINAL, SPLICE, BOUNDARY, NEGATIVE = (KINDS.index(k) for k in KINDS)
 FADE, HOST, HOST_FALLBACK, NEGATIVE_COUNT, NEGATIVE_SLOT, NEGATIVE_WINDOW = range(6)
 LENGTH, SUBSET, ORDER, PLACE = range(6, 10)
 CLIP_INDEX_STRIDE = 1 << 20  # index = segment * stride + clip: unique per draw of a sample
-
-
-@dataclass
-class Pastes:
-    """The recipes of a set of rows, flat: paste p belongs to row `owner[p]`, in recipe order."""
-
-    owner: np.ndarray  # int64 row
-    video_row: np.ndarray  # int64 split row whose video is the source
-    target_start: np.ndarray  # int64
-    clip_counts: np.ndarray  # int64 clips per paste
-    clips: np.ndarray  # int64 source clip indices, flat
-    faded: np.ndarray  # bool per paste: has alpha
-    alpha: np.ndarray  # float32 per clip (1.0 in hard pastes, ignored there)
-
-    def select(self, pastes: np.ndarray, owner: np.ndarray) -> Pastes:
-        """Pastes `pastes` (with their clips), in that order, assigned to rows `owner`."""
-        starts = ragged.offsets_of(self.clip_counts)[:-1]
-        element = ragged.ranges(starts[pastes], self.clip_counts[pastes])
-        return Pastes(
-            owner=owner,
-            video_row=self.video_row[pastes],
-            target_start=self.target_start[pastes],
-            clip_counts=self.clip_counts[pastes],
-            clips=self.clips[element],
-            faded=self.faded[pastes],
-            alpha=self.alpha[element],
-        )
-
-    def then(self, other: Pastes, row_shift: int = 0) -> Pastes:
-        """These pastes followed by `other`'s, whose rows are shifted by `row_shift`."""
-        joined = {
-            f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
-            for f in fields(Pastes)
-        }
-        joined["owner"][len(self.owner) :] += row_shift
-        return Pastes(**joined)
-
-
-@dataclass
-class Rows:
-    """Generated rows (those of `ids`, in that order) as flat columns."""
-
-    ids: np.ndarray
-    kind: np.ndarray  # int8 index into KINDS
-    source: np.ndarray  # split row of the query
-    host: np.ndarray  # split row of the canvas video
-    n_clips: np.ndarray  # int32
-    duration: np.ndarray  # float32
-    sharpness: np.ndarray  # int8 fade clips (0 = hard cut)
-    components: np.ndarray  # (rows, len(COMPONENTS)) float64
-    label_counts: np.ndarray  # labeled segments per row, then their clip ranges on the canvas:
-    label_start: np.ndarray
-    label_stop: np.ndarray
-    label_saliency: np.ndarray  # (clips of all labels, annotators) int8: a row per label clip
-    negative_counts: np.ndarray
-    negative_start: np.ndarray
-    negative_stop: np.ndarray
-    pastes: Pastes
-
-
-# Rows fields with one value per row (the others are ragged: flat values grouped by row)
-PER_ROW_FIELDS = (
-    "ids",
-    "kind",
-    "source",
-    "host",
-    "n_clips",
-    "duration",
-    "sharpness",
-    "components",
-    "label_counts",
-    "negative_counts",
-)
 
 
 @dataclass
@@ -146,10 +84,7 @@ class Generator:
                 np.ceil(split.durations.astype(np.float64) / split.clip_length - 1e-6),
             ).astype(np.int64),
         )
-        self._vid_strings = pa.array(split.vids, pa.string())
-        self._query_strings = pa.array(split.queries, pa.string())
-        self._kind_strings = pa.array(KINDS, pa.string())
-        self._schema = corpus_schema(None)
+        self.encoder = ArrowEncoder(split)
 
     @property
     def n_samples(self) -> int:
@@ -173,9 +108,9 @@ class Generator:
             raise IndexError(f"sample ids must be in 0..{self.n_samples - 1}")
         originals = ids < len(self.split)
         parts = [self._originals(ids[originals]), self._augmented(ids[~originals])]
-        rows = _concat_rows(*parts)
+        rows = concat_rows(*parts)
         order = np.argsort(np.concatenate([np.flatnonzero(originals), np.flatnonzero(~originals)]))
-        return _take_rows(rows, order)
+        return take_rows(rows, order)
 
     def components(self, ids: np.ndarray) -> np.ndarray:
         return self.rows(ids).components
@@ -186,9 +121,11 @@ class Generator:
         counts = split.n_windows[ids]
         windows = ragged.ranges(split.window_offsets[ids], counts)
         durations = split.durations[ids]
-        components = np.zeros((n, len(COMPONENTS)))
-        components[:, 0] = split.label_seconds[ids] / np.maximum(durations.astype(np.float64), 1e-6)
-        components[:, 2] = split.label_count[ids]
+        components = component_matrix(
+            n,
+            length_ratio=split.label_seconds[ids] / np.maximum(durations.astype(np.float64), 1e-6),
+            n_windows=split.label_count[ids],
+        )
         label_clips = split.window_stop[windows] - split.window_first[windows]
         saliency = split.saliency[ragged.ranges(split.saliency_offsets[windows], label_clips)]
         rows = Rows(
@@ -209,7 +146,15 @@ class Generator:
             negative_stop=np.zeros(0, np.int64),
             pastes=self._host_pastes(ids),
         )
-        rows.components[:, 4] = self._boundary_contrast(rows)
+        rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = boundary_contrast(
+            rows, self.pool.sketches, self.sketch_start
+        )
+        return rows
+
+    def _with_boundary_contrast(self, rows: Rows) -> Rows:
+        """The last component needs the composed rows, so it is filled in once they exist."""
+        contrast = boundary_contrast(rows, self.pool.sketches, self.sketch_start)
+        rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = contrast
         return rows
 
     def _host_pastes(self, hosts: np.ndarray) -> Pastes:
@@ -319,16 +264,16 @@ class Generator:
         seconds = seconds - target * clip_length
         labeled_owner = owner[labeled]
         label_counts = np.bincount(labeled_owner, minlength=n)
-        components = np.zeros((n, len(COMPONENTS)))
-        components[:, 0] = ragged.group_sums(labeled_owner, seconds[labeled], n) / np.maximum(
-            duration.astype(np.float64), 1e-6
-        )
         log_ratio = np.abs(np.log2(original[labeled] / length[labeled]))
-        components[:, 1] = ragged.group_sums(labeled_owner, log_ratio, n) / np.maximum(
-            label_counts, 1
+        components = component_matrix(
+            n,
+            length_ratio=ragged.group_sums(labeled_owner, seconds[labeled], n)
+            / np.maximum(duration.astype(np.float64), 1e-6),
+            compression=ragged.group_sums(labeled_owner, log_ratio, n)
+            / np.maximum(label_counts, 1),
+            n_windows=label_counts,
+            negative_similarity=ragged.group_max(owner[~labeled], similarity[~labeled], n, 0.0),
         )
-        components[:, 2] = label_counts
-        components[:, 3] = ragged.group_max(owner[~labeled], similarity[~labeled], n, 0.0)
         picked_labeled = picked[np.repeat(labeled, length)]
         window_labeled = np.repeat(window[labeled], length[labeled])
         saliency = split.saliency[split.saliency_offsets[window_labeled] + picked_labeled]
@@ -348,9 +293,11 @@ class Generator:
             negative_counts=np.bincount(owner[~labeled], minlength=n),
             negative_start=target[~labeled],
             negative_stop=stop[~labeled],
-            pastes=_merge_pastes(self._host_pastes(host), pastes),
+            pastes=merge_pastes(self._host_pastes(host), pastes),
         )
-        rows.components[:, 4] = self._boundary_contrast(rows)
+        rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = boundary_contrast(
+            rows, self.pool.sketches, self.sketch_start
+        )
         return rows
 
     def _window_row(self, window: np.ndarray) -> np.ndarray:
@@ -435,220 +382,6 @@ class Generator:
             alpha=alpha[inside],
         )
 
-    # -- difficulty inputs ------------------------------------------------------------------
-
-    def _boundary_contrast(self, rows: Rows) -> np.ndarray:
-        """Per row, the mean over labeled boundaries inside the video of 1 - cos(clip inside,
-        clip outside) on the composed sketches; 1.0 (no boundary to find) when there is none."""
-        n = len(rows.ids)
-        owner = ragged.owners(rows.label_counts)
-        first, stop = rows.label_start, rows.label_stop
-        at_start = first > 0
-        at_end = stop < rows.n_clips[owner]
-        query_owner = np.concatenate([owner[at_start], owner[at_end]])
-        inside = np.concatenate([first[at_start], stop[at_end] - 1])
-        outside = np.concatenate([first[at_start] - 1, stop[at_end]])
-        both = self._composed_sketch(
-            rows, np.concatenate([query_owner, query_owner]), np.concatenate([inside, outside])
-        )
-        a, b = both[: len(inside)], both[len(inside) :]
-        cos = (a * b).sum(1) / np.maximum(np.sqrt((a * a).sum(1) * (b * b).sum(1)), 1e-12)
-        sums = ragged.group_sums(query_owner, cos.astype(np.float64), n)
-        found = np.bincount(query_owner, minlength=n)
-        return np.where(found > 0, 1.0 - sums / np.maximum(found, 1), 1.0)
-
-    def _composed_sketch(self, rows: Rows, owner: np.ndarray, clip: np.ndarray) -> np.ndarray:
-        """The sketch of canvas clip `clip` of row `owner` after all pastes. The host paste
-        (each row's first) is the base; the later pastes of a generated row never overlap."""
-        sketches = self.pool.sketches
-        base = sketches[self.sketch_start[rows.host[owner]] + clip]
-        pastes = rows.pastes
-        later = ~_first_of_owner(pastes)
-        element = np.repeat(np.flatnonzero(later), pastes.clip_counts[later])
-        position = ragged.ranges(pastes.target_start[later], pastes.clip_counts[later])
-        clip_index = ragged.ranges(
-            ragged.offsets_of(pastes.clip_counts)[:-1][later], pastes.clip_counts[later]
-        )
-        key = pastes.owner[element] * (1 << 32) + position  # sorted: rows, then target order
-        wanted = owner * (1 << 32) + clip
-        hit = np.minimum(np.searchsorted(key, wanted), max(len(key) - 1, 0))
-        covered = np.flatnonzero(key[hit] == wanted) if len(key) else np.zeros(0, np.int64)
-        element, clip_index = element[hit[covered]], clip_index[hit[covered]]
-        pasted = sketches[self.sketch_start[pastes.video_row[element]] + pastes.clips[clip_index]]
-        weight = pastes.alpha[clip_index][:, None]
-        mixed = weight * pasted
-        mixed += (1.0 - weight) * base[covered]
-        base[covered] = np.where(pastes.faded[element][:, None], mixed, pasted)
-        return base
-
-    # -- Arrow ------------------------------------------------------------------------------
-
     def table(self, rows: Rows) -> pa.Table:
         """The corpus columns of `rows` (all but difficulty, curriculum_bin and features)."""
-        split = self.split
-        schema = self._schema
-        n = len(rows.ids)
-        originals = np.flatnonzero(rows.kind == ORIGINAL)
-        augmented = np.flatnonzero(rows.kind != ORIGINAL)
-        order = np.argsort(np.concatenate([originals, augmented]))
-        stored = split.table.take(pa.array(rows.ids[originals]))
-        made_rows = _take_rows(rows, augmented)
-        label_columns = {}
-        for name in ("relevant_windows", "relevant_clip_ids", "saliency_scores"):
-            from_store = stored.column(name).combine_chunks().cast(schema.field(name).type)
-            made = _augmented_labels(made_rows, name, split.clip_length)
-            label_columns[name] = pa.concat_arrays([from_store, made]).take(pa.array(order))
-        negative = _windows_array(
-            rows.negative_counts,
-            rows.negative_start,
-            rows.negative_stop,
-            rows.duration,
-            split.clip_length,
-        )
-        columns = {
-            "sample_id": pa.array(rows.ids, pa.int64()),
-            "kind": self._kind_strings.take(pa.array(rows.kind)),
-            "qid": pa.array(split.qids[rows.source], pa.int64()),
-            "query": self._query_strings.take(pa.array(rows.source)),
-            "host_vid": self._vid_strings.take(pa.array(rows.host)),
-            "duration": pa.array(rows.duration, pa.float32()),
-            "n_clips": pa.array(rows.n_clips, pa.int32()),
-            **label_columns,
-            "negative_windows": negative,
-            "boundary_sharpness": pa.array(rows.sharpness, pa.int8()),
-        }
-        for i, name in enumerate(COMPONENTS):
-            columns[name] = pa.array(rows.components[:, i].astype(np.float32))
-        columns["recipe"] = self.recipe_array(rows.pastes, n)
-        fields = [f for f in schema if f.name in columns]
-        return pa.Table.from_arrays([columns[f.name] for f in fields], schema=pa.schema(fields))
-
-    def recipe_array(self, pastes: Pastes, n_rows: int) -> pa.ListArray:
-        clip_offsets = ragged.offsets_of(pastes.clip_counts).astype(np.int32)
-        alpha_counts = np.where(pastes.faded, pastes.clip_counts, 0)
-        alpha_values = pastes.alpha[np.repeat(pastes.faded, pastes.clip_counts)]
-        struct = pa.StructArray.from_arrays(
-            [
-                self._vid_strings.take(pa.array(pastes.video_row)),
-                pa.ListArray.from_arrays(
-                    pa.array(clip_offsets), pa.array(pastes.clips.astype(np.int32))
-                ),
-                pa.array(pastes.target_start.astype(np.int32)),
-                pa.ListArray.from_arrays(
-                    pa.array(ragged.offsets_of(alpha_counts).astype(np.int32)),
-                    pa.array(alpha_values, pa.float32()),
-                    mask=pa.array(~pastes.faded),
-                ),
-            ],
-            fields=list(PASTE_TYPE),
-        )
-        recipe_offsets = ragged.offsets_of(np.bincount(pastes.owner, minlength=n_rows))
-        return pa.ListArray.from_arrays(pa.array(recipe_offsets.astype(np.int32)), struct)
-
-
-def _first_of_owner(pastes: Pastes) -> np.ndarray:
-    """True for each row's first paste (the host)."""
-    first = np.ones(len(pastes.owner), bool)
-    first[1:] = pastes.owner[1:] != pastes.owner[:-1]
-    return first
-
-
-def _windows_array(
-    counts: np.ndarray,
-    start: np.ndarray,
-    stop: np.ndarray,
-    duration: np.ndarray,
-    clip_length: float,
-) -> pa.ListArray:
-    """list<list<float32>> windows in seconds: [start, min(stop, duration)] clips × clip_length."""
-    owner = ragged.owners(counts)
-    seconds = np.stack(
-        [start * clip_length, np.minimum(stop * clip_length, duration[owner].astype(np.float64))],
-        axis=1,
-    ).astype(np.float32)
-    inner = pa.ListArray.from_arrays(
-        pa.array(np.arange(0, 2 * len(start) + 1, 2, dtype=np.int32)), pa.array(seconds.ravel())
-    )
-    return pa.ListArray.from_arrays(pa.array(ragged.offsets_of(counts).astype(np.int32)), inner)
-
-
-def _augmented_labels(rows: Rows, name: str, clip_length: float) -> pa.Array:
-    """One label column of generated rows."""
-    if name == "relevant_windows":
-        return _windows_array(
-            rows.label_counts, rows.label_start, rows.label_stop, rows.duration, clip_length
-        )
-    clips = rows.label_stop - rows.label_start
-    per_row = np.bincount(
-        ragged.owners(rows.label_counts), weights=clips, minlength=len(rows.ids)
-    ).astype(np.int64)
-    if name == "relevant_clip_ids":
-        return pa.ListArray.from_arrays(
-            pa.array(ragged.offsets_of(per_row).astype(np.int32)),
-            pa.array(ragged.ranges(rows.label_start, clips).astype(np.int32)),
-        )
-    scores = rows.label_saliency
-    annotators = scores.shape[1]
-    if annotators == 0:  # no saliency in this split: empty lists
-        per_row = np.zeros(len(rows.ids), np.int64)
-        scores = scores[:0]
-    inner = pa.ListArray.from_arrays(
-        pa.array(np.arange(len(scores) + 1, dtype=np.int32) * annotators),
-        pa.array(scores.ravel(), pa.int8()),
-    )
-    return pa.ListArray.from_arrays(pa.array(ragged.offsets_of(per_row).astype(np.int32)), inner)
-
-
-def _merge_pastes(hosts: Pastes, segments: Pastes) -> Pastes:
-    """Host pastes first, then each row's segment pastes (already in slot order)."""
-    both = hosts.then(segments)
-    is_segment = np.arange(len(both.owner)) >= len(hosts.owner)
-    order = np.lexsort((is_segment, both.owner))
-    return both.select(order, both.owner[order])
-
-
-def _concat_rows(first: Rows, second: Rows) -> Rows:
-    """The rows of `first`, then those of `second` (owners of ragged parts shifted)."""
-    pastes = first.pastes.then(second.pastes, row_shift=len(first.ids))
-    values = {}
-    for name in Rows.__dataclass_fields__:
-        if name == "pastes":
-            continue
-        a, b = getattr(first, name), getattr(second, name)
-        values[name] = np.concatenate([a, b]) if a.ndim == 1 else np.concatenate([a, b], axis=0)
-    return Rows(**values, pastes=pastes)
-
-
-def _take_rows(rows: Rows, which: np.ndarray) -> Rows:
-    """Rows `which` of a set, in that order, with their ragged parts."""
-    which = np.asarray(which, np.int64)
-
-    def take_ragged(counts: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
-        index = ragged.ranges(ragged.offsets_of(counts)[:-1][which], counts[which])
-        return [v[index] for v in values]
-
-    label_start, label_stop = take_ragged(rows.label_counts, rows.label_start, rows.label_stop)
-    per_row = np.bincount(
-        ragged.owners(rows.label_counts),
-        weights=rows.label_stop - rows.label_start,
-        minlength=len(rows.ids),
-    ).astype(np.int64)
-    (saliency,) = take_ragged(per_row, rows.label_saliency)
-    negative_start, negative_stop = take_ragged(
-        rows.negative_counts, rows.negative_start, rows.negative_stop
-    )
-    pastes = rows.pastes
-    per_row_pastes = np.bincount(pastes.owner, minlength=len(rows.ids))
-    paste_index = ragged.ranges(
-        ragged.offsets_of(per_row_pastes)[:-1][which], per_row_pastes[which]
-    )
-    taken = pastes.select(paste_index, ragged.owners(per_row_pastes[which]))
-    return Rows(
-        **{name: getattr(rows, name)[which] for name in PER_ROW_FIELDS},
-        label_start=label_start,
-        label_stop=label_stop,
-        label_saliency=saliency,
-        negative_start=negative_start,
-        negative_stop=negative_stop,
-        pastes=taken,
-    )
+        return self.encoder.table(rows)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amr.augment.corpus import Corpus
+from amr.corpus.reader import Corpus
 from amr.experiment.records import ArmResult
 from amr.experiment.report import BUCKETS, ArmSummary
 from amr.fileio import atomic_path

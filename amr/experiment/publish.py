@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amr.augment.corpus import Corpus
+from amr.corpus.reader import Corpus
 from amr.datasets.store import Store
 from amr.experiment import plots
 from amr.experiment.records import ArmResult

@@ -26,8 +26,9 @@ from typing import Any
 from rich.console import Console
 
 from amr.augment import AugmentConfig, augment
-from amr.augment.corpus import MANIFEST, Corpus
 from amr.console import stderr_console
+from amr.corpus.reader import Corpus
+from amr.corpus.schema import MANIFEST
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.eval import evaluate, load_ground_truth, predictions_from_records

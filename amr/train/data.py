@@ -22,10 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from amr.augment.corpus import Corpus, features_from_arrow
-from amr.augment.draws import Draws
+from amr.corpus.reader import Corpus
+from amr.corpus.schema import features_from_arrow
 from amr.datasets.schema import arrow_to_matrices
 from amr.datasets.store import Store
+from amr.draws import Draws
 from amr.errors import AmrError
 from amr.ragged import offsets_of, owners, padded, positions, ranges
 from amr.train.curriculum import EpochPlan

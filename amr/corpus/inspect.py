@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from amr.augment.corpus import Corpus
+from amr.corpus.reader import Corpus
 from amr.datasets.store import Store, samples_file
 from amr.errors import AmrError
 

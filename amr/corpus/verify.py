@@ -14,9 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from amr.augment.corpus import Corpus, corpus_schema, features_from_arrow, recipes_from_arrow
-from amr.augment.recipe import check_recipe, compose
 from amr.console import track
+from amr.corpus.reader import Corpus
+from amr.corpus.recipe import check_recipe, compose
+from amr.corpus.schema import corpus_schema, features_from_arrow, recipes_from_arrow
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.fileio import file_matches

@@ -20,33 +20,22 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from amr import __version__
-from amr.augment.card import write_card
-from amr.augment.config import COMPONENTS, AugmentConfig
-from amr.augment.corpus import (
-    CORPUS_FORMAT,
-    CORPUS_FORMAT_VERSION,
-    KINDS,
-    MANIFEST,
-    Corpus,
-    PartInfo,
-    corpus_schema,
-    features_entry,
-    features_to_arrow,
-    part_name,
-    part_writer,
-    recipes_from_arrow,
-)
+from amr.augment.config import AugmentConfig
 from amr.augment.difficulty import Ranking, rank_difficulty
 from amr.augment.generate import Generator
+from amr.augment.manifest import (
+    WORK_DIR,
+    build_manifest,
+    finalize,
+    part_info,
+    prepare_corpus_dir,
+)
 from amr.augment.negative import nearest_queries
-from amr.augment.recipe import check_recipe, compose, compose_rows
 from amr.augment.sources import (
     SplitIndex,
     build_pool,
@@ -57,11 +46,20 @@ from amr.augment.sources import (
 )
 from amr.augment.workers import current_job, parallel_map
 from amr.console import track
+from amr.corpus.parts import PartInfo, part_writer
+from amr.corpus.recipe import compose_rows
+from amr.corpus.schema import (
+    COMPONENTS,
+    KINDS,
+    MANIFEST,
+    corpus_schema,
+    features_to_arrow,
+    part_name,
+)
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import atomic_path, checksum_file, file_matches, write_json
+from amr.fileio import write_json
 
-WORK_DIR = ".amr-work"
 SCORE_CHUNK = 2048
 
 
@@ -176,32 +174,17 @@ def write_augmented_part(
     with part_writer(path, schema) as writer:
         for piece in rows_table(generator, ids, ranking, schema):
             writer.write_table(piece)
-    return _part_info(path, part, config, ranking.difficulty[ids], writer.checksum)
-
-
-def _part_info(
-    path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray, checksum: str = ""
-) -> PartInfo:
-    return PartInfo(
-        file=path.name,
-        rows=len(difficulty),
-        first_row=part * config.part_rows,
-        difficulty=(float(difficulty.min()), float(difficulty.max())),
-        bytes=path.stat().st_size,
-        checksum=checksum or checksum_file(path),
-    )
+    return part_info(path, part, config, ranking.difficulty[ids], writer.checksum)
 
 
 # -- the command -----------------------------------------------------------------------------
 
 
 def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwrite: bool) -> None:
+    """`out` ready for this run: a finished corpus or another directory as prepare_corpus_dir
+    says; an unfinished run of the same settings is resumed (or restarted with --overwrite)."""
     state_file = out / WORK_DIR / "run.json"
-    if (out / MANIFEST).is_file():
-        if not overwrite:
-            raise AmrError(f"{out}: a corpus already exists; pass --overwrite to replace it")
-        shutil.rmtree(out)
-    elif state_file.is_file():
+    if state_file.is_file() and not (out / MANIFEST).is_file():
         previous = json.loads(state_file.read_text(encoding="utf-8"))
         if previous != run_state:
             if not overwrite:
@@ -214,8 +197,8 @@ def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwri
             shutil.rmtree(out)
         elif not resume and shard.count == 1:
             raise AmrError(f"{out}: holds an unfinished run; pass --resume to finish it")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise AmrError(f"{out}: exists and is not a corpus; refusing to write into it")
+    else:
+        prepare_corpus_dir(out, overwrite)
     (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".part-*.tmp"):  # left by a killed run; never a complete part
         stale.unlink()
@@ -323,7 +306,7 @@ def augment(
     schema = corpus_schema(None if config.recipes_only else store.meta.video_dim)
     job = _Job(generator, out, ranking, schema)
     infos: dict[int, PartInfo] = {
-        p: _part_info(
+        p: part_info(
             out / part_name(p),
             p,
             config,
@@ -341,9 +324,11 @@ def augment(
 
     counts = np.bincount(generator.kinds(np.arange(n)), minlength=len(KINDS))
     kinds = {k: int(c) for k, c in zip(KINDS, counts, strict=True) if c}
-    manifest = _manifest(store, split, config, ranking, kinds, [infos[p] for p in sorted(infos)])
+    manifest = build_manifest(
+        store, split, config, ranking, kinds, [infos[p] for p in sorted(infos)]
+    )
     if shard.count == 1:
-        _finalize(out, manifest)
+        finalize(out, manifest)
     else:
         write_json(
             out / shard.file, {**manifest, "shard": [shard.index, shard.count], "n_parts": n_parts}
@@ -357,232 +342,4 @@ def augment(
         bytes_written=sum(infos[p].bytes for p in todo),
         seconds=time.perf_counter() - started,
         complete=shard.count == 1,
-    )
-
-
-def _manifest(
-    store: Store,
-    split: str,
-    config: AugmentConfig,
-    ranking: Ranking,
-    kinds: dict[str, int],
-    parts: list[PartInfo],
-) -> dict[str, Any]:
-    order_difficulty = ranking.difficulty[ranking.order]
-    bins = config.curriculum_bins
-    starts = [int(np.searchsorted(ranking.curriculum_bin[ranking.order], b)) for b in range(bins)]
-    return {
-        "format": CORPUS_FORMAT,
-        "format_version": CORPUS_FORMAT_VERSION,
-        "amr_version": __version__,
-        "source": {
-            "store": store.meta.name,
-            "fingerprint": store.meta.fingerprint,
-            "split": split,
-            "queries": store.meta.splits[split].queries,
-            "clip_length": store.meta.clip_length,
-            "video_dim": store.meta.video_dim,
-            "text_dim": store.meta.text_dim,
-            "sources": store.meta.sources,
-        },
-        "config": config.to_json(),
-        "recipes_only": config.recipes_only,
-        "rows": len(ranking.order),
-        "kinds": kinds,
-        "features": None if config.recipes_only else features_entry(store.meta.video_dim),
-        "difficulty": {
-            "components": dict(COMPONENTS),
-            "weights": config.weights(),
-            "bins": bins,
-            "bin_first_row": starts,
-            "bin_min_difficulty": [
-                float(order_difficulty[s]) if s < len(order_difficulty) else None for s in starts
-            ],
-        },
-        "parts": [p.to_json() for p in parts],
-    }
-
-
-def _finalize(out: Path, manifest: dict[str, Any]) -> None:
-    """Card, then manifest (the file that makes the directory a corpus), then drop the work dir."""
-    write_card(out, manifest)
-    write_json(out / MANIFEST, manifest)
-    shutil.rmtree(out / WORK_DIR, ignore_errors=True)
-
-
-# -- merge and materialize -------------------------------------------------------------------
-
-
-def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
-    """Join shard outputs into one corpus at `out`, byte-identical to a single run.
-
-    Shards may have written into `out` itself or into their own directories (`sources`); parts
-    found elsewhere are copied in after their checksum is checked.
-    """
-    out = Path(out)
-    dirs = [out, *map(Path, sources)]
-    shard_files = sorted({p for d in dirs if d.is_dir() for p in d.glob("shard-*-of-*.json")})
-    if not shard_files:
-        raise AmrError(f"no shard-K-of-N.json in {', '.join(map(str, dirs))}: nothing to merge")
-    bodies = []
-    for path in shard_files:
-        try:
-            bodies.append((path, json.loads(path.read_text(encoding="utf-8"))))
-        except json.JSONDecodeError as exc:
-            raise AmrError(f"{path}: malformed JSON ({exc})") from None
-    first_path, first = bodies[0]
-    common = {k: v for k, v in first.items() if k not in ("parts", "shard")}
-    for path, body in bodies[1:]:
-        if {k: v for k, v in body.items() if k not in ("parts", "shard")} != common:
-            raise AmrError(
-                f"{path}: from a different run than {first_path} (store, split or config differ)"
-            )
-    count = int(first["shard"][1])
-    seen = {tuple(body["shard"]) for _, body in bodies}
-    missing = [k for k in range(count) if (k, count) not in seen]
-    if missing:
-        raise AmrError(f"shard {missing[0]}/{count} is missing (found {len(seen)} of {count})")
-    parts: dict[str, PartInfo] = {}
-    for path, body in bodies:
-        for entry in body["parts"]:
-            info = PartInfo.from_json(entry, path)
-            source = path.parent / info.file
-            target = out / info.file
-            if source.resolve() != target.resolve():
-                if not source.is_file():
-                    raise AmrError(f"{path}: lists {info.file}, which is not in {path.parent}")
-                out.mkdir(parents=True, exist_ok=True)
-                with atomic_path(target) as tmp:
-                    shutil.copyfile(source, tmp)
-            if not file_matches(target, info.checksum):
-                raise AmrError(f"{target}: checksum does not match {path}")
-            parts[info.file] = info
-    if len(parts) != int(first["n_parts"]):
-        raise AmrError(f"shards list {len(parts)} parts of {first['n_parts']}")
-    manifest = {k: v for k, v in first.items() if k not in ("shard", "n_parts", "parts")}
-    manifest["parts"] = [parts[name].to_json() for name in sorted(parts)]
-    keys = [k for k in _manifest_key_order() if k in manifest]
-    manifest = {k: manifest[k] for k in keys}
-    _finalize(out, manifest)
-    for path, _ in bodies:
-        if path.parent.resolve() == out.resolve():
-            path.unlink()
-    return Corpus.open(out)
-
-
-def _manifest_key_order() -> list[str]:
-    return [
-        "format",
-        "format_version",
-        "amr_version",
-        "source",
-        "config",
-        "recipes_only",
-        "rows",
-        "kinds",
-        "features",
-        "difficulty",
-        "parts",
-    ]
-
-
-def materialize(
-    corpus_path: str | Path,
-    store_path: str | Path,
-    out: str | Path,
-    workers: int = 1,
-    overwrite: bool = False,
-    show_progress: bool = True,
-) -> Corpus:
-    """Turn a recipes-only corpus into a full one with the features of the recipient's store."""
-    corpus = Corpus.open(corpus_path)
-    if not corpus.recipes_only:
-        raise AmrError(f"{corpus.root}: already has features; nothing to materialise")
-    store = Store.open(store_path)
-    expected = corpus.manifest["source"]["fingerprint"]
-    if store.meta.fingerprint != expected:
-        raise AmrError(
-            f"{store.root}: fingerprint {store.meta.fingerprint} differs from the corpus's source "
-            f"{expected}; this corpus was made from other features"
-        )
-    out = Path(out)
-    if out.resolve() == corpus.root.resolve():
-        raise AmrError("--out must differ from the recipes-only corpus")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not (out / MANIFEST).is_file() or not overwrite:
-            raise AmrError(f"{out}: exists; pass --overwrite to replace a corpus there")
-        shutil.rmtree(out)
-    config = AugmentConfig.from_json({**corpus.manifest["config"], "recipes_only": False})
-    split = corpus.manifest["source"]["split"]
-    index = read_split(store, split)
-    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
-    pool = build_pool(
-        store, set(index.vids), out / WORK_DIR / "video-pool.f16", workers, show_progress
-    )
-    schema = corpus_schema(store.meta.video_dim)
-    job = _MaterializeJob(corpus.root, out, pool, schema, config)
-    parts = list(
-        track(
-            parallel_map(_materialize_part, corpus.parts, job, workers),
-            len(corpus.parts),
-            "materialising parts",
-            show_progress,
-        )
-    )
-    pool.close()
-    manifest = dict(corpus.manifest)
-    manifest["config"] = config.to_json()
-    manifest["recipes_only"] = False
-    manifest["features"] = features_entry(store.meta.video_dim)
-    manifest["parts"] = [p.to_json() for p in parts]
-    _finalize(out, {k: manifest[k] for k in _manifest_key_order() if k in manifest})
-    return Corpus.open(out)
-
-
-@dataclass
-class _MaterializeJob:
-    source: Path
-    out: Path
-    pool: Any
-    schema: pa.Schema
-    config: AugmentConfig
-
-
-def _materialize_part(part: PartInfo) -> PartInfo:
-    job: _MaterializeJob = current_job()
-    path = job.source / part.file
-    if not file_matches(path, part.checksum):
-        raise AmrError(f"{path}: checksum does not match the manifest")
-    source = pq.ParquetFile(path)
-    out_path = job.out / part.file
-    recipe_schema = corpus_schema(None)
-    with part_writer(out_path, job.schema) as writer:
-        for group in range(source.num_row_groups):
-            # Cast: Parquet names list children "element", Arrow "item"; schema bytes must match.
-            table = source.read_row_group(group).cast(recipe_schema)
-            recipes = recipes_from_arrow(table.column("recipe"))
-            n_clips = table.column("n_clips").combine_chunks().to_numpy().astype(np.int64)
-            offsets = np.concatenate([[0], np.cumsum(n_clips)])
-            flat = np.empty((offsets[-1], job.pool.dim), dtype=np.float16)
-            for row, recipe in enumerate(recipes):
-                why = check_recipe(recipe, int(n_clips[row]), job.pool.n_clips)
-                if why:
-                    raise AmrError(f"{path}: row group {group} row {row}: recipe: {why}")
-                compose(
-                    recipe,
-                    int(n_clips[row]),
-                    job.pool.features,
-                    out=flat[offsets[row] : offsets[row + 1]],
-                )
-            table = table.append_column(
-                job.schema.field("features"), features_to_arrow(flat, offsets)
-            )
-            writer.write_table(table.replace_schema_metadata(job.schema.metadata))
-    return PartInfo(
-        part.file,
-        part.rows,
-        part.first_row,
-        part.difficulty,
-        out_path.stat().st_size,
-        writer.checksum,
     )

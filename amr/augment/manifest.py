@@ -1,0 +1,121 @@
+"""The corpus manifest of a finished run (DESIGN §5): source, config, counts, difficulty bins
+and each part's entry, written last so that its presence means the corpus is complete."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amr import __version__
+from amr.augment.config import AugmentConfig
+from amr.augment.difficulty import Ranking
+from amr.corpus.card import write_card
+from amr.corpus.parts import PartInfo
+from amr.corpus.schema import (
+    COMPONENTS,
+    CORPUS_FORMAT,
+    CORPUS_FORMAT_VERSION,
+    MANIFEST,
+    features_entry,
+)
+from amr.datasets.store import Store
+from amr.fileio import checksum_file, prepare_output_dir, write_json
+
+WORK_DIR = ".amr-work"  # a run's state and video pool, removed when the corpus is finished
+KEY_ORDER = (
+    "format",
+    "format_version",
+    "amr_version",
+    "source",
+    "config",
+    "recipes_only",
+    "rows",
+    "kinds",
+    "features",
+    "difficulty",
+    "parts",
+)
+
+
+def build_manifest(
+    store: Store,
+    split: str,
+    config: AugmentConfig,
+    ranking: Ranking,
+    kinds: dict[str, int],
+    parts: list[PartInfo],
+) -> dict[str, Any]:
+    order_difficulty = ranking.difficulty[ranking.order]
+    bins = config.curriculum_bins
+    starts = [int(np.searchsorted(ranking.curriculum_bin[ranking.order], b)) for b in range(bins)]
+    return {
+        "format": CORPUS_FORMAT,
+        "format_version": CORPUS_FORMAT_VERSION,
+        "amr_version": __version__,
+        "source": {
+            "store": store.meta.name,
+            "fingerprint": store.meta.fingerprint,
+            "split": split,
+            "queries": store.meta.splits[split].queries,
+            "clip_length": store.meta.clip_length,
+            "video_dim": store.meta.video_dim,
+            "text_dim": store.meta.text_dim,
+            "sources": store.meta.sources,
+        },
+        "config": config.to_json(),
+        "recipes_only": config.recipes_only,
+        "rows": len(ranking.order),
+        "kinds": kinds,
+        "features": None if config.recipes_only else features_entry(store.meta.video_dim),
+        "difficulty": {
+            "components": dict(COMPONENTS),
+            "weights": config.weights(),
+            "bins": bins,
+            "bin_first_row": starts,
+            "bin_min_difficulty": [
+                float(order_difficulty[s]) if s < len(order_difficulty) else None for s in starts
+            ],
+        },
+        "parts": [p.to_json() for p in parts],
+    }
+
+
+def part_info(
+    path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray, checksum: str = ""
+) -> PartInfo:
+    return PartInfo(
+        file=path.name,
+        rows=len(difficulty),
+        first_row=part * config.part_rows,
+        difficulty=(float(difficulty.min()), float(difficulty.max())),
+        bytes=path.stat().st_size,
+        checksum=checksum or checksum_file(path),
+    )
+
+
+def ordered(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's keys in the order a single run writes them (merge and materialize
+    rebuild manifests, and must write the same bytes)."""
+    return {k: manifest[k] for k in KEY_ORDER if k in manifest}
+
+
+def finalize(out: Path, manifest: dict[str, Any]) -> None:
+    """Card, then manifest (the file that makes the directory a corpus), then drop the work dir."""
+    write_card(out, manifest)
+    write_json(out / MANIFEST, manifest)
+    shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+
+
+def prepare_corpus_dir(out: Path, overwrite: bool) -> None:
+    """`out` ready for a new corpus: an existing corpus is replaced only with --overwrite, and a
+    directory that is not a corpus is never written into."""
+    prepare_output_dir(
+        out,
+        MANIFEST,
+        overwrite,
+        refuse="exists and is not a corpus; refusing to write into it",
+        replace="a corpus already exists; pass --overwrite to replace it",
+    )

@@ -1,0 +1,72 @@
+"""An opened corpus: its manifest checked, its parts listed, its rows read part by part."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from amr.corpus.parts import PartInfo
+from amr.corpus.schema import CORPUS_FORMAT, CORPUS_FORMAT_VERSION, MANIFEST
+from amr.errors import AmrError
+
+
+@dataclass
+class Corpus:
+    """An opened corpus: its manifest, and its parts as Parquet files."""
+
+    root: Path
+    manifest: dict[str, Any]
+    parts: list[PartInfo]
+
+    @classmethod
+    def open(cls, root: str | Path) -> Corpus:
+        root = Path(root)
+        path = root / MANIFEST
+        if not path.is_file():
+            hint = " (an unfinished run? finish it with --resume, or amr corpus merge shards)"
+            raise AmrError(f"{root}: not a corpus (no {MANIFEST}){hint if root.is_dir() else ''}")
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AmrError(f"{path}: malformed JSON ({exc})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != CORPUS_FORMAT:
+            raise AmrError(f"{path}: not an amr corpus manifest")
+        if manifest.get("format_version") != CORPUS_FORMAT_VERSION:
+            raise AmrError(
+                f"{path}: corpus format version {manifest.get('format_version')} is not supported "
+                f"(this amr reads version {CORPUS_FORMAT_VERSION})"
+            )
+        parts = [PartInfo.from_json(p, path) for p in manifest.get("parts", [])]
+        if len({p.file for p in parts}) != len(parts):
+            raise AmrError(f"{path}: a part is listed twice")
+        return cls(root, manifest, parts)
+
+    @property
+    def recipes_only(self) -> bool:
+        return bool(self.manifest.get("recipes_only"))
+
+    @property
+    def video_dim(self) -> int:
+        return int(self.manifest["source"]["video_dim"])
+
+    @property
+    def rows(self) -> int:
+        return int(self.manifest["rows"])
+
+    def part_paths(self) -> list[Path]:
+        return [self.root / p.file for p in self.parts]
+
+    def iter_tables(self, columns: list[str] | None = None) -> Iterator[tuple[PartInfo, pa.Table]]:
+        """Each part's rows (only `columns`), one part in memory at a time."""
+        for part in self.parts:
+            path = self.root / part.file
+            try:
+                yield part, pq.read_table(path, columns=columns)
+            except (OSError, pa.ArrowException) as exc:
+                raise AmrError(f"{path}: unreadable part ({exc})") from None
