@@ -13,7 +13,7 @@ import time
 import torch
 
 from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
-from amr.train.trainer import _step
+from amr.train.engine import train_step
 
 BATCH, CLIPS, WORDS, STEPS = 32, 75, 20, 6
 
@@ -48,11 +48,11 @@ def _speed(video_dim: int, text_dim: int, device: torch.device) -> float:
     steps = STEPS if device.type == "cpu" else 10 * STEPS
     batches = [_batch(video_dim, text_dim, generator) for _ in range(steps + 2)]
     for batch in batches[:2]:  # warm-up
-        _step(model, criterion, optimizer, batch, device, 0.1)
+        train_step(model, criterion, optimizer, batch, device, 0.1)
     _sync(device)
     start = time.perf_counter()
     for batch in batches[2:]:
-        _step(model, criterion, optimizer, batch, device, 0.1)
+        train_step(model, criterion, optimizer, batch, device, 0.1)
     _sync(device)
     return BATCH * steps / (time.perf_counter() - start)
 

@@ -8,13 +8,14 @@ import torch
 
 from amr.augment import AugmentConfig, augment
 from amr.errors import AmrError
-from amr.train.config import TrainConfig
+from amr.train.checkpoint import load_checkpoint, model_from_checkpoint
+from amr.train.config import DistillConfig, TrainConfig
 from amr.train.curriculum import plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, iterate_batches
-from amr.train.distill import DistillConfig, distillation_loss, init_student
+from amr.train.distill import distillation_loss, init_student
 from amr.train.model import MomentDETR
 from amr.train.predict import predict_checkpoint
-from amr.train.trainer import baseline, cold_start, distill, load_checkpoint, model_from_checkpoint
+from amr.train.stages import baseline, cold_start, distill
 
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
         "decoder_layers": 2}  # fmt: skip
@@ -57,8 +58,8 @@ def test_training_steps_leave_the_teacher_bit_identical(cold, small_store):
     from dataclasses import replace
 
     from amr.train.distill import DistillCriterion
+    from amr.train.engine import train_step
     from amr.train.losses import Criterion, LossConfig
-    from amr.train.trainer import _step
 
     corpus, run = cold
     teacher = model_from_checkpoint(load_checkpoint(run / "best.pt"))
@@ -71,7 +72,7 @@ def test_training_steps_leave_the_teacher_bit_identical(cold, small_store):
     source = CorpusSource(corpus, small_store, {"original"}, LoaderConfig(batch_size=8), 0)
     plan = plan_epoch(source.eligible, 0, 0, None, 48)
     for _, (_, batch) in zip(range(3), iterate_batches(source, plan), strict=False):
-        terms = _step(student, criterion, optimizer, batch, torch.device("cpu"), 0.1)
+        terms = train_step(student, criterion, optimizer, batch, torch.device("cpu"), 0.1)
     assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
     assert not teacher.training and all(not p.requires_grad for p in teacher.parameters())
     assert not torch.equal(active_before, student.active_anchors.detach())
@@ -93,7 +94,9 @@ def test_original_queries_start_equal_to_the_base_queries(cold, small_store):
     inputs = (batch["video"].float(), batch["video_mask"], batch["text"].float(),
               batch["text_mask"])  # fmt: skip
     with torch.no_grad():
-        loss = distillation_loss(student(*inputs), teacher(*inputs), hidden_weight=1.0)
+        loss = distillation_loss(
+            student(*inputs).original, teacher(*inputs).original, hidden_weight=1.0
+        )
     assert abs(loss.item()) < 1e-5
     assert all(torch.equal(frozen[k], v) for k, v in teacher.state_dict().items())
 
@@ -112,7 +115,7 @@ def test_init_must_be_a_cold_start_checkpoint(cold, small_store, tmp_path):
 
 def test_a_resumed_distill_run_equals_an_uninterrupted_one(cold, small_store, tmp_path,
                                                            monkeypatch):  # fmt: skip
-    from amr.train import trainer as trainer_module
+    from amr.train import engine as engine_module
 
     corpus, run = cold
     config = TrainConfig(epochs=2, batch_size=8, window_rows=24, epochs_to_full=1,
@@ -120,7 +123,7 @@ def test_a_resumed_distill_run_equals_an_uninterrupted_one(cold, small_store, tm
     settings = DistillConfig(active_queries=3, replay_fraction=0.3)
     whole = distill(run, corpus, small_store, tmp_path / "whole", config, settings,
                     show_progress=False)  # fmt: skip
-    real_step, calls = trainer_module._step, {"n": 0}
+    real_step, calls = engine_module.train_step, {"n": 0}
 
     def crashing_step(*args, **kwargs):
         calls["n"] += 1
@@ -128,10 +131,10 @@ def test_a_resumed_distill_run_equals_an_uninterrupted_one(cold, small_store, tm
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "_step", crashing_step)
+    monkeypatch.setattr(engine_module, "train_step", crashing_step)
     with pytest.raises(KeyboardInterrupt):
         distill(run, corpus, small_store, tmp_path / "cut", config, settings, show_progress=False)
-    monkeypatch.setattr(trainer_module, "_step", real_step)
+    monkeypatch.setattr(engine_module, "train_step", real_step)
     resumed = distill(run, corpus, small_store, tmp_path / "cut", config, settings, resume=True,
                       show_progress=False)  # fmt: skip
     assert resumed.steps == whole.steps > 3

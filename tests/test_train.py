@@ -11,9 +11,11 @@ import torch
 from amr.augment import AugmentConfig, augment
 from amr.errors import AmrError
 from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
-from amr.train import trainer as trainer_module
+from amr.train import engine as engine_module
+from amr.train.checkpoint import load_checkpoint
+from amr.train.config import TrainConfig
 from amr.train.spans import cw_to_se
-from amr.train.trainer import TrainConfig, cold_start, load_checkpoint
+from amr.train.stages import cold_start
 
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
         "decoder_layers": 2}  # fmt: skip
@@ -62,7 +64,8 @@ def test_a_tiny_set_is_overfitted():
     model.eval()
     with torch.no_grad():
         out = model(video, batch["video_mask"], text, text_mask)
-    top = cw_to_se(out["spans"][torch.arange(n), out["logits"].argmax(dim=1)])
+    best = out.original.logits.argmax(dim=1)
+    top = cw_to_se(out.original.spans[torch.arange(n), best])
     truth = cw_to_se(targets)
     inter = (torch.minimum(top[:, 1], truth[:, 1]) - torch.maximum(top[:, 0], truth[:, 0])).clamp(
         min=0
@@ -77,7 +80,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     whole = cold_start(train_corpus, small_store, tmp_path / "whole", FAST, TINY,
                        show_progress=False)  # fmt: skip
     config = TrainConfig(**{**FAST.to_json(), "checkpoint_every": 3})
-    real_step, calls = trainer_module._step, {"n": 0}
+    real_step, calls = engine_module.train_step, {"n": 0}
 
     def crashing_step(*args, **kwargs):
         calls["n"] += 1
@@ -85,10 +88,10 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "_step", crashing_step)
+    monkeypatch.setattr(engine_module, "train_step", crashing_step)
     with pytest.raises(KeyboardInterrupt):
         cold_start(train_corpus, small_store, tmp_path / "cut", config, TINY, show_progress=False)
-    monkeypatch.setattr(trainer_module, "_step", real_step)
+    monkeypatch.setattr(engine_module, "train_step", real_step)
     assert load_checkpoint(tmp_path / "cut" / "last.pt")["step"] == 6
     resumed = cold_start(train_corpus, small_store, tmp_path / "cut", config, TINY, resume=True,
                          show_progress=False)  # fmt: skip
@@ -161,7 +164,7 @@ def test_predict_and_eval_a_run_from_the_command_line(train_corpus, small_store,
 
 def test_the_baseline_trains_on_the_real_split_only(small_store, tmp_path):
     from amr.datasets import Store
-    from amr.train.trainer import baseline
+    from amr.train.stages import baseline
 
     one = TrainConfig(**{**FAST.to_json(), "epochs": 1})
     summary = baseline(small_store, "train", tmp_path / "base", one, TINY, show_progress=False)
@@ -223,8 +226,8 @@ def test_cli_training_options_reach_the_run_config(train_corpus, small_store, tm
 
 def test_a_checkpoint_must_fit_its_config_and_the_store(train_corpus, small_store, tmp_path):
     from amr.datasets import SynthConfig, synthesize
+    from amr.train.checkpoint import model_from_checkpoint
     from amr.train.predict import predict_checkpoint
-    from amr.train.trainer import model_from_checkpoint
 
     one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
     cold_start(train_corpus, small_store, tmp_path / "run", one, TINY, show_progress=False)
@@ -241,7 +244,7 @@ def test_a_checkpoint_must_fit_its_config_and_the_store(train_corpus, small_stor
 
 def test_max_samples_ends_the_run_at_the_batch_that_reaches_it(small_store, tmp_path):
     from amr.datasets import Store
-    from amr.train.trainer import baseline
+    from amr.train.stages import baseline
 
     rows = Store.open(small_store).samples("train").num_rows
     cap = rows + rows // 2  # half-way through the second epoch

@@ -103,10 +103,11 @@ def test_model_output_shapes_and_ranges():
     torch.manual_seed(0)
     model = MomentDETR(SMALL).eval()
     out = model(*_inputs([7, 4], [3, 5]))
-    assert out["logits"].shape == (2, 5) and out["spans"].shape == (2, 5, 2)
-    assert out["saliency"].shape == (2, 7) and torch.isinf(out["saliency"][1, 4:]).all()
-    assert ((out["spans"] > 0) & (out["spans"] < 1)).all()
-    assert len(out["aux"]) == SMALL.decoder_layers - 1
+    (original,) = out.query_sets
+    assert original.logits.shape == (2, 5) and original.spans.shape == (2, 5, 2)
+    assert out.saliency.shape == (2, 7) and torch.isinf(out.saliency[1, 4:]).all()
+    assert ((original.spans > 0) & (original.spans < 1)).all()
+    assert len(original.aux) == SMALL.decoder_layers - 1
 
 
 def test_padding_does_not_change_a_samples_outputs():
@@ -115,8 +116,8 @@ def test_padding_does_not_change_a_samples_outputs():
     video, video_mask, text, text_mask = _inputs([9, 4], [6, 3])
     batched = model(video, video_mask, text, text_mask)
     alone = model(video[1:, :4], video_mask[1:, :4], text[1:, :3], text_mask[1:, :3])
-    assert torch.allclose(batched["spans"][1], alone["spans"][0], atol=1e-5)
-    assert torch.allclose(batched["saliency"][1, :4], alone["saliency"][0], atol=1e-5)
+    assert torch.allclose(batched.original.spans[1], alone.original.spans[0], atol=1e-5)
+    assert torch.allclose(batched.saliency[1, :4], alone.saliency[0], atol=1e-5)
 
 
 def test_every_parameter_gets_a_gradient_from_the_losses():
@@ -160,12 +161,15 @@ def test_active_queries_leave_the_original_set_unchanged_and_learn():
     assert unexpected == [] and missing and all("active" in name for name in missing)
     inputs = _inputs([7, 4], [3, 5])
     base, both = teacher(*inputs), student(*inputs)
-    assert torch.allclose(base["spans"], both["spans"], atol=1e-6)
-    assert torch.allclose(base["logits"], both["logits"], atol=1e-6)
-    assert both["active_spans"].shape == (2, 3, 2) and both["active_logits"].shape == (2, 3)
-    assert len(both["aux"]) == SMALL.decoder_layers - 1 and "active_spans" in both["aux"][0]
+    assert torch.allclose(base.original.spans, both.original.spans, atol=1e-6)
+    assert torch.allclose(base.original.logits, both.original.logits, atol=1e-6)
+    original, active = both.query_sets
+    assert (original.name, active.name) == ("original", "active")
+    assert active.spans.shape == (2, 3, 2) and active.logits.shape == (2, 3)
+    assert [len(s.aux) for s in both.query_sets] == [SMALL.decoder_layers - 1] * 2
+    assert all(layer.spans.shape == (2, 3, 2) for layer in active.aux)
     student.train()
-    out = student(*inputs)
-    (out["active_spans"].sum() + out["active_logits"].sum()).backward()
+    active = student(*inputs).query_sets[1]
+    (active.spans.sum() + active.logits.sum()).backward()
     active = [p for n, p in student.named_parameters() if "active" in n]
     assert active and all(p.grad is not None and p.grad.abs().sum() > 0 for p in active)

@@ -7,10 +7,11 @@ cold-start model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from amr.errors import AmrError
+from amr.train.ablations import ablation_settings
 
 RECIPES = ("baseline", "augmented", "two-stage")
 
@@ -20,9 +21,16 @@ class Arm:
     name: str
     title: str
     recipe: str  # baseline: real rows only; augmented: stage 1 only; two-stage: both
-    curriculum: bool = True  # in both stages
+    switches: tuple[str, ...] = ()  # ablation switches (amr.train.ablations), in both stages
     kinds: tuple[str, ...] | None = None  # stage 1's augmented kinds (None: every kind)
-    distill: dict[str, Any] = field(default_factory=dict)  # DistillConfig changes
+
+    def settings(self, section: str) -> dict[str, Any]:
+        """What the arm's switches change in `section` ("train" or "distill")."""
+        return ablation_settings(self.switches, section)
+
+    @property
+    def curriculum(self) -> bool:
+        return self.settings("train").get("curriculum", True)
 
     @property
     def stage1_name(self) -> str:
@@ -41,11 +49,16 @@ ARMS: tuple[Arm, ...] = (
     Arm("baseline", "real data only", "baseline"),
     Arm("aug-only", "augmented data only (cold start)", "augmented"),
     Arm("amr", "AMR two-stage", "two-stage"),
-    Arm("no-curriculum", "AMR, no curriculum", "two-stage", curriculum=False),
+    Arm("no-curriculum", "AMR, no curriculum", "two-stage", switches=("no-curriculum",)),
     Arm("no-negatives", "AMR, no hard negatives", "two-stage", kinds=("splice", "boundary")),
-    Arm("no-distill", "AMR, no distillation loss", "two-stage", distill={"distill": 0.0}),
-    Arm("no-active-queries", "AMR, no Active Queries", "two-stage", distill={"active_queries": 0}),
-    Arm("no-disc", "AMR, no discrimination loss", "two-stage", distill={"discrimination": 0.0}),
+    Arm("no-distill", "AMR, no distillation loss", "two-stage", switches=("no-distill-loss",)),
+    Arm(
+        "no-active-queries",
+        "AMR, no Active Queries",
+        "two-stage",
+        switches=("no-active-queries",),
+    ),
+    Arm("no-disc", "AMR, no discrimination loss", "two-stage", switches=("no-disc-loss",)),
 )
 DEFAULT_ARMS = (
     "baseline",

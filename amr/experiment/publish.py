@@ -33,7 +33,7 @@ def write_report(config: ExperimentConfig, results: list[ArmResult]) -> list[Arm
 
 
 def _device_name(device: str) -> str:
-    from amr.train.trainer import resolve_device
+    from amr.train.device import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":

@@ -158,10 +158,10 @@ class _SeedRunner:
         return replace(TrainConfig.from_json(body), **changes)
 
     def _stage1(self, arm: Arm, cap: int | None) -> RunRecord:
-        from amr.train.trainer import cold_start
+        from amr.train.stages import cold_start
 
         path = self.root / arm.stage1_name
-        config = self._train_config(self.budget.stage1, curriculum=arm.curriculum)
+        config = self._train_config(self.budget.stage1, **arm.settings("train"))
         if cap is not None:
             rows = self._rows(arm.kinds or ("splice", "boundary", "negative"))
             config = self._capped(config, cap, rows)
@@ -175,14 +175,14 @@ class _SeedRunner:
         )  # fmt: skip
 
     def _stage2(self, arm: Arm, stage1: RunRecord, cap: int | None) -> RunRecord:
-        from amr.train.distill import DistillConfig
-        from amr.train.trainer import distill
+        from amr.train.config import DistillConfig
+        from amr.train.stages import distill
 
         path = self.root / arm.name
-        config = self._train_config(self.budget.stage2, curriculum=arm.curriculum)
+        config = self._train_config(self.budget.stage2, **arm.settings("train"))
         if cap is not None:
             config = self._capped(config, cap, self._rows(("original",)))
-        settings = DistillConfig.from_json(arm.distill)
+        settings = DistillConfig.from_json(arm.settings("distill"))
         return self._run(
             path,
             lambda resume, overwrite: distill(
@@ -193,7 +193,7 @@ class _SeedRunner:
         )  # fmt: skip
 
     def _baseline(self, arm: Arm, cap: int) -> RunRecord:
-        from amr.train.trainer import baseline
+        from amr.train.stages import baseline
 
         path = self.root / arm.name
         rows = self.store.meta.splits[TRAIN_SPLIT].queries
@@ -222,7 +222,7 @@ class _SeedRunner:
 
     def _run(self, path: Path, train: Callable[[bool, bool], Any]) -> RunRecord:
         """Skip a finished run, resume an interrupted one, else start it."""
-        from amr.train.trainer import read_metrics
+        from amr.train.rundir import read_metrics
 
         if (path / FINISHED).is_file():
             return RunRecord.read(path)

@@ -1,8 +1,51 @@
-"""Training: the DETR-style model, Hungarian matching, losses (and, next, the trainers)."""
+"""Training: the DETR-style model, its losses, the three stages and the engine that runs them.
 
-from amr.train.config import LossConfig, ModelConfig
-from amr.train.losses import Criterion
-from amr.train.matcher import MatchCosts, hungarian_match
-from amr.train.model import MomentDETR
+    config.py      settings (model, loss, train, distill) and their layering
+    outputs.py     what the model returns: query sets, saliency
+    model.py       MomentDETR            matcher.py, spans.py, losses.py   DETR's set losses
+    distill.py     stage 2's losses      ablations.py  the ablation switches
+    curriculum.py  epoch plans           data.py       batches from a corpus or a store
+    stages.py      baseline, cold start, distill: what each reads and learns
+    engine.py      the loop every stage shares      spec.py, rundir.py, checkpoint.py, device.py
+    validation.py  per-epoch val metrics            predict.py    submission lines of a model
 
-__all__ = ["Criterion", "LossConfig", "MatchCosts", "ModelConfig", "MomentDETR", "hungarian_match"]
+Names are loaded on first use, so `import amr.train.config` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Criterion": "losses",
+    "DistillConfig": "config",
+    "LossConfig": "config",
+    "MatchCosts": "matcher",
+    "ModelConfig": "config",
+    "ModelOutputs": "outputs",
+    "MomentDETR": "model",
+    "QuerySet": "outputs",
+    "RunOptions": "rundir",
+    "RunSpec": "spec",
+    "RunSummary": "engine",
+    "STAGES": "stages",
+    "Stage": "stages",
+    "TrainConfig": "config",
+    "baseline": "stages",
+    "cold_start": "stages",
+    "distill": "stages",
+    "hungarian_match": "matcher",
+    "load_checkpoint": "checkpoint",
+    "model_from_checkpoint": "checkpoint",
+    "predict_checkpoint": "predict",
+    "predict_split": "predict",
+    "read_metrics": "rundir",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'amr.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"amr.train.{_EXPORTS[name]}"), name)

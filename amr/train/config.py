@@ -1,8 +1,13 @@
-"""Model, loss and training settings, one dataclass each (saved in every run's config.json)."""
+"""Settings, one dataclass each (saved in every run's config.json): the model, the losses,
+training, and stage 2's distillation; and how a command's settings are layered: a stage's
+defaults, then the `--config` JSON file, then the command-line flags."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from amr.errors import AmrError
@@ -90,3 +95,78 @@ class TrainConfig(JsonConfig):
         if not self.curriculum:
             return None
         return Pacing(self.pacing, self.pacing_start, self.epochs_to_full)
+
+
+@dataclass(frozen=True)
+class DistillConfig(JsonConfig):
+    """Stage 2: the Active Queries and the distillation and discrimination losses."""
+
+    active_queries: int = 10  # the Active Query set's size (0: --no-active-queries)
+    distill: float = 0.5  # weight of the Original-vs-Base distillation (0: --no-distill-loss)
+    distill_hidden: float = 0.0  # weight of 1 - cosine of decoder hidden states (reference code)
+    discrimination: float = 0.5  # weight of the discrimination loss (0: --no-disc-loss)
+    temperature: float = 0.07
+    hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
+    init_original_randomly: bool = False
+    replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
+
+
+CONFIG_SECTIONS = ("model", "train", "distill")
+
+
+def read_config_file(path: str | Path | None) -> dict[str, dict[str, Any]]:
+    """A `--config` file: a JSON object with `model`, `train` and (stage 2) `distill` sections,
+    each an object of settings. None reads as no file."""
+    if path is None:
+        return {}
+    path = Path(path)
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AmrError(f"{path}: not a readable JSON config ({exc})") from None
+    if not isinstance(body, dict) or set(body) - set(CONFIG_SECTIONS):
+        raise AmrError(f"{path}: expected an object with `model`, `train` and/or `distill`")
+    for name, section in body.items():
+        if not isinstance(section, dict):
+            raise AmrError(f"{path}: `{name}` must be an object of settings")
+    return {k: dict(v) for k, v in body.items()}
+
+
+def layered(
+    defaults: Mapping[str, Any], from_file: Mapping[str, Any], flags: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Settings from three layers, each overriding the one before: a stage's defaults, the
+    config file's section, the flags given on the command line (None: not given)."""
+    return {**defaults, **from_file, **{k: v for k, v in flags.items() if v is not None}}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a training command decides: model options (a stage-1 or baseline model's
+    shape; distill takes its model from --init), training, and stage 2's settings."""
+
+    model_options: dict[str, Any]
+    train: TrainConfig
+    distill: DistillConfig | None = None
+
+
+def run_settings(
+    config_file: str | Path | None,
+    train_defaults: Mapping[str, Any] | None = None,
+    train_flags: Mapping[str, Any] | None = None,
+    distill_flags: Mapping[str, Any] | None = None,
+) -> RunSettings:
+    """The layered settings of one `amr train` command. `distill_flags` is None for stages
+    without distillation settings (then a `distill` section in the file is an error)."""
+    sections = read_config_file(config_file)
+    train = TrainConfig.from_json(
+        layered(train_defaults or {}, sections.get("train", {}), train_flags or {})
+    )
+    if distill_flags is None:
+        if "distill" in sections:
+            raise AmrError(f"{config_file}: a `distill` section is only for amr train distill")
+        return RunSettings(sections.get("model", {}), train)
+    if sections.get("model"):
+        raise AmrError("distill takes its model from --init; the config's `model` must be empty")
+    distill = DistillConfig.from_json(layered({}, sections.get("distill", {}), distill_flags))
+    return RunSettings({}, train, distill)

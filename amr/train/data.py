@@ -92,7 +92,7 @@ class _Group:
     starts: np.ndarray  # where each eligible row's clips start in `flat`
 
 
-class _Source:
+class RowSource:
     """What loader threads read from: row groups (`eligible` rows each), text, settings."""
 
     config: LoaderConfig
@@ -114,7 +114,7 @@ class _Source:
         return make_batches(groups, self, plan.epoch, index)
 
 
-class CorpusSource(_Source):
+class CorpusSource(RowSource):
     """A corpus's row groups; a stage reads the rows of some kinds, and with `replay` a share
     of rows of other kinds, drawn anew each epoch from (seed, sample id, epoch)."""
 
@@ -209,7 +209,7 @@ def _is_in(column: pa.ChunkedArray, kinds: set[str]) -> np.ndarray:
     return pc.is_in(column, pa.array(sorted(kinds), pa.string())).to_numpy(zero_copy_only=False)
 
 
-class StoreSource(_Source):
+class StoreSource(RowSource):
     """A store split's real samples, in groups of `group_rows` (the baseline's data)."""
 
     def __init__(
@@ -261,7 +261,7 @@ class StoreSource(_Source):
 
 
 def make_batches(
-    groups: list[_Group], source: _Source, epoch: int, window: int
+    groups: list[_Group], source: RowSource, epoch: int, window: int
 ) -> list[dict[str, torch.Tensor]]:
     config = source.config
     labels = pa.concat_tables([g.labels for g in groups]).combine_chunks()
@@ -283,7 +283,7 @@ def _batch(
     groups: list[_Group],
     group_of: np.ndarray,
     local: np.ndarray,
-    source: _Source,
+    source: RowSource,
     epoch: int,
 ) -> dict[str, torch.Tensor]:
     config = source.config
@@ -363,7 +363,7 @@ def _levels(labels: pa.Table, rows: np.ndarray, length: int) -> np.ndarray:
 
 
 def _pairs(
-    levels: np.ndarray, mask: np.ndarray, sample_ids: np.ndarray, source: _Source, epoch: int
+    levels: np.ndarray, mask: np.ndarray, sample_ids: np.ndarray, source: RowSource, epoch: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(B, P) a relevant clip and (B, P) an other clip per pair, drawn from (seed, sample id,
     epoch); -1 where a sample has none."""
@@ -383,7 +383,7 @@ def _pairs(
 
 
 def iterate_batches(
-    source: _Source,
+    source: RowSource,
     plan: EpochPlan,
     start: tuple[int, int] = (0, 0),
     pin_memory: bool = False,

@@ -5,47 +5,32 @@ the usual losses (`Criterion`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from amr.train.config import JsonConfig
+from amr.train.config import DistillConfig
+from amr.train.device import autocast
 from amr.train.losses import Criterion
-from amr.train.model import MomentDETR, outputs_to_float
+from amr.train.model import MomentDETR
+from amr.train.outputs import ModelOutputs, QuerySet
 
 
-@dataclass(frozen=True)
-class DistillConfig(JsonConfig):
-    active_queries: int = 10  # the Active Query set's size (0: --no-active-queries)
-    distill: float = 0.5  # weight of the Original-vs-Base distillation (0: --no-distill-loss)
-    distill_hidden: float = 0.0  # weight of 1 - cosine of decoder hidden states (reference code)
-    discrimination: float = 0.5  # weight of the discrimination loss (0: --no-disc-loss)
-    temperature: float = 0.07
-    hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
-    init_original_randomly: bool = False
-    replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
-
-
-def distillation_loss(
-    student: dict[str, Any], teacher: dict[str, Any], hidden_weight: float
-) -> torch.Tensor:
+def distillation_loss(student: QuerySet, teacher: QuerySet, hidden_weight: float) -> torch.Tensor:
     """Original Queries against Base Queries, slot by slot, on every decoder layer: binary
     cross-entropy of the foreground probabilities and L1 between the spans (+ 1 - cosine of
     the hidden states when weighted)."""
-    layers = [(student, teacher), *zip(student["aux"], teacher["aux"], strict=True)]
-    total = student["logits"].new_zeros(())
+    layers = list(zip(student.layers(), teacher.layers(), strict=True))
+    total = student.logits.new_zeros(())
     for s, t in layers:
         # Cross-entropy minus the teacher's own entropy (a binary KL): the same gradients as
         # cross-entropy, and 0 when the student predicts what the teacher does.
-        target = t["logits"].sigmoid()
-        total = total + F.binary_cross_entropy_with_logits(s["logits"], target)
-        total = total - F.binary_cross_entropy_with_logits(t["logits"], target)
-        total = total + F.l1_loss(s["spans"], t["spans"])
+        target = t.logits.sigmoid()
+        total = total + F.binary_cross_entropy_with_logits(s.logits, target)
+        total = total - F.binary_cross_entropy_with_logits(t.logits, target)
+        total = total + F.l1_loss(s.spans, t.spans)
         if hidden_weight:
-            cosine = F.cosine_similarity(s["hidden"], t["hidden"], dim=-1)
+            cosine = F.cosine_similarity(s.hidden, t.hidden, dim=-1)
             total = total + hidden_weight * (1 - cosine).mean()
     return total / len(layers)
 
@@ -86,34 +71,22 @@ class DistillCriterion(nn.Module):
         self.teacher.eval()  # the teacher never leaves eval mode
         return self
 
-    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self, outputs: ModelOutputs, batch: dict
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
-        total, terms = self.base(outputs, batch)
-        if "active_logits" in outputs:
-            active = {
-                "logits": outputs["active_logits"],
-                "spans": outputs["active_spans"],
-                "aux": [
-                    {"logits": a["active_logits"], "spans": a["active_spans"]}
-                    for a in outputs["aux"]
-                ],
-            }
-            active_total, active_terms = self.base.matched(active, batch["spans"])
-            total = total + active_total
-            terms.update({f"active_{k}": v for k, v in active_terms.items()})
+        total, terms = self.base(outputs, batch)  # every query set matched, and saliency
         if c.distill:
             inputs = batch["inputs"]
-            on_gpu = inputs[0].is_cuda
-            with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=on_gpu):
-                taught = self.teacher(*inputs)
-            taught = outputs_to_float(taught)
-            distilled = distillation_loss(outputs, taught, c.distill_hidden)
+            with torch.no_grad(), autocast(inputs[0].device):
+                taught = self.teacher(*inputs).float()
+            distilled = distillation_loss(outputs.original, taught.original, c.distill_hidden)
             total = total + c.distill * distilled
             terms["distill"] = distilled.detach()
         if c.discrimination:
             disc = discrimination_loss(
-                outputs["video_tokens"],
-                outputs["text_pooled"],
+                outputs.video_tokens,
+                outputs.text_pooled,
                 batch["saliency_levels"],
                 batch["video_mask"],
                 c.temperature,

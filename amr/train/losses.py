@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from amr.train.config import LossConfig
 from amr.train.matcher import MatchCosts, hungarian_match
+from amr.train.outputs import ModelOutputs, QuerySet
 from amr.train.spans import cw_to_se, paired_giou
 
 
@@ -94,22 +95,26 @@ class Criterion(torch.nn.Module):
         return {"label": label, "span_l1": l1, "span_giou": giou}
 
     def matched(
-        self, outputs: dict, targets: list[torch.Tensor]
+        self, query_set: QuerySet, targets: list[torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The weighted set losses of one query set (`logits`, `spans`, `aux`)."""
-        terms = self._set_losses(outputs["logits"], outputs["spans"], targets)
+        """The weighted set losses of one query set (its last layer, and with `aux` every
+        earlier layer, each matched to the targets on its own)."""
+        terms = self._set_losses(query_set.logits, query_set.spans, targets)
         if self.config.aux:
-            for i, aux in enumerate(outputs["aux"]):
-                for name, value in self._set_losses(aux["logits"], aux["spans"], targets).items():
+            for i, aux in enumerate(query_set.aux):
+                for name, value in self._set_losses(aux.logits, aux.spans, targets).items():
                     terms[f"{name}_{i}"] = value
         return self._weighted(terms)
 
-    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Set losses of the query set in `outputs`, and the saliency losses."""
+    def forward(
+        self, outputs: ModelOutputs, batch: dict
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Set losses of the original query set, the saliency losses, then the set losses of
+        every further query set (each matched on its own; its terms named after it)."""
         c = self.config
-        total, terms = self.matched(outputs, batch["spans"])
+        total, terms = self.matched(outputs.original, batch["spans"])
         mask = batch["video_mask"]
-        finite = outputs["saliency"].masked_fill(~mask, 0.0)
+        finite = outputs.saliency.masked_fill(~mask, 0.0)
         saliency = {
             "saliency_margin": saliency_margin_loss(
                 finite, batch["saliency_pos"], batch["saliency_neg"], c.margin
@@ -119,7 +124,12 @@ class Criterion(torch.nn.Module):
             ),
         }
         saliency_total, saliency_terms = self._weighted(saliency)
-        return total + saliency_total, {**terms, **saliency_terms}
+        total, terms = total + saliency_total, {**terms, **saliency_terms}
+        for query_set in outputs.query_sets[1:]:
+            set_total, set_terms = self.matched(query_set, batch["spans"])
+            total = total + set_total
+            terms.update({f"{query_set.name}_{k}": v for k, v in set_terms.items()})
+        return total, terms
 
     def _weighted(
         self, terms: dict[str, torch.Tensor]

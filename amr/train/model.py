@@ -11,13 +11,13 @@ projection. Attention is `F.scaled_dot_product_attention`; masks are True where 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from amr.train.config import ModelConfig
+from amr.train.outputs import ModelOutputs, QuerySet
 
 
 class Attention(nn.Module):
@@ -207,11 +207,11 @@ class MomentDETR(nn.Module):
         video_mask: torch.Tensor,
         text: torch.Tensor,
         text_mask: torch.Tensor,
-    ) -> dict[str, torch.Tensor | list[dict[str, torch.Tensor]]]:
+    ) -> ModelOutputs:
         """video (B, L, video_dim), video_mask (B, L) bool; text (B, T, text_dim), text_mask.
 
-        Returns logits (B, Q), spans (B, Q, 2) as (center, width), saliency (B, L) (padding
-        at -inf) and, under "aux", the logits and spans of every earlier decoder layer.
+        Returns each query set's foreground logits and (center, width) spans on every decoder
+        layer, and the saliency (B, L) (padding at -inf).
         """
         batch, length, _ = video.shape
         lengths = video_mask.sum(dim=1, keepdim=True).clamp(min=1)
@@ -227,7 +227,7 @@ class MomentDETR(nn.Module):
         saliency = self.saliency_head(v).squeeze(-1).masked_fill(~video_mask, float("-inf"))
 
         query, anchor, query_mask = self._queries(batch, video.device)
-        outputs = []
+        layers: list[list[QuerySet]] = []
         for layer, span_head in zip(self.decoder, self.span_heads, strict=True):
             position = self.anchor_pos(
                 torch.cat(
@@ -240,18 +240,15 @@ class MomentDETR(nn.Module):
             )
             query = layer(query, position, query_mask, v, clip_pos, video_mask)
             spans = (inverse_sigmoid(anchor) + span_head(query)).sigmoid()
-            outputs.append(self._split_sets(self.class_head(query).squeeze(-1), spans, query))
+            layers.append(self._query_sets(self.class_head(query).squeeze(-1), spans, query))
             anchor = spans.detach()
         text_pooled = (t * text_mask[..., None]).sum(1) / text_mask.sum(1, keepdim=True).clamp(
             min=1
         )
-        return {
-            **outputs[-1],
-            "saliency": saliency,
-            "video_tokens": v,  # the encoder's clips, for stage 2's discrimination loss
-            "text_pooled": text_pooled,
-            "aux": outputs[:-1],
-        }
+        *earlier, last = layers
+        for i, query_set in enumerate(last):
+            query_set.aux = [sets[i] for sets in earlier]
+        return ModelOutputs(last, saliency, v, text_pooled)
 
     def _queries(
         self, batch: int, device: torch.device
@@ -270,23 +267,13 @@ class MomentDETR(nn.Module):
         query = content[None].expand(batch, -1, -1)
         return query, anchors.sigmoid()[None].expand(batch, -1, -1), mask
 
-    def _split_sets(
+    def _query_sets(
         self, logits: torch.Tensor, spans: torch.Tensor, hidden: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        """One layer's outputs: logits/spans/hidden of the original queries, and active_* of
-        the Active Queries when there are any."""
+    ) -> list[QuerySet]:
+        """One layer's outputs cut into its query sets: the original queries, then the Active
+        Queries when there are any."""
         n = self.config.num_queries
-        out = {"logits": logits[:, :n], "spans": spans[:, :n], "hidden": hidden[:, :n]}
+        sets = [QuerySet("original", logits[:, :n], spans[:, :n], hidden[:, :n])]
         if self.config.active_queries:
-            out.update(
-                active_logits=logits[:, n:], active_spans=spans[:, n:], active_hidden=hidden[:, n:]
-            )
-        return out
-
-
-def outputs_to_float(outputs: dict[str, Any]) -> dict[str, Any]:
-    """A forward pass's outputs in float32 (losses are computed in float32 whatever dtype
-    autocast ran the model in)."""
-    out = {k: v.float() for k, v in outputs.items() if k != "aux"}
-    out["aux"] = [{k: v.float() for k, v in layer.items()} for layer in outputs["aux"]]
-    return out
+            sets.append(QuerySet("active", logits[:, n:], spans[:, n:], hidden[:, n:]))
+        return sets

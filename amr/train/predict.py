@@ -11,8 +11,10 @@ import torch
 
 from amr.datasets.store import Store
 from amr.eval.submission import postprocess, submission_records
+from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_from_checkpoint
 from amr.train.config import ModelConfig
 from amr.train.data import TextBank
+from amr.train.device import autocast, resolve_device
 from amr.train.model import MomentDETR
 from amr.train.spans import cw_to_se
 
@@ -64,25 +66,21 @@ def predict_split(
     if text is None:
         text = TextBank.from_store(store, store.samples(split).column("qid").to_numpy(), 32)
     records: list[dict[str, Any]] = []
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     for batch in split_batches(store, split, text, batch_size, model.config.max_clips):
         inputs = [
             batch[k].to(device, non_blocking=True)
             for k in ("video", "video_mask", "text", "text_mask")
         ]
-        with autocast:
+        with autocast(device):
             out = model(inputs[0].float(), inputs[1], inputs[2].float(), inputs[3])
-        logits, spans = out["logits"], out["spans"]
-        if "active_logits" in out:  # stage 2: both query sets, ranked together
-            logits = torch.cat([logits, out["active_logits"]], dim=1)
-            spans = torch.cat([spans, out["active_spans"]], dim=1)
+        logits, spans = out.ranked_candidates()  # stage 2: both query sets, ranked together
         scores = logits.float().sigmoid().cpu().numpy()
         spans = cw_to_se(spans.float()).clamp(0, 1).cpu().numpy()
         windows = spans * batch["duration"][:, None, None]
         windows, ranked, keep = postprocess(
             windows, scores, batch["duration"], store.meta.clip_length, nms_threshold
         )
-        saliency = out["saliency"].float().cpu().numpy()
+        saliency = out.saliency.float().cpu().numpy()
         lengths = batch["video_mask"].sum(dim=1).numpy()
         records.extend(
             submission_records(
@@ -106,13 +104,6 @@ def predict_checkpoint(
     device: str = "auto",
 ) -> list[dict[str, Any]]:
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
-    from amr.train.trainer import (
-        check_model_fits_store,
-        load_checkpoint,
-        model_from_checkpoint,
-        resolve_device,
-    )
-
     opened = Store.open(store)
     body = load_checkpoint(checkpoint)
     check_model_fits_store(ModelConfig.from_json(body["model_config"]), opened, checkpoint)

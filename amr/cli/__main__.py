@@ -1,0 +1,5 @@
+"""`python -m amr.cli`: the same as the `amr` command."""
+
+from amr.cli import main
+
+main()

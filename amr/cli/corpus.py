@@ -1,0 +1,302 @@
+"""`amr augment`, `amr inspect` and `amr corpus`: make a corpus, look into it, check, join and
+materialise it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import rich_click as click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from amr.augment import (
+    OPS,
+    AugmentConfig,
+    AugmentSummary,
+    Shard,
+    augment,
+    materialize,
+    merge,
+    parse_weights,
+)
+from amr.cli.options import AmrGroup, default_workers, quiet_option, store_option
+from amr.console import stderr_console
+from amr.corpus import Corpus, CorpusSummary, run_sql, summarize_corpus, verify
+from amr.corpus.inspect import bar
+from amr.datasets import (
+    Store,
+)
+from amr.errors import AmrError
+
+# -- augmentation ------------------------------------------------------------------------------
+
+
+@click.command("augment")
+@store_option("The store to augment.", required=True)
+@click.option("--split", default="train", show_default=True, help="The split to augment.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Corpus directory.")
+@click.option(
+    "--multiplier",
+    type=int,
+    default=AugmentConfig.multiplier,
+    show_default=True,
+    help="Augmented samples per labeled real sample.",
+)
+@click.option(
+    "--ops",
+    default=",".join(OPS),
+    show_default=True,
+    help="Operators, cycled over each donor's samples.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--workers",
+    type=int,
+    default=default_workers,
+    show_default="CPU cores, ≤ 8",
+    help="Processes. The corpus is byte-identical for any number.",
+)
+@click.option(
+    "--shard",
+    default="0/1",
+    show_default=True,
+    help="Write only shard K of N (parts K, K+N, …); finish with `amr corpus merge`.",
+)
+@click.option(
+    "--recipes-only",
+    is_flag=True,
+    help="No features: a small corpus to share; `amr corpus materialize` re-creates them.",
+)
+@click.option("--resume", is_flag=True, help="Keep the parts an interrupted run completed.")
+@click.option("--overwrite", is_flag=True, help="Replace a corpus at --out.")
+@click.option(
+    "--difficulty-weights",
+    default="",
+    metavar="NAME=W,…",
+    help="Weights of the difficulty components (each 1 unless given): length_ratio, "
+    "compression, n_windows, negative_similarity, boundary_contrast.",
+)
+@click.option(
+    "--bins",
+    type=int,
+    default=AugmentConfig.curriculum_bins,
+    show_default=True,
+    help="Curriculum bins (equal-count).",
+)
+@click.option(
+    "--part-rows",
+    type=int,
+    default=AugmentConfig.part_rows,
+    show_default=True,
+    help="Rows per part file.",
+)
+@quiet_option()
+def augment_command(
+    store_path,
+    split,
+    out,
+    multiplier,
+    ops,
+    seed,
+    workers,
+    shard,
+    recipes_only,
+    resume,
+    overwrite,
+    difficulty_weights,
+    bins,
+    part_rows,
+    quiet,
+) -> None:
+    """Augment a split into a Parquet corpus (spliced clips, synthetic boundaries, hard negatives).
+
+    Every real sample is kept as a row of kind `original`; every row gets difficulty components,
+    a `difficulty` in [0, 1] and a `curriculum_bin`, and rows are written easiest first. Every
+    random choice derives from (seed, sample id), so --workers, --shard and --resume never change
+    the bytes.
+    """
+    if workers < 1:
+        raise AmrError(f"--workers must be at least 1, got {workers}")
+    config = AugmentConfig(
+        multiplier=multiplier,
+        ops=tuple(op.strip() for op in ops.split(",") if op.strip()),
+        seed=seed,
+        recipes_only=recipes_only,
+        difficulty_weights=parse_weights(difficulty_weights),
+        curriculum_bins=bins,
+        part_rows=part_rows,
+    )
+    summary = augment(
+        store_path,
+        split,
+        out,
+        config,
+        workers=workers,
+        shard=Shard.parse(shard),
+        resume=resume,
+        overwrite=overwrite,
+        show_progress=not quiet,
+    )
+    _print_augment(summary)
+
+
+def _print_augment(summary: AugmentSummary) -> None:
+    kinds = ", ".join(f"{k} {v:,}" for k, v in summary.kinds.items())
+    rate = summary.rows / summary.seconds if summary.complete else 0
+    skipped = f", {summary.parts_skipped} kept from before" if summary.parts_skipped else ""
+    Console().print(
+        f"wrote [bold]{summary.out}[/]: {summary.rows:,} rows ({kinds}); "
+        f"{summary.parts_written} parts{skipped}, {summary.bytes_written / 1e6:,.1f} MB "
+        f"in {summary.seconds:.1f} s" + (f" ({rate:,.0f} rows/s)" if rate else ""),
+        soft_wrap=True,
+    )
+    if not summary.complete:
+        Console().print("this shard is done; when every shard is, run [bold]amr corpus merge[/]")
+
+
+@click.command("inspect")
+@click.argument("corpus", type=click.Path(path_type=Path))
+@click.option(
+    "--sql",
+    "query",
+    default=None,
+    help="Run this DuckDB query over the view `corpus` (and `samples` with --store).",
+)
+@store_option("The source store, for the `samples` view.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows shown for --sql.")
+def inspect_command(corpus, query, store_path, limit) -> None:
+    """Summarise a corpus, or query it with SQL.
+
+    Example: `amr inspect CORPUS --sql "SELECT kind, avg(difficulty) FROM corpus GROUP BY kind"`
+    """
+    opened = Corpus.open(corpus)
+    if query is None:
+        _print_corpus(opened, summarize_corpus(opened))
+        return
+    store = Store.open(store_path) if store_path else None
+    names, rows = run_sql(opened, query, store, limit=limit)
+    table = Table()
+    for name in names:
+        table.add_column(name, overflow="fold", min_width=min(len(name), 24))
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row))
+    Console().print(table)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+def _print_corpus(corpus: Corpus, summary: CorpusSummary) -> None:
+    console = Console()
+    source = summary.source
+    console.print(
+        f"[bold]{corpus.root}[/]: {summary.rows:,} rows in {summary.parts} parts, "
+        f"{summary.bytes / 1e6:,.1f} MB"
+        + (" (recipes only)" if summary.recipes_only else "")
+        + f"\nfrom store {source['store']} split {source['split']} ({source['fingerprint'][:19]}…)",
+        soft_wrap=True,
+    )
+    kinds = Table(title="rows per kind", title_justify="left")
+    for column in ("kind", "rows", "mean difficulty", "windows per query"):
+        kinds.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, rows, difficulty, windows in summary.kinds:
+        kinds.add_row(kind, f"{rows:,}", f"{difficulty:.3f}", f"{windows:.2f}")
+    console.print(kinds)
+    histogram = Table(title="difficulty histogram", title_justify="left")
+    histogram.add_column("difficulty")
+    histogram.add_column("rows", justify="right")
+    histogram.add_column("")
+    largest = max(summary.histogram, default=0)
+    for tenth, count in enumerate(summary.histogram):
+        histogram.add_row(
+            f"{tenth / 10:.1f}–{(tenth + 1) / 10:.1f}", f"{count:,}", bar(count, largest)
+        )
+    console.print(histogram)
+    bins = Table(
+        title="curriculum bins (moment = total labeled seconds per row)", title_justify="left"
+    )
+    for column in ("bin", "rows", "difficulty", "mean moment", "median moment"):
+        bins.add_column(column, justify="right")
+    for b, rows, low, high, mean, median in summary.bins:
+        bins.add_row(
+            str(b), f"{rows:,}", f"{low:.3f}–{high:.3f}", f"{mean:.1f} s", f"{median:.1f} s"
+        )
+    console.print(bins)
+
+
+@click.group(cls=AmrGroup)
+def corpus() -> None:
+    """Describe, check, join and materialise corpora."""
+
+
+@corpus.command("info")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print manifest.json.")
+def corpus_info_command(path, as_json) -> None:
+    """What a corpus is: source, config, counts, parts."""
+    opened = Corpus.open(path)
+    if as_json:
+        click.echo(json.dumps(opened.manifest, indent=2))
+        return
+    _print_corpus(opened, summarize_corpus(opened))
+    config = opened.manifest["config"]
+    Console().print(
+        "config: " + ", ".join(f"{k}={v}" for k, v in config.items() if k != "difficulty_weights"),
+        soft_wrap=True,
+    )
+
+
+@corpus.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+@store_option(
+    "Also check the source fingerprint, that recipes name clips the store has, "
+    "and that they reproduce the stored features."
+)
+@quiet_option("No progress bar.")
+def corpus_verify_command(path, store_path, quiet) -> None:
+    """Check checksums, schema, labels (inside the duration) and recipes. Exit 1 on a problem."""
+    report = verify(path, store_path, show_progress=not quiet)
+    console = Console()
+    if report.ok:
+        checked = " and features recomposed from the store" if report.checked_features else ""
+        console.print(f"[green]ok[/]: {report.parts} parts, {report.rows:,} rows{checked}")
+        return
+    err = stderr_console()
+    for problem in report.problems:
+        err.print(Text("problem: ", style="bold red") + Text(problem), soft_wrap=True)
+    raise AmrError(f"{path}: {len(report.problems)} problem(s) found")
+
+
+@corpus.command("merge")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("shard_dirs", nargs=-1, type=click.Path(path_type=Path))
+def corpus_merge_command(out, shard_dirs) -> None:
+    """Join the shards of `amr augment --shard K/N` into one corpus at OUT.
+
+    Shards that wrote into OUT need no SHARD_DIRS; parts in other directories are copied in.
+    The result is byte-identical to a single run.
+    """
+    merged = merge(out, list(shard_dirs))
+    Console().print(f"merged [bold]{out}[/]: {merged.rows:,} rows in {len(merged.parts)} parts")
+
+
+@corpus.command("materialize")
+@click.argument("path", type=click.Path(path_type=Path))
+@store_option("Your copy of the source store (its fingerprint must match).", required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The full corpus.")
+@click.option("--workers", type=int, default=default_workers, show_default="CPU cores, ≤ 8")
+@click.option("--overwrite", is_flag=True, help="Replace a corpus at --out.")
+@quiet_option()
+def corpus_materialize_command(path, store_path, out, workers, overwrite, quiet) -> None:
+    """Re-create the features of a recipes-only corpus from the source store."""
+    full = materialize(
+        path, store_path, out, workers=workers, overwrite=overwrite, show_progress=not quiet
+    )
+    size = sum(p.bytes for p in full.parts) / 1e6
+    Console().print(f"wrote [bold]{out}[/]: {full.rows:,} rows, {size:,.1f} MB")

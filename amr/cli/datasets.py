@@ -1,0 +1,248 @@
+"""`amr datasets`: read community formats into a store, synthesise stores, describe them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import rich_click as click
+from rich.console import Console
+from rich.table import Table
+
+from amr.cli.options import AmrGroup, quiet_option
+from amr.datasets import (
+    ImportConfig,
+    ImportSummary,
+    Store,
+    StoreSummary,
+    SynthConfig,
+    default_annotations,
+    import_dataset,
+    summarize_store,
+    synthesize,
+)
+from amr.datasets.importer import DATASETS
+from amr.datasets.summary import Stats
+from amr.datasets.synthetic import PRESETS
+
+
+@click.group(cls=AmrGroup)
+def datasets() -> None:
+    """Read community formats into a store, synthesise stores, describe them."""
+
+
+def _pairs(annotations: tuple[Path, ...], splits: tuple[str, ...]) -> list[tuple[str, Path]]:
+    if len(annotations) != len(splits):
+        raise click.UsageError(
+            f"give one --split per --annotations ({len(annotations)} files, {len(splits)} splits)"
+        )
+    return list(zip(splits, annotations, strict=True))
+
+
+@datasets.command("import")
+@click.argument("dataset", type=click.Choice(sorted(DATASETS)))
+@click.option(
+    "--annotations",
+    "annotation_files",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSON-lines annotation file; repeat per split.",
+)
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    required=True,
+    help="Split name for the --annotations at the same position (train, val, test…).",
+)
+@click.option(
+    "--video-features",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory of {vid}.npz / {vid}.npy files; repeat to concatenate sources.",
+)
+@click.option(
+    "--text-features",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory of qid{qid}.npz / {qid}.npy files.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Store directory; if it is a store already, the splits are added to it.",
+)
+@click.option(
+    "--clip-length",
+    type=float,
+    default=None,
+    help="Seconds per feature clip [default: 2 for qvhighlights, 1 for charades].",
+)
+@click.option("--name", default=None, help="Store name [default: the dataset].")
+@quiet_option()
+def import_command(
+    dataset, annotation_files, splits, video_features, text_features, out, clip_length, name, quiet
+) -> None:
+    """Import annotations and features into a store.
+
+    Reads only the videos and queries the annotations reference. Each video source is
+    L2-normalised per clip, cut to the shortest source and concatenated; text features are
+    L2-normalised per token. Nothing at --out changes unless the whole import succeeds.
+    """
+    summary = import_dataset(
+        ImportConfig(
+            dataset=dataset,
+            annotations=_pairs(annotation_files, splits),
+            video_features=list(video_features),
+            text_features=text_features,
+            out=out,
+            clip_length=clip_length,
+            name=name,
+        ),
+        show_progress=not quiet,
+    )
+    _print_import(summary, out)
+
+
+def _knob(field: str, help: str):
+    """A synth option for one SynthConfig field; None means "the preset's default"."""
+    default = getattr(SynthConfig, field)
+    return click.option(
+        f"--{field.replace('_', '-')}",
+        field,
+        type=type(default),
+        default=None,
+        help=f"{help} [default: {default:g}]",
+    )
+
+
+@datasets.command("synth")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    default="demo",
+    show_default=True,
+    help="demo: template world sized for CPU; qvh / charades: real queries and labels "
+    "from annotation files, synthetic features.",
+)
+@click.option(
+    "--annotations",
+    "annotation_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Real annotation file (repeat, one per --split) [default for qvh/charades: "
+    "$AMR_DATA_DIR or ../shared/data].",
+)
+@click.option("--split", "splits", multiple=True, help="Split name for each --annotations.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@_knob("video_dim", "Video feature width (real QVHighlights: 2816).")
+@_knob("text_dim", "Text feature width (real QVHighlights: 512).")
+@_knob("feature_noise", "Per-clip semantic noise.")
+@_knob("family_closeness", "Cosine between sibling verbs such as kick/throw.")
+@_knob("boundary_softness", "Clips over which events fade in and out.")
+@_knob("distractor_rate", "Chance of a sibling-verb hard negative per query.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
+@quiet_option("No progress bar.")
+def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet, **knobs) -> None:
+    """Write a synthetic store to OUT (see docs/synthetic.md for the generative model).
+
+    The same options and seed give byte-identical Parquet files.
+    """
+    try:
+        config = SynthConfig.from_preset(preset, seed=seed, **knobs)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    pairs = _pairs(annotation_files, splits) or default_annotations(preset)
+    meta = synthesize(out, config, pairs, overwrite=overwrite, show_progress=not quiet)
+    counts = ", ".join(f"{name} {info.queries} queries" for name, info in meta.splits.items())
+    Console().print(
+        f"wrote [bold]{out}[/] ({meta.name}: {counts}; {meta.fingerprint[:19]}…)", soft_wrap=True
+    )
+
+
+@datasets.command("info")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info_command(store, as_json) -> None:
+    """Summarise a store: splits, queries, videos, dims, moment lengths, windows per query."""
+    summary = summarize_store(Store.open(store))
+    if as_json:
+        click.echo(json.dumps(asdict(summary), indent=2))
+    else:
+        _print_summary(summary)
+
+
+def _stats(stats: Stats | None, unit: str = "") -> str:
+    """mean, median, min–max"""
+    if stats is None:
+        return "—"
+    return f"{stats.mean:.1f}{unit}, {stats.median:.1f}, {stats.min:g}–{stats.max:g}"
+
+
+def _print_summary(summary: StoreSummary) -> None:
+    console = Console()
+    console.print(
+        f"[bold]{summary.name}[/]  {summary.root}\n"
+        f"clip length {summary.clip_length:g} s · video dim {summary.video_dim} · "
+        f"text dim {summary.text_dim} · {summary.videos} videos · "
+        f"{summary.queries_with_text} queries\n"
+        f"clips per video {_stats(summary.clips_per_video)} (mean, median, range)\n"
+        f"tokens per query {_stats(summary.tokens_per_query)}\n"
+        f"fingerprint {summary.fingerprint}",
+        soft_wrap=True,
+    )
+    table = Table(
+        title="splits",
+        title_justify="left",
+        caption="times in seconds: mean, median, min–max",
+        caption_justify="left",
+    )
+    table.add_column("")
+    for split in summary.splits:
+        table.add_column(split.name, justify="right")
+    rows = {
+        "queries": [str(s.queries) for s in summary.splits],
+        "videos": [str(s.videos) for s in summary.splits],
+        "labeled": ["yes" if s.labeled else "no" for s in summary.splits],
+        "video duration": [_stats(s.duration) for s in summary.splits],
+        "moment length": [_stats(s.moment_length) for s in summary.splits],
+        "moments short ≤ 10 s": [str(s.length_buckets["short"]) for s in summary.splits],
+        "moments middle 10–30 s": [str(s.length_buckets["middle"]) for s in summary.splits],
+        "moments long > 30 s": [str(s.length_buckets["long"]) for s in summary.splits],
+    }
+    for key, label in (("0", "no window"), ("1", "1 window"), ("2", "2 windows"), ("3+", "3+")):
+        rows[f"queries with {label}"] = [str(s.windows_per_query[key]) for s in summary.splits]
+    for name, values in rows.items():
+        table.add_row(name, *values)
+    console.print(table)
+
+
+def _print_import(summary: ImportSummary, out: Path) -> None:
+    console = Console()
+    table = Table(title=f"imported into {out}", title_justify="left")
+    for column in ("split", "file", "queries", "videos", "labeled", "windows clamped"):
+        table.add_column(column, justify="left" if column in ("split", "file") else "right")
+    for split, report in summary.reports.items():
+        table.add_row(
+            split,
+            report.path.name,
+            str(report.queries),
+            str(report.videos),
+            "yes" if report.labeled else "no",
+            str(report.clamped_windows),
+        )
+    console.print(table)
+    console.print(
+        f"read {summary.videos_read} video and {summary.queries_read} query feature files · "
+        f"video dim {summary.meta.video_dim} · text dim {summary.meta.text_dim}"
+    )
+    if summary.clips_past_features:
+        console.print(
+            f"[yellow]note:[/] {summary.clips_past_features} relevant clip ids lie at or past "
+            "their video's last feature clip (kept as annotated)"
+        )

@@ -1,0 +1,55 @@
+"""What every `amr` command shares: the error handling (a user mistake is one red line and
+exit status 1, never a traceback) and the options several commands declare."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import rich_click as click
+from rich.text import Text
+
+from amr.console import stderr_console
+from amr.errors import AmrError
+
+click.rich_click.TEXT_MARKUP = "markdown"
+DEVICES = ("auto", "cpu", "cuda")  # as amr.train.device.DEVICES, without importing torch
+
+
+class AmrGroup(click.RichGroup):
+    """Reports a user mistake (AmrError) as one red line and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AmrError as exc:
+            stderr_console().print(
+                Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True
+            )
+            ctx.exit(1)
+
+
+def store_option(help: str, required: bool = False):
+    """`--store STORE` (passed as `store_path`), which most commands take."""
+    return click.option(
+        "--store",
+        "store_path",
+        type=click.Path(path_type=Path),
+        required=required,
+        default=None,
+        help=help,
+    )
+
+
+def device_option(help: str = "cuda runs with bf16 autocast."):
+    return click.option(
+        "--device", type=click.Choice(DEVICES), default="auto", show_default=True, help=help
+    )
+
+
+def quiet_option(what: str = "No progress bars."):
+    return click.option("--quiet", is_flag=True, help=what)
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))

@@ -1,0 +1,226 @@
+"""`amr train baseline|cold-start|distill` and `amr predict`. Each training command layers its
+settings (the stage's defaults < `--config` JSON < flags, amr.train.config.run_settings) and
+runs its stage (amr.train.stages); the ablation flags come from amr.train.ablations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rich_click as click
+from rich.console import Console
+
+from amr.cli.options import AmrGroup, device_option, quiet_option, store_option
+from amr.eval.submission import write_submission
+from amr.train.ablations import ablation_settings, ablations_for
+from amr.train.config import run_settings
+
+
+@click.group(cls=AmrGroup)
+def train() -> None:
+    """Train the model: the baseline (real data only), stage 1 (cold start on the augmented
+    corpus) and stage 2 (distillation adaptation on the real rows)."""
+
+
+def _apply(options):
+    """Decorate a command with `options` (listed top-down, applied bottom-up)."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+RUN_OPTIONS = _apply(
+    [
+        click.option(
+            "--out", required=True, type=click.Path(path_type=Path), help="Run directory."
+        ),
+        click.option(
+            "--val-split",
+            default=None,
+            help="Store split to validate on after every epoch; '' for none [default: val].",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="JSON with `model`, `train` (and for distill `distill`) settings; the options "
+            "below override it.",
+        ),
+        click.option("--epochs", type=int, default=None, help="[default: the stage's]"),
+        click.option(
+            "--max-samples",
+            type=int,
+            default=None,
+            help="Stop once this many samples are trained on, mid-epoch if need be.",
+        ),
+        click.option("--batch-size", type=int, default=None, help="[default: 32]"),
+        click.option("--lr", type=float, default=None, help="[default: 1e-4]"),
+        click.option("--seed", type=int, default=None, help="[default: 0]"),
+        device_option(),
+        click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt."),
+        click.option("--overwrite", is_flag=True, help="Replace a run directory at --out."),
+        quiet_option("No progress display."),
+    ]
+)
+
+
+def ablation_options(stage: str):
+    """One flag per ablation switch that `stage` takes."""
+    return _apply(
+        [
+            click.option(
+                ablation.flag,
+                "ablations",
+                flag_value=ablation.name,
+                multiple=True,
+                help=ablation.help,
+            )
+            for ablation in ablations_for(stage)
+        ]
+    )
+
+
+PACING_OPTIONS = _apply(
+    [
+        click.option(
+            "--pacing",
+            type=click.Choice(["linear", "root", "step"]),
+            default=None,
+            help="How the pool grows: g(e) from --pacing-start to 1 [default: root].",
+        ),
+        click.option("--pacing-start", type=float, default=None, help="g(0) [default: 0.3]."),
+        click.option(
+            "--epochs-to-full", type=int, default=None, help="Epochs until g = 1 [default: 10]."
+        ),
+    ]
+)
+
+
+def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=None):
+    """The command's settings: the stage's defaults < --config < flags, then the ablations."""
+    from amr.train.stages import STAGES  # torch loads only when a command trains
+
+    train_flags = {**flags, **ablation_settings(ablations, "train")}
+    if distill_flags is not None:
+        distill_flags = {**distill_flags, **ablation_settings(ablations, "distill")}
+    return run_settings(config_file, STAGES[stage].train_defaults, train_flags, distill_flags)
+
+
+def _print_run(out: Path, summary) -> None:
+    best = "–" if summary.best is None else f"{summary.best:.2f}"
+    Console().print(
+        f"trained [bold]{out}[/]: {summary.epochs} epochs, {summary.steps:,} steps, "
+        f"{summary.samples_per_second:,.0f} samples/s; best val MR-full-R1@0.7 {best}",
+        soft_wrap=True,
+    )
+
+
+@train.command("baseline")
+@store_option("The store.", required=True)
+@click.option("--split", default="train", show_default=True, help="The split to train on.")
+@RUN_OPTIONS
+def baseline_command(store_path, split, out, config_file, resume, overwrite, quiet, **flags):
+    """The model on the real split only (no augmentation, no curriculum): the reference every
+    result is compared with. Writes config.json, metrics.jsonl, last.pt and best.pt (best
+    validation MR-full-R1@0.7) into --out."""
+    from amr.train.stages import baseline
+
+    settings = _settings(config_file, "baseline", flags)
+    summary = baseline(
+        store_path, split, out, settings.train, settings.model_options, resume=resume,
+        overwrite=overwrite, show_progress=not quiet,
+    )  # fmt: skip
+    _print_run(out, summary)
+
+
+@train.command("cold-start")
+@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
+@store_option("The corpus's source store (text features, validation split).", required=True)
+@RUN_OPTIONS
+@PACING_OPTIONS
+@click.option("--include-original", is_flag=True, default=None, help="Also train on the real rows.")
+@click.option(
+    "--kinds",
+    default=None,
+    help="Comma-separated augmented kinds to read [default: splice,boundary,negative].",
+)
+@ablation_options("cold-start")
+def cold_start_command(
+    corpus, store_path, out, config_file, resume, overwrite, quiet, kinds, ablations, **flags
+):
+    """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
+
+    Writes config.json, metrics.jsonl (loss terms and validation metrics per epoch), last.pt
+    and best.pt (best validation MR-full-R1@0.7) into --out.
+    """
+    from amr.train.stages import cold_start
+
+    settings = _settings(config_file, "cold-start", flags, ablations)
+    summary = cold_start(
+        corpus, store_path, out, settings.train, settings.model_options, resume=resume,
+        overwrite=overwrite, show_progress=not quiet,
+        kinds=kinds and [k.strip() for k in kinds.split(",")],
+    )  # fmt: skip
+    _print_run(out, summary)
+
+
+@train.command("distill")
+@click.option(
+    "--init",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The cold-start run directory (its best.pt) or checkpoint.",
+)
+@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
+@store_option("The corpus's source store.", required=True)
+@RUN_OPTIONS
+@PACING_OPTIONS
+@click.option(
+    "--replay-fraction",
+    type=float,
+    default=None,
+    help="Share of each epoch's rows drawn from the augmented rows [default: 0].",
+)
+@ablation_options("distill")
+def distill_command(
+    init, corpus, store_path, out, config_file, resume, overwrite, quiet, replay_fraction,
+    ablations, **flags,
+):  # fmt: skip
+    """Stage 2: the corpus's real rows in curriculum order, with Original and Active Queries
+    and distillation from the frozen cold-start model (100 epochs, lr ÷10 at 40 by default)."""
+    from amr.train.stages import distill
+
+    settings = _settings(
+        config_file, "distill", flags, ablations, {"replay_fraction": replay_fraction}
+    )
+    summary = distill(
+        init, corpus, store_path, out, settings.train, settings.distill, resume=resume,
+        overwrite=overwrite, show_progress=not quiet,
+    )  # fmt: skip
+    _print_run(out, summary)
+
+
+@click.command("predict")
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A .pt file, or a run directory (its best.pt).",
+)
+@store_option("The store holding the split.", required=True)
+@click.option("--split", required=True, help="The split to predict.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Predictions .jsonl.")
+@click.option("--nms", type=float, default=None, help="Temporal NMS IoU threshold [default: off].")
+@device_option()
+def predict_command(checkpoint, store_path, split, out, nms, device) -> None:
+    """Write a model's predictions for a store split in the submission format (every query
+    set of a stage-2 model ranked together)."""
+    from amr.train.predict import predict_checkpoint  # torch loads only for the model
+
+    records = predict_checkpoint(checkpoint, store_path, split, nms, device)
+    write_submission(out, records)
+    Console().print(f"wrote [bold]{out}[/]: {len(records):,} queries", soft_wrap=True)

@@ -1,0 +1,75 @@
+"""Where training runs: the device (`--device auto|cpu|cuda`), bf16 autocast on CUDA, and the
+process's place in a torchrun (DistributedDataParallel) run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from amr.errors import AmrError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise AmrError("--device cuda: no CUDA device is available")
+    if name not in ("cpu", "cuda"):
+        raise AmrError(f"unknown device {name!r} (auto, cpu or cuda)")
+    return torch.device(name)
+
+
+def autocast(device: torch.device) -> torch.autocast:
+    """bf16 autocast on CUDA; on the CPU a no-op (float32, so CPU runs are exactly repeatable)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in a distributed run (rank 0 of 1 when not distributed)."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+    def total(self, value: int) -> int:
+        """`value` summed over every rank."""
+        if self.world == 1:
+            return value
+        tensor = torch.tensor([value], device=self.device)
+        torch.distributed.all_reduce(tensor)
+        return int(tensor.item())
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The model as the optimisation steps call it: DDP-wrapped when distributed."""
+        if self.world == 1:
+            return model
+        return torch.nn.parallel.DistributedDataParallel(model)
+
+
+def join(device_name: str) -> Ranks:
+    """Join the process group torchrun describes in the environment (WORLD_SIZE > 1): gloo on
+    the CPU, NCCL on CUDA, one GPU per local rank."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = resolve_device(device_name)
+    if world == 1:
+        return Ranks(0, 1, device)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = torch.distributed.get_rank()
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    return Ranks(rank, torch.distributed.get_world_size(), device)

@@ -1,0 +1,281 @@
+"""The training loop every stage shares: a `Stage` says what to read and what to learn, a
+`RunSpec` the settings; the engine runs epochs of plans, steps, checkpoints, validates and
+resumes. On the CPU a resumed run equals an uninterrupted one, batch for batch.
+
+Under torchrun each process is one rank (DDP): ranks read their windows of one plan and take
+equal steps; rank 0 validates and writes the run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from amr.console import stderr_console
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, save_checkpoint
+from amr.train.config import TrainConfig
+from amr.train.curriculum import EpochPlan, plan_epoch
+from amr.train.data import LoaderConfig, RowSource, iterate_batches
+from amr.train.device import autocast, join
+from amr.train.model import MomentDETR
+from amr.train.rundir import (
+    RunOptions,
+    append_metrics,
+    check_resumable,
+    start_run_dir,
+    tensorboard,
+)
+from amr.train.spec import RunSpec
+from amr.train.validation import BEST_METRIC, Validation
+
+if TYPE_CHECKING:
+    from amr.train.stages import Stage
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    out: Path
+    epochs: int
+    steps: int
+    best: float | None
+    last_metrics: dict[str, Any]
+    samples_per_second: float
+
+
+def loader_config(spec: RunSpec) -> LoaderConfig:
+    return LoaderConfig(
+        batch_size=spec.train.batch_size,
+        window_rows=spec.train.window_rows,
+        max_clips=spec.model.max_clips,
+        workers=spec.train.workers,
+    )
+
+
+def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
+    """Train `stage` with `spec` into the run directory `options.out`."""
+    source = stage.rows(spec, loader_config(spec))
+    config, out = spec.train, options.out
+    spec_json = spec.to_json()
+    ranks = join(config.device)
+    torch.manual_seed(config.seed)
+    model, criterion = stage.build(spec, ranks.device, not options.resume)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
+    cursor, step, best = (0, 0), 0, None
+    if options.resume:
+        cursor, step, best = _resume(out, spec_json, model, optimizer, scheduler)
+    elif ranks.main:
+        start_run_dir(out, spec_json, options.overwrite)
+    ranks.barrier()
+    trained = ranks.wrap(model)
+    pacing = config.pacing_schedule() if stage.paced else None
+
+    def plan_of(epoch: int, rank: int = ranks.rank) -> EpochPlan:
+        return plan_epoch(
+            source.eligible_at(epoch), epoch, config.seed, pacing, source.config.window_rows,
+            rank, ranks.world,
+        )  # fmt: skip
+
+    def batch_sizes_of(epoch: int) -> list[int]:
+        """Samples (all ranks together) of each step of an epoch. Every rank takes the same
+        number of steps: the fewest any rank's windows give."""
+        per_rank = [batch_sizes(plan_of(epoch, r), source) for r in range(ranks.world)]
+        return [sum(sizes) for sizes in zip(*per_rank, strict=False)]
+
+    def save(name: str, cursor: tuple[int, int]) -> None:
+        body = checkpoint_body(
+            spec.stage, json.dumps(spec_json), model, optimizer, scheduler, cursor, step, best
+        )
+        save_checkpoint(out / name, body)
+
+    validation = None
+    if ranks.main and config.val_split:
+        validation = Validation(Store.open(spec.store), config.val_split, source.config.max_words)
+    board = tensorboard(out) if ranks.main else None
+    metrics: dict[str, Any] = {}
+    seen, started = 0, time.perf_counter()
+    limits = step_limits(config, batch_sizes_of)
+    progress = _progress(options.show_progress and ranks.main)
+    task = progress.add_task(spec.stage, total=sum(limits), completed=step)
+    with progress:
+        for epoch in range(cursor[0], len(limits)):
+            plan, limit = plan_of(epoch), limits[epoch]
+            done = cursor[1] if epoch == cursor[0] else 0
+            totals: dict[str, torch.Tensor] = {}
+            epoch_started, epoch_seen = time.perf_counter(), 0
+            trained.train()
+            start = position(plan, source, done)
+            for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
+                if done >= limit:
+                    break
+                terms = train_step(
+                    trained, criterion, optimizer, batch, ranks.device, config.grad_clip
+                )
+                for name, value in terms.items():
+                    totals[name] = totals.get(name, 0) + value
+                done, step = done + 1, step + 1
+                epoch_seen += len(batch["qid"])
+                progress.advance(task)
+                if step % 10 == 0:  # reading the loss waits for the device: not every step
+                    shown = _describe(epoch, config, step, terms, metrics)
+                    progress.update(task, description=shown)
+                if ranks.main and config.checkpoint_every and step % config.checkpoint_every == 0:
+                    save(LAST, (epoch, done))
+            scheduler.step()
+            epoch_seen = ranks.total(epoch_seen)
+            seen += epoch_seen
+            seconds = time.perf_counter() - epoch_started
+            if ranks.main:
+                line: dict[str, Any] = {
+                    "epoch": epoch,
+                    "steps": step,
+                    "samples": epoch_seen,
+                    "pool_groups": plan.pool_groups,
+                    "seconds": round(seconds, 3),
+                    "samples_per_second": round(epoch_seen / max(seconds, 1e-9), 1),
+                    "loss": {k: round(float(v) / max(done, 1), 5) for k, v in totals.items()},
+                }
+                if validation is not None:
+                    metrics = validation.run(model, ranks.device)
+                    line["val"] = metrics
+                    value = metrics.get(BEST_METRIC)
+                    if value is not None and (best is None or value > best):
+                        best = value
+                        save(BEST, (epoch + 1, 0))
+                append_metrics(out, line)
+                if board is not None:
+                    for name, value in {**line["loss"], **line.get("val", {})}.items():
+                        if value is not None:
+                            board.add_scalar(name, value, epoch + 1)
+                    board.flush()
+                save(LAST, (epoch + 1, 0))
+                progress.update(task, description=_describe(epoch, config, step, {}, metrics))
+            ranks.barrier()
+    elapsed = time.perf_counter() - started
+    return RunSummary(out, len(limits), step, best, metrics, seen / max(elapsed, 1e-9))
+
+
+def train_step(
+    model: torch.nn.Module,
+    criterion: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: dict[str, torch.Tensor],
+    device: torch.device,
+    grad_clip: float,
+) -> dict[str, torch.Tensor]:
+    """One optimisation step on a loader batch; bf16 autocast on CUDA, float32 on the CPU.
+    Returns the loss terms, detached (reading them as numbers would wait for the device)."""
+    move = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    targets = list(torch.split(move["spans"], batch["span_counts"].tolist()))
+    inputs = (move["video"].float(), move["video_mask"], move["text"].float(), move["text_mask"])
+    with autocast(device):
+        outputs = model(*inputs)
+    total, terms = criterion(
+        outputs.float(),
+        {
+            "inputs": inputs,
+            "video_mask": move["video_mask"],
+            "spans": targets,
+            "saliency_pos": move["saliency_pos"],
+            "saliency_neg": move["saliency_neg"],
+            "saliency_levels": move["saliency_levels"].long(),
+        },
+    )
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return {"total": total.detach(), **terms}
+
+
+def step_limits(config: TrainConfig, batch_sizes_of: Callable[[int], list[int]]) -> list[int]:
+    """Steps of each epoch the run trains: all of them, or, with max_samples, up to the step
+    whose batch reaches it (the run then ends in that epoch). A pure function of the plans,
+    so every rank, and a resumed run, agree."""
+    limits, seen = [], 0
+    for epoch in range(config.epochs):
+        sizes = batch_sizes_of(epoch)
+        if config.max_samples is not None and seen + sum(sizes) >= config.max_samples:
+            reached = np.cumsum(sizes) + seen >= config.max_samples
+            limits.append(int(np.argmax(reached)) + 1)
+            break
+        limits.append(len(sizes))
+        seen += sum(sizes)
+    return limits
+
+
+def window_batch_sizes(plan: EpochPlan, source: RowSource) -> list[list[int]]:
+    """Samples of each batch of each window of an epoch's plan (windows are batched
+    separately, so a window's last batch may be short)."""
+    eligible, size = source.eligible_at(plan.epoch), source.config.batch_size
+    windows = []
+    for groups in plan.windows:
+        rows = int(eligible[groups].sum())
+        windows.append([size] * (rows // size) + ([rows % size] if rows % size else []))
+    return windows
+
+
+def batch_sizes(plan: EpochPlan, source: RowSource) -> list[int]:
+    return [size for window in window_batch_sizes(plan, source) for size in window]
+
+
+def position(plan: EpochPlan, source: RowSource, done: int) -> tuple[int, int]:
+    """(window, batch) after `done` batches of an epoch's plan."""
+    for window, sizes in enumerate(window_batch_sizes(plan, source)):
+        if done < len(sizes):
+            return window, done
+        done -= len(sizes)
+    return len(plan.windows), 0
+
+
+def _resume(
+    out: Path, spec_json: dict[str, Any], model: MomentDETR, optimizer: Any, scheduler: Any
+) -> tuple[tuple[int, int], int, float | None]:
+    if not (out / LAST).is_file():
+        raise AmrError(f"{out}: nothing to resume (no {LAST})")
+    body = load_checkpoint(out / LAST)
+    check_resumable(out, json.loads(body["run_config"]), spec_json)
+    model.load_state_dict(body["model"])
+    optimizer.load_state_dict(body["optimizer"])
+    scheduler.load_state_dict(body["scheduler"])
+    torch.set_rng_state(body["torch_rng"])
+    epoch, done = body["cursor"]
+    return (epoch, done), int(body["step"]), body["best"]
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        disable=not enabled,
+    )
+
+
+def _describe(
+    epoch: int,
+    config: TrainConfig,
+    step: int,
+    terms: dict[str, torch.Tensor],
+    metrics: dict[str, Any],
+) -> str:
+    loss = f" · loss {float(terms['total']):.3f}" if "total" in terms else ""
+    r1 = metrics.get(BEST_METRIC)
+    val = f" · val R1@0.7 {r1:.2f}" if r1 is not None else ""
+    of = "" if config.max_samples is not None else f"/{config.epochs}"  # samples end the run
+    return f"epoch {epoch + 1}{of} · step {step}{loss}{val}"

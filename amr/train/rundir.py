@@ -1,0 +1,73 @@
+"""The run directory: config.json (the run's spec), metrics.jsonl (one line per epoch: loss
+terms, validation metrics, speed), last.pt and best.pt, and tensorboard/ when TensorBoard is
+installed. Starting, resuming and reading one back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amr.errors import AmrError
+from amr.fileio import atomic_path, prepare_output_dir, write_json
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what to learn): where, resume or replace, and whether to draw progress."""
+
+    out: Path
+    resume: bool = False
+    overwrite: bool = False
+    show_progress: bool = True
+
+
+def start_run_dir(out: Path, spec_json: dict[str, Any], overwrite: bool) -> None:
+    """A fresh run directory holding config.json; an earlier run there is replaced only with
+    --overwrite, and a directory that is not a run is never touched."""
+    prepare_output_dir(
+        out,
+        CONFIG,
+        overwrite,
+        refuse="exists and is not a run directory (no config.json); refusing to write into it",
+        replace="exists and is not empty; pass --resume to continue that run "
+        "or --overwrite to replace it",
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / CONFIG, spec_json)
+
+
+def check_resumable(out: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """--resume continues only the run it was asked for: the saved spec must be the same."""
+    if saved != wanted:
+        changed = sorted(k for k in wanted.keys() | saved.keys() if saved.get(k) != wanted.get(k))
+        raise AmrError(f"{out}: --resume with a different {', '.join(changed)} than the run had")
+
+
+def append_metrics(out: Path, line: dict[str, Any]) -> None:
+    """metrics.jsonl gains one line, written atomically with the lines before it."""
+    path = out / METRICS
+    previous = path.read_text(encoding="utf-8") if path.is_file() else ""
+    with atomic_path(path) as tmp:
+        tmp.write_text(previous + json.dumps(line) + "\n", encoding="utf-8")
+
+
+def read_metrics(out: str | Path) -> list[dict[str, Any]]:
+    """A run directory's metrics.jsonl, one dict per epoch trained."""
+    path = Path(out) / METRICS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def tensorboard(out: Path) -> Any:
+    """A TensorBoard writer into the run directory when tensorboard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(log_dir=str(out / "tensorboard"))

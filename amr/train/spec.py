@@ -1,0 +1,65 @@
+"""A run's spec: everything that decides what a training run learns, typed. It is written to
+the run directory's config.json and into every checkpoint; `--resume` must find the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from amr import __version__
+from amr.errors import AmrError
+from amr.train.config import DistillConfig, LossConfig, ModelConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    stage: str  # a Stage's name: "baseline", "cold-start" or "distill"
+    store: str  # the store's resolved path
+    store_fingerprint: str
+    model: ModelConfig
+    loss: LossConfig
+    train: TrainConfig
+    amr_version: str = __version__
+    split: str | None = None  # baseline: the store split it trains on
+    corpus: str | None = None  # cold start, distill: the corpus's resolved path
+    corpus_source: dict[str, Any] | None = None  # cold start: the corpus manifest's `source`
+    kinds: tuple[str, ...] | None = None  # cold start: the augmented kinds, when not all
+    init: str | None = None  # distill: the cold-start checkpoint's resolved path
+    distill: DistillConfig | None = field(default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "stage": self.stage,
+            "amr_version": self.amr_version,
+            "store": self.store,
+            "store_fingerprint": self.store_fingerprint,
+            "model": self.model.to_json(),
+            "loss": self.loss.to_json(),
+            "train": self.train.to_json(),
+        }
+        optional = {
+            "split": self.split,
+            "init": self.init,
+            "corpus": self.corpus,
+            "corpus_source": self.corpus_source,
+            "kinds": None if self.kinds is None else sorted(self.kinds),
+            "distill": None if self.distill is None else self.distill.to_json(),
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> RunSpec:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise AmrError(f"run config: unknown field {unknown[0]!r}")
+        values = dict(body)
+        values["model"] = ModelConfig.from_json(body["model"])
+        values["loss"] = LossConfig.from_json(body["loss"])
+        values["train"] = TrainConfig.from_json(body["train"])
+        if body.get("kinds") is not None:
+            values["kinds"] = tuple(body["kinds"])
+        if body.get("distill") is not None:
+            values["distill"] = DistillConfig.from_json(body["distill"])
+        return cls(**values)

@@ -1,0 +1,224 @@
+"""The three ways amr trains, each a `Stage` value run by the one engine (engine.py):
+
+- `baseline`: the model on a store split's real samples, shuffled; the reference every result
+  is compared with;
+- `cold-start` (stage 1): the model on the corpus's augmented rows, easiest first;
+- `distill` (stage 2): the cold-start model plus Active Queries on the corpus's real rows, taught
+  by a frozen copy of itself (distillation) and with the discrimination loss.
+
+A new variant of a stage is a new Stage value (or a field of one), not an edit to the loop.
+The functions `baseline`, `cold_start` and `distill` build a stage's RunSpec and run it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from amr.corpus.reader import Corpus
+from amr.corpus.schema import KINDS
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_from_checkpoint
+from amr.train.config import DistillConfig, LossConfig, ModelConfig, TrainConfig
+from amr.train.data import CorpusSource, LoaderConfig, RowSource, StoreSource
+from amr.train.distill import DistillCriterion, init_student
+from amr.train.engine import RunSummary, run
+from amr.train.losses import Criterion
+from amr.train.model import MomentDETR
+from amr.train.rundir import RunOptions
+from amr.train.spec import RunSpec
+
+AUGMENTED_KINDS = frozenset(k for k in KINDS if k != "original")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One way to train: the rows it reads, how its model and losses are made, its defaults."""
+
+    name: str
+    summary: str
+    rows: Callable[[RunSpec, LoaderConfig], RowSource]
+    build: Callable[[RunSpec, torch.device, bool], tuple[MomentDETR, nn.Module]]
+    paced: bool = True  # rows come in curriculum order (TrainConfig's pacing) or shuffled
+    train_defaults: Mapping[str, Any] = field(default_factory=dict)  # over TrainConfig's
+
+    def train_config(self, **settings: Any) -> TrainConfig:
+        """The stage's TrainConfig: its defaults, then `settings`."""
+        return TrainConfig(**{**self.train_defaults, **settings})
+
+
+def _fresh_model(spec: RunSpec, device: torch.device, fresh: bool) -> tuple[MomentDETR, nn.Module]:
+    """A newly initialised model (drawn from the seeded RNG) and the standard losses."""
+    return MomentDETR(spec.model).to(device), Criterion(spec.loss)
+
+
+def _store_rows(spec: RunSpec, loader: LoaderConfig) -> RowSource:
+    assert spec.split is not None
+    return StoreSource(spec.store, spec.split, loader, spec.train.seed)
+
+
+def _augmented_rows(spec: RunSpec, loader: LoaderConfig) -> RowSource:
+    kinds = set(spec.kinds or AUGMENTED_KINDS)
+    if spec.train.include_original:
+        kinds.add("original")
+    assert spec.corpus is not None
+    return CorpusSource(spec.corpus, spec.store, kinds, loader, spec.train.seed)
+
+
+def _real_rows_with_replay(spec: RunSpec, loader: LoaderConfig) -> RowSource:
+    assert spec.corpus is not None and spec.distill is not None
+    return CorpusSource(
+        spec.corpus, spec.store, {"original"}, loader, spec.train.seed,
+        replay=spec.distill.replay_fraction, replay_kinds=AUGMENTED_KINDS,
+    )  # fmt: skip
+
+
+def _student_and_teacher(
+    spec: RunSpec, device: torch.device, fresh: bool
+) -> tuple[MomentDETR, nn.Module]:
+    """The student (the cold-start model's weights plus fresh Active Queries; on resume the
+    checkpoint's weights replace them) and the criterion that runs the frozen teacher."""
+    assert spec.init is not None and spec.distill is not None
+    teacher = model_from_checkpoint(load_checkpoint(spec.init))
+    student = MomentDETR(spec.model).to(device)
+    if fresh:
+        init_student(student, teacher, spec.distill.init_original_randomly)
+    criterion = DistillCriterion(Criterion(spec.loss), teacher.to(device), spec.distill)
+    return student, criterion
+
+
+BASELINE = Stage(
+    "baseline",
+    "the model on a store split's real samples only, shuffled (no augmentation, no curriculum)",
+    rows=_store_rows,
+    build=_fresh_model,
+    paced=False,
+)
+COLD_START = Stage(
+    "cold-start",
+    "stage 1: the model on the corpus's augmented rows, easiest first (curriculum)",
+    rows=_augmented_rows,
+    build=_fresh_model,
+)
+# Stage 2's reference schedule (batch 32 and lr 1e-4 are TrainConfig's defaults already).
+DISTILL = Stage(
+    "distill",
+    "stage 2: the cold-start model plus Active Queries on the corpus's real rows, with "
+    "distillation from its frozen self and the discrimination loss",
+    rows=_real_rows_with_replay,
+    build=_student_and_teacher,
+    train_defaults={"epochs": 100, "lr_drop": 40},
+)
+STAGES: dict[str, Stage] = {stage.name: stage for stage in (BASELINE, COLD_START, DISTILL)}
+
+
+# -- the public functions: one spec each, then the engine ------------------------------------
+
+
+def _spec(stage: Stage, store: Store, model: ModelConfig, loss: LossConfig | None, config):
+    return RunSpec(
+        stage=stage.name,
+        store=str(store.root.resolve()),
+        store_fingerprint=store.meta.fingerprint,
+        model=model,
+        loss=loss or LossConfig(),
+        train=config,
+    )
+
+
+def _store_model(store: Store, model_options: dict[str, Any] | None) -> ModelConfig:
+    return ModelConfig(
+        video_dim=store.meta.video_dim, text_dim=store.meta.text_dim, **(model_options or {})
+    )
+
+
+def baseline(
+    store: str | Path,
+    split: str,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    loss: LossConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> RunSummary:
+    """The model trained on the real split only: the reference every result is compared with."""
+    opened = Store.open(store)
+    config = config or BASELINE.train_config()
+    spec = replace(
+        _spec(BASELINE, opened, _store_model(opened, model_options), loss, config), split=split
+    )
+    return run(BASELINE, spec, RunOptions(Path(out), resume, overwrite, show_progress))
+
+
+def cold_start(
+    corpus: str | Path,
+    store: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    loss: LossConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    kinds: Iterable[str] | None = None,
+) -> RunSummary:
+    """Stage 1 into the run directory `out`: the corpus's augmented rows (and the real ones
+    with include_original), in curriculum order. `kinds` narrows the augmented kinds read
+    (e.g. without `negative`: the no-hard-negatives ablation)."""
+    augmented = set(AUGMENTED_KINDS if kinds is None else kinds)
+    if not augmented or augmented - AUGMENTED_KINDS:
+        raise AmrError(
+            f"kinds must be some of {', '.join(sorted(AUGMENTED_KINDS))}, "
+            f"got {', '.join(sorted(augmented)) or 'none'}"
+        )
+    opened = Store.open(store)
+    config = config or COLD_START.train_config()
+    spec = replace(
+        _spec(COLD_START, opened, _store_model(opened, model_options), loss, config),
+        corpus=str(Path(corpus).resolve()),
+        corpus_source=Corpus.open(corpus).manifest["source"],
+        kinds=None if augmented == AUGMENTED_KINDS else tuple(sorted(augmented)),
+    )
+    return run(COLD_START, spec, RunOptions(Path(out), resume, overwrite, show_progress))
+
+
+def distill(
+    init: str | Path,
+    corpus: str | Path,
+    store: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    settings: DistillConfig | None = None,
+    loss: LossConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> RunSummary:
+    """Stage 2: the corpus's real rows in curriculum order; the student is the cold-start model
+    at `init` plus Active Queries, taught by a frozen copy of it."""
+    settings = settings or DistillConfig()
+    body = load_checkpoint(init)
+    if body.get("stage") != COLD_START.name:
+        raise AmrError(
+            f"{init}: --init must be a cold-start run or checkpoint, not {body.get('stage')!r}"
+        )
+    teacher_config = ModelConfig.from_json(body["model_config"])
+    opened = Store.open(store)
+    check_model_fits_store(teacher_config, opened, init)
+    student = replace(teacher_config, active_queries=settings.active_queries)
+    config = config or DISTILL.train_config()
+    spec = replace(
+        _spec(DISTILL, opened, student, loss, config),
+        init=str(Path(init).resolve()),
+        corpus=str(Path(corpus).resolve()),
+        distill=settings,
+    )
+    return run(DISTILL, spec, RunOptions(Path(out), resume, overwrite, show_progress))

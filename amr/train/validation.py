@@ -1,0 +1,31 @@
+"""Validation during training: the val split's metrics after every epoch, through the same
+prediction and evaluation code as `amr predict` and `amr eval`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from amr.datasets.store import Store
+from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
+from amr.train.data import TextBank
+from amr.train.model import MomentDETR
+from amr.train.predict import predict_split
+
+BEST_METRIC = "MR-full-R1@0.7"  # best.pt is the epoch with the highest value of this
+
+
+class Validation:
+    """The validation split's ground truth and text, loaded once; metrics of a model."""
+
+    def __init__(self, store: Store, split: str, max_words: int):
+        self.store, self.split = store, split
+        self.truth = ground_truth_from_table(
+            store.samples(split), f"{store.root} split {split}", store.meta.clip_length
+        )
+        self.text = TextBank.from_store(store, self.truth.qids, max_words)
+
+    def run(self, model: MomentDETR, device: torch.device) -> dict[str, Any]:
+        records = predict_split(model, self.store, self.split, self.text, device=device)
+        return evaluate(predictions_from_records(records, "val"), self.truth)["brief"]
