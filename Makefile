@@ -38,12 +38,12 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check amr tests benchmarks
-	$(BIN)/ruff format --check amr tests benchmarks
+	$(BIN)/ruff check amr tests benchmarks tools
+	$(BIN)/ruff format --check amr tests benchmarks tools
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format amr tests benchmarks
-	$(BIN)/ruff check --fix amr tests benchmarks
+	$(BIN)/ruff format amr tests benchmarks tools
+	$(BIN)/ruff check --fix amr tests benchmarks tools
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run

@@ -1,4 +1,4 @@
-"""The corpus manifest of a finished run (DESIGN §5): source, config, counts, difficulty bins
+"""The corpus manifest of a finished run: source, config, counts, difficulty bins
 and each part's entry, written last so that its presence means the corpus is complete."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Hard semantic negatives: for each query, the nearest other queries of the split.
 
 Their annotated moments, pasted unlabeled next to the real one, look like an answer but are not:
-the model has to read the query, not the keyword (bottleneck 3 of DESIGN §1).
+the model has to read the query, not the keyword (the paper's third problem: weak
+fine-grained discrimination).
 """
 
 from __future__ import annotations

@@ -110,6 +110,10 @@ def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=
     return run_settings(config_file, STAGES[stage].train_defaults, train_flags, distill_flags)
 
 
+def _run_flags(resume: bool, overwrite: bool, quiet: bool) -> dict[str, bool]:
+    return {"resume": resume, "overwrite": overwrite, "show_progress": not quiet}
+
+
 def _print_run(out: Path, summary) -> None:
     best = "–" if summary.best is None else f"{summary.best:.2f}"
     Console().print(
@@ -130,11 +134,8 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, qui
     from amr.train.stages import baseline
 
     settings = _settings(config_file, "baseline", flags)
-    summary = baseline(
-        store_path, split, out, settings.train, settings.model_options, resume=resume,
-        overwrite=overwrite, show_progress=not quiet,
-    )  # fmt: skip
-    _print_run(out, summary)
+    run = _run_flags(resume, overwrite, quiet)
+    _print_run(out, baseline(store_path, split, out, settings.train, settings.model_options, **run))
 
 
 @train.command("cold-start")
@@ -160,12 +161,14 @@ def cold_start_command(
     from amr.train.stages import cold_start
 
     settings = _settings(config_file, "cold-start", flags, ablations)
-    summary = cold_start(
-        corpus, store_path, out, settings.train, settings.model_options, resume=resume,
-        overwrite=overwrite, show_progress=not quiet,
-        kinds=kinds and [k.strip() for k in kinds.split(",")],
-    )  # fmt: skip
-    _print_run(out, summary)
+    kinds = kinds and [k.strip() for k in kinds.split(",")]
+    run = _run_flags(resume, overwrite, quiet)
+    _print_run(
+        out,
+        cold_start(
+            corpus, store_path, out, settings.train, settings.model_options, kinds=kinds, **run
+        ),
+    )
 
 
 @train.command("distill")
@@ -197,11 +200,8 @@ def distill_command(
     settings = _settings(
         config_file, "distill", flags, ablations, {"replay_fraction": replay_fraction}
     )
-    summary = distill(
-        init, corpus, store_path, out, settings.train, settings.distill, resume=resume,
-        overwrite=overwrite, show_progress=not quiet,
-    )  # fmt: skip
-    _print_run(out, summary)
+    run = _run_flags(resume, overwrite, quiet)
+    _print_run(out, distill(init, corpus, store_path, out, settings.train, settings.distill, **run))
 
 
 @click.command("predict")

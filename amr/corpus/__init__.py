@@ -1,4 +1,4 @@
-"""The corpus: the unit users share (DESIGN §5), and the format every stage reads.
+"""The corpus: the unit users share, and the format every stage reads (docs/augment.md).
 
 A corpus is a directory of `part-*.parquet` files and a `manifest.json` that any Parquet reader
 can open. Augmentation writes it, training and experiments read it; neither reaches into the

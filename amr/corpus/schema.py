@@ -1,4 +1,4 @@
-"""The corpus format (DESIGN §5): manifest.json + part-*.parquet, readable without amr.
+"""The corpus format: manifest.json + part-*.parquet, readable without amr (docs/augment.md).
 
 ::
 

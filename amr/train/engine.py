@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,11 +35,8 @@ from amr.train.rundir import (
     start_run_dir,
     tensorboard,
 )
-from amr.train.spec import RunSpec
+from amr.train.spec import RunSpec, Stage
 from amr.train.validation import BEST_METRIC, Validation
-
-if TYPE_CHECKING:
-    from amr.train.stages import Stage
 
 
 @dataclass(frozen=True)

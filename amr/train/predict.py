@@ -13,10 +13,10 @@ from amr.datasets.store import Store
 from amr.eval.submission import postprocess, submission_records
 from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_from_checkpoint
 from amr.train.config import ModelConfig
-from amr.train.data import TextBank
 from amr.train.device import autocast, resolve_device
 from amr.train.model import MomentDETR
 from amr.train.spans import cw_to_se
+from amr.train.text import TextBank
 
 
 def split_batches(

@@ -1,14 +1,22 @@
-"""A run's spec: everything that decides what a training run learns, typed. It is written to
-the run directory's config.json and into every checkpoint; `--resume` must find the same."""
+"""What a training run is: a `Stage` (what it reads, how its model and losses are made, its
+defaults; the three values are in stages.py) and a `RunSpec` (every setting that decides what
+the run learns, typed; written to config.json and into every checkpoint, and `--resume` must
+find the same)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
+from torch import nn
 
 from amr import __version__
 from amr.errors import AmrError
 from amr.train.config import DistillConfig, LossConfig, ModelConfig, TrainConfig
+from amr.train.data import LoaderConfig, RowSource
+from amr.train.model import MomentDETR
 
 
 @dataclass(frozen=True)
@@ -63,3 +71,19 @@ class RunSpec:
         if body.get("distill") is not None:
             values["distill"] = DistillConfig.from_json(body["distill"])
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One way to train: the rows it reads, how its model and losses are made, its defaults."""
+
+    name: str
+    summary: str
+    rows: Callable[[RunSpec, LoaderConfig], RowSource]
+    build: Callable[[RunSpec, torch.device, bool], tuple[MomentDETR, nn.Module]]
+    paced: bool = True  # rows come in curriculum order (TrainConfig's pacing) or shuffled
+    train_defaults: Mapping[str, Any] = field(default_factory=dict)  # over TrainConfig's
+
+    def train_config(self, **settings: Any) -> TrainConfig:
+        """The stage's TrainConfig: its defaults, then `settings`."""
+        return TrainConfig(**{**self.train_defaults, **settings})

@@ -12,8 +12,8 @@ The functions `baseline`, `cold_start` and `distill` build a stage's RunSpec and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,25 +32,9 @@ from amr.train.engine import RunSummary, run
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
 from amr.train.rundir import RunOptions
-from amr.train.spec import RunSpec
+from amr.train.spec import RunSpec, Stage
 
 AUGMENTED_KINDS = frozenset(k for k in KINDS if k != "original")
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One way to train: the rows it reads, how its model and losses are made, its defaults."""
-
-    name: str
-    summary: str
-    rows: Callable[[RunSpec, LoaderConfig], RowSource]
-    build: Callable[[RunSpec, torch.device, bool], tuple[MomentDETR, nn.Module]]
-    paced: bool = True  # rows come in curriculum order (TrainConfig's pacing) or shuffled
-    train_defaults: Mapping[str, Any] = field(default_factory=dict)  # over TrainConfig's
-
-    def train_config(self, **settings: Any) -> TrainConfig:
-        """The stage's TrainConfig: its defaults, then `settings`."""
-        return TrainConfig(**{**self.train_defaults, **settings})
 
 
 def _fresh_model(spec: RunSpec, device: torch.device, fresh: bool) -> tuple[MomentDETR, nn.Module]:
@@ -119,6 +103,7 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in (BASELINE, COLD_START
 
 
 # -- the public functions: one spec each, then the engine ------------------------------------
+# Each takes RunOptions' flags as keywords: resume, overwrite, show_progress.
 
 
 def _spec(stage: Stage, store: Store, model: ModelConfig, loss: LossConfig | None, config):
@@ -145,9 +130,7 @@ def baseline(
     config: TrainConfig | None = None,
     model_options: dict[str, Any] | None = None,
     loss: LossConfig | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    show_progress: bool = True,
+    **options: bool,
 ) -> RunSummary:
     """The model trained on the real split only: the reference every result is compared with."""
     opened = Store.open(store)
@@ -155,7 +138,7 @@ def baseline(
     spec = replace(
         _spec(BASELINE, opened, _store_model(opened, model_options), loss, config), split=split
     )
-    return run(BASELINE, spec, RunOptions(Path(out), resume, overwrite, show_progress))
+    return run(BASELINE, spec, RunOptions(Path(out), **options))
 
 
 def cold_start(
@@ -165,10 +148,8 @@ def cold_start(
     config: TrainConfig | None = None,
     model_options: dict[str, Any] | None = None,
     loss: LossConfig | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    show_progress: bool = True,
     kinds: Iterable[str] | None = None,
+    **options: bool,
 ) -> RunSummary:
     """Stage 1 into the run directory `out`: the corpus's augmented rows (and the real ones
     with include_original), in curriculum order. `kinds` narrows the augmented kinds read
@@ -187,7 +168,7 @@ def cold_start(
         corpus_source=Corpus.open(corpus).manifest["source"],
         kinds=None if augmented == AUGMENTED_KINDS else tuple(sorted(augmented)),
     )
-    return run(COLD_START, spec, RunOptions(Path(out), resume, overwrite, show_progress))
+    return run(COLD_START, spec, RunOptions(Path(out), **options))
 
 
 def distill(
@@ -198,9 +179,7 @@ def distill(
     config: TrainConfig | None = None,
     settings: DistillConfig | None = None,
     loss: LossConfig | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    show_progress: bool = True,
+    **options: bool,
 ) -> RunSummary:
     """Stage 2: the corpus's real rows in curriculum order; the student is the cold-start model
     at `init` plus Active Queries, taught by a frozen copy of it."""
@@ -221,4 +200,4 @@ def distill(
         corpus=str(Path(corpus).resolve()),
         distill=settings,
     )
-    return run(DISTILL, spec, RunOptions(Path(out), resume, overwrite, show_progress))
+    return run(DISTILL, spec, RunOptions(Path(out), **options))

@@ -9,9 +9,9 @@ import torch
 
 from amr.datasets.store import Store
 from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
-from amr.train.data import TextBank
 from amr.train.model import MomentDETR
 from amr.train.predict import predict_split
+from amr.train.text import TextBank
 
 BEST_METRIC = "MR-full-R1@0.7"  # best.pt is the epoch with the highest value of this
 
