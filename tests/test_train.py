@@ -14,6 +14,7 @@ from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
 from amr.train import engine as engine_module
 from amr.train.checkpoint import load_checkpoint
 from amr.train.config import TrainConfig
+from amr.train.rundir import read_metrics
 from amr.train.spans import cw_to_se
 from amr.train.stages import cold_start
 
@@ -208,19 +209,21 @@ def test_cli_training_options_reach_the_run_config(train_corpus, small_store, tm
     from amr.cli import cli
 
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"model": TINY, "train": {"window_rows": 48}}))
+    config.write_text(json.dumps({"model": TINY, "train": {"window_rows": 48, "epochs": 5}}))
     run = tmp_path / "run"
     result = CliRunner().invoke(
         cli,
         ["train", "cold-start", "--corpus", str(train_corpus), "--store", str(small_store),
          "--out", str(run), "--config", str(config), "--epochs", "1", "--batch-size", "16",
          "--pacing", "step", "--pacing-start", "0.5", "--epochs-to-full", "3", "--quiet",
-         "--device", "cpu"],
+         "--device", "cpu", "--no-curriculum", "--val-split", ""],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     train = json.loads((run / "config.json").read_text())["train"]
     assert (train["pacing"], train["pacing_start"], train["epochs_to_full"]) == ("step", 0.5, 3)
     assert (train["epochs"], train["batch_size"], train["window_rows"]) == (1, 16, 48)
+    assert train["curriculum"] is False  # the ablation flag
+    assert "val" not in read_metrics(run)[0]  # --val-split '': no validation
     assert json.loads((run / "config.json").read_text())["model"]["hidden"] == TINY["hidden"]
 
 

@@ -1,4 +1,5 @@
-"""Training batches from a corpus, assembled from Parquet row groups with numpy.
+"""Training batches from a corpus's Parquet row groups (or, for the baseline, a store split's
+samples), assembled with numpy.
 
 A window (a few row groups, see curriculum.py) is read whole, its eligible rows shuffled and
 cut into batches. Labels are built with whole-batch numpy operations (masks, (center, width)

@@ -1,5 +1,6 @@
-"""Training losses: matched span losses (L1 + generalized IoU), focal foreground loss, and the
-two saliency losses, on the last decoder layer and (aux) on every earlier one."""
+"""Training losses: matched span losses (L1 + generalized IoU) and the focal foreground loss for
+every query set, on the last decoder layer and (aux) on every earlier one, and the two saliency
+losses."""
 
 from __future__ import annotations
 

@@ -78,8 +78,9 @@ class Stage:
     """One way to train: the rows it reads, how its model and losses are made, its defaults."""
 
     name: str
-    summary: str
-    rows: Callable[[RunSpec, LoaderConfig], RowSource]
+    rows: Callable[[RunSpec, LoaderConfig], RowSource]  # where its batches come from
+    # (spec, device, fresh) -> (model on device, criterion); fresh is False on resume, when
+    # the checkpoint's weights replace whatever the model was initialised with
     build: Callable[[RunSpec, torch.device, bool], tuple[MomentDETR, nn.Module]]
     paced: bool = True  # rows come in curriculum order (TrainConfig's pacing) or shuffled
     train_defaults: Mapping[str, Any] = field(default_factory=dict)  # over TrainConfig's

@@ -77,24 +77,13 @@ def _student_and_teacher(
     return student, criterion
 
 
-BASELINE = Stage(
-    "baseline",
-    "the model on a store split's real samples only, shuffled (no augmentation, no curriculum)",
-    rows=_store_rows,
-    build=_fresh_model,
-    paced=False,
-)
-COLD_START = Stage(
-    "cold-start",
-    "stage 1: the model on the corpus's augmented rows, easiest first (curriculum)",
-    rows=_augmented_rows,
-    build=_fresh_model,
-)
-# Stage 2's reference schedule (batch 32 and lr 1e-4 are TrainConfig's defaults already).
+# The reference every result is compared with: real samples only, shuffled.
+BASELINE = Stage("baseline", rows=_store_rows, build=_fresh_model, paced=False)
+# Stage 1: the augmented rows, easiest first.
+COLD_START = Stage("cold-start", rows=_augmented_rows, build=_fresh_model)
+# Stage 2, on the reference schedule (batch 32 and lr 1e-4 are TrainConfig's defaults already).
 DISTILL = Stage(
     "distill",
-    "stage 2: the cold-start model plus Active Queries on the corpus's real rows, with "
-    "distillation from its frozen self and the discrimination loss",
     rows=_real_rows_with_replay,
     build=_student_and_teacher,
     train_defaults={"epochs": 100, "lr_drop": 40},
@@ -106,7 +95,10 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in (BASELINE, COLD_START
 # Each takes RunOptions' flags as keywords: resume, overwrite, show_progress.
 
 
-def _spec(stage: Stage, store: Store, model: ModelConfig, loss: LossConfig | None, config):
+def _spec(
+    stage: Stage, store: Store, model: ModelConfig, loss: LossConfig | None, config: TrainConfig
+) -> RunSpec:
+    """The settings every stage records; each stage adds its own with `replace`."""
     return RunSpec(
         stage=stage.name,
         store=str(store.root.resolve()),
