@@ -40,7 +40,7 @@ def test_settings_are_layered_defaults_then_file_then_flags(tmp_path):
     }
     path = _config(tmp_path, {"train": {"epochs": 7, "lr": 0.5}, "distill": {"distill": 0.25}})
     settings = run_settings(path, DISTILL.train_defaults, {"lr": 0.1}, {"replay_fraction": None})
-    assert settings.train == TrainConfig(epochs=7, lr=0.1, lr_drop=40)  # lr_drop: the stage's
+    assert settings.train == TrainConfig(epochs=7, lr=0.1, lr_drop=40, pacing="ordered")
     assert settings.distill == DistillConfig(distill=0.25)
     assert run_settings(None, BASELINE.train_defaults, {}).train == TrainConfig()
 

@@ -13,6 +13,7 @@ from amr.cli.options import AmrGroup, device_option, quiet_option, store_option
 from amr.eval.submission import write_submission
 from amr.train.ablations import ablation_settings, ablations_for
 from amr.train.config import run_settings
+from amr.train.curriculum import PACINGS
 
 
 @click.group(cls=AmrGroup)
@@ -88,9 +89,10 @@ PACING_OPTIONS = _apply(
     [
         click.option(
             "--pacing",
-            type=click.Choice(["linear", "root", "step"]),
+            type=click.Choice(PACINGS),
             default=None,
-            help="How the pool grows: g(e) from --pacing-start to 1 [default: root].",
+            help="How the pool grows: g(e) from --pacing-start to 1; `ordered` reads every row "
+            "every epoch, easy to hard [default: root; distill: ordered].",
         ),
         click.option("--pacing-start", type=float, default=None, help="g(0) [default: 0.3]."),
         click.option(
@@ -115,10 +117,14 @@ def _run_flags(resume: bool, overwrite: bool, quiet: bool) -> dict[str, bool]:
 
 
 def _print_run(out: Path, summary) -> None:
+    from amr.train.validation import best_value
+
+    chosen = best_value(summary.last_metrics)
+    name = chosen[0] if chosen else "MR-full-mAP"
     best = "–" if summary.best is None else f"{summary.best:.2f}"
     Console().print(
         f"trained [bold]{out}[/]: {summary.epochs} epochs, {summary.steps:,} steps, "
-        f"{summary.samples_per_second:,.0f} samples/s; best val MR-full-R1@0.7 {best}",
+        f"{summary.samples_per_second:,.0f} samples/s; best val {name} {best}",
         soft_wrap=True,
     )
 
@@ -130,7 +136,7 @@ def _print_run(out: Path, summary) -> None:
 def baseline_command(store_path, split, out, config_file, resume, overwrite, quiet, **flags):
     """The model on the real split only (no augmentation, no curriculum): the reference every
     result is compared with. Writes config.json, metrics.jsonl, last.pt and best.pt (best
-    validation MR-full-R1@0.7) into --out."""
+    validation MR-full-mAP) into --out."""
     from amr.train.stages import baseline
 
     settings = _settings(config_file, "baseline", flags)
@@ -156,7 +162,7 @@ def cold_start_command(
     """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
 
     Writes config.json, metrics.jsonl (loss terms and validation metrics per epoch), last.pt
-    and best.pt (best validation MR-full-R1@0.7) into --out.
+    and best.pt (best validation MR-full-mAP, as the reference keeps) into --out.
     """
     from amr.train.stages import cold_start
 
@@ -176,7 +182,8 @@ def cold_start_command(
     "--init",
     required=True,
     type=click.Path(path_type=Path),
-    help="The cold-start run directory (its best.pt) or checkpoint.",
+    help="The cold-start run directory (its last.pt, the last epoch, as the reference starts "
+    "from) or a checkpoint file.",
 )
 @click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
 @store_option("The corpus's source store.", required=True)

@@ -212,7 +212,7 @@ class _SeedRunner:
     def _capped(self, config, samples: int, rows: int):
         """`config` stopped after `samples` samples, with enough epochs to get there: the
         curriculum's ramp epochs read less than all rows, every later epoch reads all."""
-        ramp = config.epochs_to_full if config.curriculum else 0
+        ramp = config.epochs_to_full if config.curriculum and config.pacing != "ordered" else 0
         epochs = max(config.epochs, math.ceil(samples / rows) + ramp + 1)
         return replace(config, epochs=epochs, max_samples=samples)
 

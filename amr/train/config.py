@@ -81,7 +81,7 @@ class TrainConfig(JsonConfig):
     grad_clip: float = 0.1
     seed: int = 0
     curriculum: bool = True  # False: every epoch draws from the whole corpus (the ablation)
-    pacing: str = "root"
+    pacing: str = "root"  # linear, root, step, or ordered (every row, easy to hard)
     pacing_start: float = 0.3
     epochs_to_full: int = 10
     window_rows: int = 256
@@ -92,9 +92,11 @@ class TrainConfig(JsonConfig):
     device: str = "auto"
 
     def pacing_schedule(self) -> Pacing | None:
+        """The pacing of the run's epochs; it reaches the whole data by the last epoch, however
+        few epochs the run has (epochs_to_full is cut to epochs - 1)."""
         if not self.curriculum:
             return None
-        return Pacing(self.pacing, self.pacing_start, self.epochs_to_full)
+        return Pacing(self.pacing, self.pacing_start, min(self.epochs_to_full, self.epochs - 1))
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,14 @@ class DistillConfig(JsonConfig):
     temperature: float = 0.07
     hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
     init_original_randomly: bool = False
+    active_ffn: str = (
+        "copy"  # the Active Queries' FFNs: "copy" the cold start's (reference), "fresh"
+    )
     replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
+
+    def __post_init__(self) -> None:
+        if self.active_ffn not in ("copy", "fresh"):
+            raise AmrError(f"distill active_ffn must be copy or fresh, got {self.active_ffn!r}")
 
 
 CONFIG_SECTIONS = ("model", "train", "distill")

@@ -3,8 +3,12 @@
 The corpus is written easiest first, so "the easiest fraction g(epoch)" is a prefix of its row
 groups. An epoch shuffles that prefix (from the seed and the epoch, nothing else) and cuts it
 into windows of about `window_rows` eligible rows; a window is read, shuffled and batched as a
-unit. The plan is a pure function of (seed, epoch, rank, world size), so a resumed run reads
-exactly what the interrupted one would have.
+unit. The `ordered` pacing withholds nothing: every epoch reads every row group, easiest
+first, shuffled only inside each of `blocks` consecutive blocks (stage 2's default, so that
+the real rows are all seen in every epoch yet still come easy to hard).
+
+The plan is a pure function of (seed, epoch, rank, world size), so a resumed run reads exactly
+what the interrupted one would have.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from amr.errors import AmrError
 
-PACINGS = ("linear", "root", "step")
+PACINGS = ("linear", "root", "step", "ordered")
 
 
 @dataclass(frozen=True)
@@ -24,23 +28,27 @@ class Pacing:
     """g(epoch): the fraction of the corpus (easiest first) an epoch draws from.
 
     linear: start + (1 - start) · t;  root: sqrt(start² + (1 - start²) · t);
-    step: start + (1 - start) · floor(t · steps) / steps;  t = min(1, epoch / epochs_to_full).
+    step: start + (1 - start) · floor(t · steps) / steps;  t = min(1, epoch / epochs_to_full)
+    (1 when epochs_to_full is 0); ordered: always 1, the order easy to hard.
     """
 
     kind: str = "root"
     start: float = 0.3
     epochs_to_full: int = 10
     steps: int = 4
+    blocks: int = 10  # ordered: groups are shuffled only inside each of this many blocks
 
     def __post_init__(self) -> None:
         if self.kind not in PACINGS:
             raise AmrError(f"unknown pacing {self.kind!r} (known: {', '.join(PACINGS)})")
         if not 0 < self.start <= 1:
             raise AmrError(f"pacing start must be in (0, 1], got {self.start}")
-        if self.epochs_to_full < 1 or self.steps < 1:
-            raise AmrError("pacing epochs_to_full and steps must be at least 1")
+        if self.epochs_to_full < 0 or self.steps < 1 or self.blocks < 1:
+            raise AmrError("pacing epochs_to_full must be ≥ 0, steps and blocks ≥ 1")
 
     def fraction(self, epoch: int) -> float:
+        if self.kind == "ordered" or self.epochs_to_full == 0:
+            return 1.0
         t = min(1.0, epoch / self.epochs_to_full)
         if self.kind == "linear":
             return self.start + (1 - self.start) * t
@@ -82,7 +90,11 @@ def plan_epoch(
     wanted = fraction * cumulative[-1]
     pool = groups[: int(np.searchsorted(cumulative, wanted - 1e-9)) + 1]
     rng = np.random.default_rng([seed, epoch, 0x5EED])
-    order = rng.permutation(pool)
+    if pacing is not None and pacing.kind == "ordered":
+        blocks = np.array_split(pool, min(pacing.blocks, len(pool)))
+        order = np.concatenate([rng.permutation(block) for block in blocks])
+    else:
+        order = rng.permutation(pool)
     windows, current, rows = [], [], 0
     for group in order:
         current.append(group)

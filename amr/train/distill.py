@@ -97,11 +97,27 @@ class DistillCriterion(nn.Module):
         return total, terms
 
 
-def init_student(student: MomentDETR, teacher: MomentDETR, original_randomly: bool) -> None:
-    """The student starts as the cold-start model: every shared weight copied; the Active
-    Queries (and, with original_randomly, the Original Queries) keep their fresh values."""
-    state = teacher.state_dict()
+def init_student(
+    student: MomentDETR,
+    teacher: MomentDETR,
+    original_randomly: bool,
+    active_ffn_from_teacher: bool = True,
+) -> None:
+    """The student starts as the cold-start model: every shared weight copied. The Active
+    Queries' anchors and contents stay fresh; their per-layer feed-forward networks start as
+    copies of the cold-start model's (as the reference sets them) unless
+    `active_ffn_from_teacher` is False. With original_randomly the Original Queries stay fresh
+    too."""
+    teacher_state = teacher.state_dict()
+    state = dict(teacher_state)
     if original_randomly:
         state = {k: v for k, v in state.items() if k not in ("query_content.weight", "anchors")}
+    if active_ffn_from_teacher and student.config.active_queries:
+        for i in range(len(student.decoder)):
+            for active, original in (("active_ffn", "ffn"), ("active_norm", "norm_ffn")):
+                prefix = f"decoder.{i}.{original}."
+                for key, value in teacher_state.items():
+                    if key.startswith(prefix):
+                        state[f"decoder.{i}.{active}.{key[len(prefix) :]}"] = value
     _, unexpected = student.load_state_dict(state, strict=False)
     assert not unexpected, unexpected

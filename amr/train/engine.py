@@ -36,7 +36,7 @@ from amr.train.rundir import (
     tensorboard,
 )
 from amr.train.spec import RunSpec, Stage
-from amr.train.validation import BEST_METRIC, Validation
+from amr.train.validation import SHOWN_METRIC, Validation, best_value
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class RunSummary:
     out: Path
     epochs: int
     steps: int
-    best: float | None
+    best: float | None  # the best validation value best.pt was chosen by (validation.py)
     last_metrics: dict[str, Any]
     samples_per_second: float
 
@@ -147,9 +147,9 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                 if validation is not None:
                     metrics = validation.run(model, ranks.device)
                     line["val"] = metrics
-                    value = metrics.get(BEST_METRIC)
-                    if value is not None and (best is None or value > best):
-                        best = value
+                    chosen = best_value(metrics)
+                    if chosen is not None and (best is None or chosen[1] > best):
+                        best = chosen[1]
                         save(BEST, (epoch + 1, 0))
                 append_metrics(out, line)
                 if board is not None:
@@ -272,7 +272,7 @@ def _describe(
     metrics: dict[str, Any],
 ) -> str:
     loss = f" · loss {float(terms['total']):.3f}" if "total" in terms else ""
-    r1 = metrics.get(BEST_METRIC)
+    r1 = metrics.get(SHOWN_METRIC)
     val = f" · val R1@0.7 {r1:.2f}" if r1 is not None else ""
     of = "" if config.max_samples is not None else f"/{config.epochs}"  # samples end the run
     return f"epoch {epoch + 1}{of} · step {step}{loss}{val}"

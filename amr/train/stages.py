@@ -24,7 +24,12 @@ from amr.corpus.reader import Corpus
 from amr.corpus.schema import KINDS
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_from_checkpoint
+from amr.train.checkpoint import (
+    LAST,
+    check_model_fits_store,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 from amr.train.config import DistillConfig, LossConfig, ModelConfig, TrainConfig
 from amr.train.data import CorpusSource, LoaderConfig, RowSource, StoreSource
 from amr.train.distill import DistillCriterion, init_student
@@ -72,7 +77,10 @@ def _student_and_teacher(
     teacher = model_from_checkpoint(load_checkpoint(spec.init))
     student = MomentDETR(spec.model).to(device)
     if fresh:
-        init_student(student, teacher, spec.distill.init_original_randomly)
+        settings = spec.distill
+        init_student(
+            student, teacher, settings.init_original_randomly, settings.active_ffn == "copy"
+        )
     criterion = DistillCriterion(Criterion(spec.loss), teacher.to(device), spec.distill)
     return student, criterion
 
@@ -82,11 +90,13 @@ BASELINE = Stage("baseline", rows=_store_rows, build=_fresh_model, paced=False)
 # Stage 1: the augmented rows, easiest first.
 COLD_START = Stage("cold-start", rows=_augmented_rows, build=_fresh_model)
 # Stage 2, on the reference schedule (batch 32 and lr 1e-4 are TrainConfig's defaults already).
+# The reference shuffles the real rows; amr keeps them easy to hard but reads all of them in
+# every epoch (`ordered`); --no-curriculum is the reference's plain shuffle.
 DISTILL = Stage(
     "distill",
     rows=_real_rows_with_replay,
     build=_student_and_teacher,
-    train_defaults={"epochs": 100, "lr_drop": 40},
+    train_defaults={"epochs": 100, "lr_drop": 40, "pacing": "ordered"},
 )
 STAGES: dict[str, Stage] = {stage.name: stage for stage in (BASELINE, COLD_START, DISTILL)}
 
@@ -173,9 +183,11 @@ def distill(
     loss: LossConfig | None = None,
     **options: bool,
 ) -> RunSummary:
-    """Stage 2: the corpus's real rows in curriculum order; the student is the cold-start model
-    at `init` plus Active Queries, taught by a frozen copy of it."""
+    """Stage 2: the corpus's real rows, every one every epoch, easiest first; the student is
+    the cold-start model at `init` (a run directory: its last.pt, the last epoch, as the
+    reference starts from) plus Active Queries, taught by a frozen copy of it."""
     settings = settings or DistillConfig()
+    init = Path(init) / LAST if Path(init).is_dir() else Path(init)  # the last epoch
     body = load_checkpoint(init)
     if body.get("stage") != COLD_START.name:
         raise AmrError(

@@ -13,7 +13,18 @@ from amr.train.model import MomentDETR
 from amr.train.predict import predict_split
 from amr.train.text import TextBank
 
-BEST_METRIC = "MR-full-R1@0.7"  # best.pt is the epoch with the highest value of this
+# best.pt is the epoch with the highest value of the first of these the metrics have: the
+# reference keeps the best MR-full-mAP; Charades-STA-style ground truth has no mAP.
+BEST_METRICS = ("MR-full-mAP", "MR-full-R1@0.7")
+SHOWN_METRIC = "MR-full-R1@0.7"  # shown in the progress line
+
+
+def best_value(metrics: dict[str, Any]) -> tuple[str, float] | None:
+    """(name, value) of the metric best.pt is chosen by, or None when there is none."""
+    for name in BEST_METRICS:
+        if metrics.get(name) is not None:
+            return name, float(metrics[name])
+    return None
 
 
 class Validation:
