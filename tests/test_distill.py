@@ -49,7 +49,8 @@ def test_the_teacher_stays_frozen_and_active_queries_learn(cold, small_store, tm
     assert any("active" in name for name in student)
     assert not torch.equal(student["class_head.weight"], teacher_before["class_head.weight"])
     line = json.loads((tmp_path / "d" / "metrics.jsonl").read_text())
-    assert {"distill", "discrimination", "active_label"} <= set(line["loss"])
+    assert {"distill", "discrimination", "iou_score", "vtc", "ctc"} <= set(line["loss"])
+    assert "active_label" not in line["loss"]  # both sets matched jointly (the default)
     records = predict_checkpoint(tmp_path / "d", small_store, "val", device="cpu")
     assert len(records[0]["pred_relevant_windows"]) == TINY["num_queries"] + 4  # both sets
 

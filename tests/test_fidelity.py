@@ -91,3 +91,100 @@ def test_active_feed_forward_starts_as_the_cold_starts(cold):
     fresh = MomentDETR(replace(teacher.config, active_queries=3))
     init_student(fresh, teacher, original_randomly=False, active_ffn_from_teacher=False)
     assert not torch.equal(fresh.decoder[0].active_ffn[0].weight, teacher.decoder[0].ffn[0].weight)
+
+
+def _batch_inputs(config, lengths=(7, 5), words=(4, 3)):
+    g = torch.Generator().manual_seed(1)
+    video = torch.randn(len(lengths), max(lengths), config.video_dim, generator=g)
+    text = torch.randn(len(words), max(words), config.text_dim, generator=g)
+    video_mask = torch.arange(max(lengths))[None] < torch.tensor(lengths)[:, None]
+    text_mask = torch.arange(max(words))[None] < torch.tensor(words)[:, None]
+    return video, video_mask, text, text_mask
+
+
+def test_joint_matching_gives_each_moment_one_query_of_both_sets():
+    from amr.train.config import LossConfig, ModelConfig
+    from amr.train.losses import Criterion
+    from amr.train.matcher import MatchCosts, hungarian_match
+    from amr.train.outputs import join
+
+    torch.manual_seed(0)
+    config = ModelConfig(video_dim=6, text_dim=5, hidden=16, heads=2, ffn=32, num_queries=4,
+                         active_queries=3, decoder_layers=2)  # fmt: skip
+    inputs = _batch_inputs(config)
+    outputs = MomentDETR(config)(*inputs)
+    targets = [torch.tensor([[0.3, 0.2], [0.7, 0.1]]), torch.tensor([[0.5, 0.4]])]
+    joined = join(outputs.query_sets)
+    assert joined.logits.shape == (2, 7) and len(joined.aux) == 1
+    for (queries, moments), target in zip(
+        hungarian_match(joined.logits, joined.spans, targets, MatchCosts()), targets, strict=True
+    ):
+        assert sorted(moments) == list(range(len(target)))  # every moment exactly once
+        assert len(set(queries)) == len(queries) and max(queries) < 7
+    batch = {
+        "spans": targets,
+        "video_mask": inputs[1],
+        "text_mask": inputs[3],
+        "saliency_pos": torch.tensor([[1], [2]]),
+        "saliency_neg": torch.tensor([[5], [0]]),
+        "saliency_levels": torch.tensor([[0, 2, 2, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0]]),
+    }
+    _, joint_terms = Criterion(LossConfig(), joint=True)(outputs, batch)
+    _, separate_terms = Criterion(LossConfig(), joint=False)(outputs, batch)
+    assert not any(k.startswith("active_") for k in joint_terms)
+    assert "active_label" in separate_terms and "active_iou_score_0" in separate_terms
+
+
+def test_the_iou_score_target_and_the_ranking_by_probability_times_iou():
+    from amr.train.config import ModelConfig
+    from amr.train.spans import best_iou
+
+    spans = torch.tensor([[[0.5, 0.2], [0.2, 0.2]], [[0.5, 0.5], [0.9, 0.1]]])  # (center, width)
+    targets = [torch.tensor([[0.5, 0.4], [0.2, 0.2]]), torch.zeros(0, 2)]
+    expected = torch.tensor([[0.5, 1.0], [0.0, 0.0]])  # [0.4,0.6] in [0.3,0.7]: 0.2 / 0.4
+    assert torch.allclose(best_iou(spans, targets), expected)
+    torch.manual_seed(0)
+    config = ModelConfig(video_dim=6, text_dim=5, hidden=16, heads=2, ffn=32, num_queries=4)
+    out = MomentDETR(config).eval()(*_batch_inputs(config))
+    scores, _ = out.ranked_candidates()
+    original = out.original
+    assert torch.allclose(scores, original.logits.sigmoid() * original.iou.sigmoid())
+    plain, _ = out.ranked_candidates(by_iou=False)
+    assert torch.allclose(plain, original.logits.sigmoid())
+
+
+def test_the_contrastive_losses_reward_aligned_video_and_text():
+    from amr.train.losses import clip_text_contrastive, video_text_contrastive
+
+    g = torch.Generator().manual_seed(0)
+    text = torch.randn(4, 3, 8, generator=g)
+    text_mask = torch.ones(4, 3, dtype=torch.bool)
+    video_mask = torch.ones(4, 5, dtype=torch.bool)
+    aligned = text[:, -1:, :].expand(4, 5, 8).clone()  # each video looks like its sentence
+    shuffled = aligned[[1, 2, 3, 0]]
+    low = video_text_contrastive(aligned, video_mask, text, text_mask, 0.07)
+    high = video_text_contrastive(shuffled, video_mask, text, text_mask, 0.07)
+    assert low < 0.1 < high
+    relevant = torch.zeros(4, 5, dtype=torch.bool)
+    relevant[:, :2] = True
+    video = torch.randn(4, 5, 8, generator=g)
+    query = torch.nn.functional.normalize(text, dim=-1).mean(1)  # not renormalised: reference
+    cosine = (torch.nn.functional.normalize(video, dim=-1) * query[:, None, :]).sum(-1)
+    by_hand = torch.nn.functional.binary_cross_entropy_with_logits(cosine / 0.07, relevant.float())
+    ctc = clip_text_contrastive(video, video_mask, text, text_mask, relevant, 0.07)
+    assert torch.allclose(ctc, by_hand, atol=1e-6)
+
+
+def test_a_checkpoint_from_before_the_iou_head_still_loads(tmp_path):
+    from amr.train.checkpoint import save_checkpoint
+    from amr.train.config import ModelConfig
+
+    old = MomentDETR(ModelConfig(video_dim=6, text_dim=5, hidden=16, heads=2, ffn=32,
+                                 iou_head=False))  # fmt: skip
+    model_config = old.config.to_json()
+    del model_config["iou_head"], model_config["rank_by_iou"]  # as amr 0.1 wrote it
+    body = {"format": "amr-checkpoint", "version": 1, "model_config": model_config,
+            "model": old.state_dict()}  # fmt: skip
+    save_checkpoint(tmp_path / "old.pt", body)
+    loaded = model_from_checkpoint(load_checkpoint(tmp_path / "old.pt"))
+    assert loaded.iou_head is None and not loaded.config.rank_by_iou

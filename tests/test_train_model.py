@@ -132,14 +132,14 @@ def test_every_parameter_gets_a_gradient_from_the_losses():
         "saliency_pos": torch.tensor([[2], [3]]),
         "saliency_neg": torch.tensor([[6], [0]]),
         "saliency_levels": torch.tensor([[0, 0, 3, 2, 0, 0, 0, 0], [0, 0, 1, 4, 0, 0, 0, 0]]),
+        "text_mask": text_mask,
     }
     total, terms = Criterion(LossConfig())(model(video, video_mask, text, text_mask), batch)
     total.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]
     assert missing == []
-    assert {"label", "span_l1", "span_giou", "label_0", "saliency_margin", "saliency_rank"} <= set(
-        terms
-    )
+    expected = {"label", "span_l1", "span_giou", "label_0", "saliency_margin", "saliency_rank"}
+    assert expected | {"iou_score", "iou_score_0", "vtc", "ctc"} <= set(terms)
 
 
 def test_bad_model_configs_are_clear_errors():

@@ -12,7 +12,7 @@ from rich.console import Console
 from amr.cli.options import AmrGroup, device_option, quiet_option, store_option
 from amr.eval.submission import write_submission
 from amr.train.ablations import ablation_settings, ablations_for
-from amr.train.config import run_settings
+from amr.train.config import ACTIVE_FFN, MATCHINGS, run_settings
 from amr.train.curriculum import PACINGS
 
 
@@ -195,18 +195,32 @@ def cold_start_command(
     default=None,
     help="Share of each epoch's rows drawn from the augmented rows [default: 0].",
 )
+@click.option(
+    "--matching",
+    type=click.Choice(MATCHINGS),
+    default=None,
+    help="Match both query sets to the moments in one assignment (joint, the reference's) or "
+    "each set on its own [default: joint].",
+)
+@click.option(
+    "--active-ffn",
+    type=click.Choice(ACTIVE_FFN),
+    default=None,
+    help="The Active Queries' feed-forward networks start as the cold start's (copy, the "
+    "reference's) or fresh [default: copy].",
+)
 @ablation_options("distill")
 def distill_command(
     init, corpus, store_path, out, config_file, resume, overwrite, quiet, replay_fraction,
-    ablations, **flags,
+    matching, active_ffn, ablations, **flags,
 ):  # fmt: skip
     """Stage 2: the corpus's real rows in curriculum order, with Original and Active Queries
     and distillation from the frozen cold-start model (100 epochs, lr ÷10 at 40 by default)."""
     from amr.train.stages import distill
 
-    settings = _settings(
-        config_file, "distill", flags, ablations, {"replay_fraction": replay_fraction}
-    )
+    distill_flags = {"replay_fraction": replay_fraction, "matching": matching,
+                     "active_ffn": active_ffn}  # fmt: skip
+    settings = _settings(config_file, "distill", flags, ablations, distill_flags)
     run = _run_flags(resume, overwrite, quiet)
     _print_run(out, distill(init, corpus, store_path, out, settings.train, settings.distill, **run))
 

@@ -22,6 +22,7 @@ from amr.train.model import MomentDETR
 CHECKPOINT_FORMAT = "amr-checkpoint"
 CHECKPOINT_VERSION = 1
 LAST, BEST = "last.pt", "best.pt"
+LEGACY_MODEL = {"iou_head": False, "rank_by_iou": False}  # before amr 0.2: no IoU head
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -75,11 +76,18 @@ def checkpoint_body(
     }
 
 
+def model_config_of(body: dict[str, Any]) -> ModelConfig:
+    """A checkpoint's model config. Settings it does not name did not exist when it was
+    written, so they read as off (an older checkpoint has no IoU head)."""
+    return ModelConfig.from_json({**LEGACY_MODEL, **body["model_config"]})
+
+
 def model_from_checkpoint(body: dict[str, Any]) -> MomentDETR:
     """The checkpoint's model, on the CPU. Building it leaves the global RNG as it was, so
     loading a checkpoint (stage 2's teacher) never changes a run's random stream."""
+    config = model_config_of(body)
     with torch.random.fork_rng(devices=[]):
-        model = MomentDETR(ModelConfig.from_json(body["model_config"]))
+        model = MomentDETR(config)
     try:
         model.load_state_dict(body["model"])
     except RuntimeError as exc:  # weights of another shape than the config describes

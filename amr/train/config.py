@@ -45,6 +45,8 @@ class ModelConfig(JsonConfig):
     dropout: float = 0.1
     input_dropout: float = 0.5
     max_clips: int = 75
+    iou_head: bool = True  # predict each span's IoU (the reference's head; trained with MSE)
+    rank_by_iou: bool = True  # rank windows by foreground probability × predicted IoU
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads:
@@ -67,7 +69,11 @@ class LossConfig(JsonConfig):
     margin: float = 0.2
     saliency_rank: float = 1.0  # weight of the rank-contrastive saliency loss
     rank_temperature: float = 0.5
-    aux: bool = True  # the same losses on every decoder layer's output
+    iou_score: float = 1.0  # MSE of the predicted IoU against each span's IoU with the moment
+    vtc: float = 0.3  # video-text contrastive: each video's mean clip against the batch's queries
+    ctc: float = 0.5  # clip-text contrastive: is each clip relevant, from its cosine to the query
+    contrast_temperature: float = 0.07
+    aux: bool = True  # the same set losses on every decoder layer's output
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,10 @@ class TrainConfig(JsonConfig):
         return Pacing(self.pacing, self.pacing_start, min(self.epochs_to_full, self.epochs - 1))
 
 
+MATCHINGS = ("joint", "separate")
+ACTIVE_FFN = ("copy", "fresh")
+
+
 @dataclass(frozen=True)
 class DistillConfig(JsonConfig):
     """Stage 2: the Active Queries and the distillation and discrimination losses."""
@@ -110,14 +120,15 @@ class DistillConfig(JsonConfig):
     temperature: float = 0.07
     hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
     init_original_randomly: bool = False
-    active_ffn: str = (
-        "copy"  # the Active Queries' FFNs: "copy" the cold start's (reference), "fresh"
-    )
+    active_ffn: str = "copy"  # Active Queries' FFNs: "copy" the cold start's (reference), "fresh"
+    matching: str = "joint"  # both query sets in one Hungarian matching (reference), "separate"
     replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
 
     def __post_init__(self) -> None:
-        if self.active_ffn not in ("copy", "fresh"):
-            raise AmrError(f"distill active_ffn must be copy or fresh, got {self.active_ffn!r}")
+        for name, allowed in (("active_ffn", ACTIVE_FFN), ("matching", MATCHINGS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise AmrError(f"distill {name} must be {' or '.join(allowed)}, got {value!r}")
 
 
 CONFIG_SECTIONS = ("model", "train", "distill")

@@ -184,6 +184,7 @@ def train_step(
         {
             "inputs": inputs,
             "video_mask": move["video_mask"],
+            "text_mask": move["text_mask"],
             "spans": targets,
             "saliency_pos": move["saliency_pos"],
             "saliency_neg": move["saliency_neg"],

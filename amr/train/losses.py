@@ -1,6 +1,7 @@
-"""Training losses: matched span losses (L1 + generalized IoU) and the focal foreground loss for
-every query set, on the last decoder layer and (aux) on every earlier one, and the two saliency
-losses."""
+"""Training losses: matched span losses (L1 + generalized IoU), the focal foreground loss and the
+IoU-score loss for every query set (each matched on its own, or all jointly), on the last
+decoder layer and (aux) on every earlier one; the two saliency losses; and the video-text and
+clip-text contrastive losses on the projected inputs."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import torch.nn.functional as F
 
 from amr.train.config import LossConfig
 from amr.train.matcher import MatchCosts, hungarian_match
-from amr.train.outputs import ModelOutputs, QuerySet
-from amr.train.spans import cw_to_se, paired_giou
+from amr.train.outputs import ModelOutputs, QuerySet, join
+from amr.train.spans import best_iou, cw_to_se, paired_giou
 
 
 def focal_loss(
@@ -57,12 +58,50 @@ def saliency_rank_loss(
     return -(mean_log_prob[used]).mean()
 
 
+def video_text_contrastive(
+    video: torch.Tensor,
+    video_mask: torch.Tensor,
+    text: torch.Tensor,
+    text_mask: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """VTC: a video (its mean projected clip) and its query (the last real token, which for
+    CLIP text features is the sentence token) are a pair; the batch's other videos and queries
+    are the negatives. Symmetric InfoNCE, the mean of both directions."""
+    clips = (video * video_mask[..., None]).sum(1) / video_mask.sum(1, keepdim=True).clamp(min=1)
+    last = (text_mask.sum(1) - 1).clamp(min=0)
+    sentence = text[torch.arange(len(text), device=text.device), last]
+    logits = F.normalize(sentence, dim=-1) @ F.normalize(clips, dim=-1).T / temperature
+    labels = torch.arange(len(logits), device=logits.device)
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+def clip_text_contrastive(
+    video: torch.Tensor,
+    video_mask: torch.Tensor,
+    text: torch.Tensor,
+    text_mask: torch.Tensor,
+    relevant: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """CTC: each real clip's similarity to its query (the normalised clip · the mean of the
+    query's normalised tokens, as the reference), over the temperature, is the logit of "this
+    clip is relevant" (binary cross-entropy)."""
+    tokens = F.normalize(text, dim=-1) * text_mask[..., None]
+    query = tokens.sum(1) / text_mask.sum(1, keepdim=True).clamp(min=1)
+    similarity = (F.normalize(video, dim=-1) * query[:, None, :]).sum(-1)  # (B, L)
+    logits = similarity[video_mask] / temperature
+    return F.binary_cross_entropy_with_logits(logits, relevant[video_mask].to(logits.dtype))
+
+
 class Criterion(torch.nn.Module):
     """All losses for a batch; returns the weighted total and each term (for logging)."""
 
-    def __init__(self, config: LossConfig):
+    def __init__(self, config: LossConfig, joint: bool = False):
+        """joint: match all query sets as one (one Hungarian assignment over all queries, as
+        the reference does in stage 2); else each set is matched to the targets on its own."""
         super().__init__()
-        self.config = config
+        self.config, self.joint = config, joint
         self.costs = MatchCosts(
             label=config.label,
             span_l1=config.span_l1,
@@ -71,10 +110,9 @@ class Criterion(torch.nn.Module):
             focal_gamma=config.focal_gamma,
         )
 
-    def _set_losses(
-        self, logits: torch.Tensor, spans: torch.Tensor, targets: list[torch.Tensor]
-    ) -> dict[str, torch.Tensor]:
+    def _set_losses(self, layer: QuerySet, targets: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         c = self.config
+        logits, spans = layer.logits, layer.spans
         matches = hungarian_match(logits, spans, targets, self.costs)
         counts = [len(q) for q, _ in matches]
         batch_idx = torch.as_tensor(np.repeat(np.arange(len(matches)), counts))
@@ -93,30 +131,36 @@ class Criterion(torch.nn.Module):
             giou = giou / n_moments
         else:
             l1 = giou = spans.sum() * 0.0
-        return {"label": label, "span_l1": l1, "span_giou": giou}
+        terms = {"label": label, "span_l1": l1, "span_giou": giou}
+        if layer.iou is not None and c.iou_score:
+            wanted_iou = best_iou(spans.detach(), targets)
+            terms["iou_score"] = F.mse_loss(layer.iou.sigmoid(), wanted_iou)
+        return terms
 
     def matched(
         self, query_set: QuerySet, targets: list[torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The weighted set losses of one query set (its last layer, and with `aux` every
         earlier layer, each matched to the targets on its own)."""
-        terms = self._set_losses(query_set.logits, query_set.spans, targets)
+        terms = self._set_losses(query_set, targets)
         if self.config.aux:
             for i, aux in enumerate(query_set.aux):
-                for name, value in self._set_losses(aux.logits, aux.spans, targets).items():
+                for name, value in self._set_losses(aux, targets).items():
                     terms[f"{name}_{i}"] = value
         return self._weighted(terms)
 
     def forward(
         self, outputs: ModelOutputs, batch: dict
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Set losses of the original query set, the saliency losses, then the set losses of
-        every further query set (each matched on its own; its terms named after it)."""
+        """Set losses of the first query set (or, joint, of all of them as one), the saliency
+        and contrastive losses, then the set losses of every further query set (each matched
+        on its own; its terms named after it)."""
         c = self.config
-        total, terms = self.matched(outputs.original, batch["spans"])
+        sets = [join(outputs.query_sets)] if self.joint else outputs.query_sets
+        total, terms = self.matched(sets[0], batch["spans"])
         mask = batch["video_mask"]
         finite = outputs.saliency.masked_fill(~mask, 0.0)
-        saliency = {
+        clip_terms = {
             "saliency_margin": saliency_margin_loss(
                 finite, batch["saliency_pos"], batch["saliency_neg"], c.margin
             ),
@@ -124,9 +168,19 @@ class Criterion(torch.nn.Module):
                 finite, batch["saliency_levels"], mask, c.rank_temperature
             ),
         }
-        saliency_total, saliency_terms = self._weighted(saliency)
-        total, terms = total + saliency_total, {**terms, **saliency_terms}
-        for query_set in outputs.query_sets[1:]:
+        if c.vtc:
+            clip_terms["vtc"] = video_text_contrastive(
+                outputs.projected_video, mask, outputs.projected_text, batch["text_mask"],
+                c.contrast_temperature,
+            )  # fmt: skip
+        if c.ctc:
+            clip_terms["ctc"] = clip_text_contrastive(
+                outputs.projected_video, mask, outputs.projected_text, batch["text_mask"],
+                batch["saliency_levels"] > 0, c.contrast_temperature,
+            )  # fmt: skip
+        clip_total, clip_terms = self._weighted(clip_terms)
+        total, terms = total + clip_total, {**terms, **clip_terms}
+        for query_set in sets[1:]:
             set_total, set_terms = self.matched(query_set, batch["spans"])
             total = total + set_total
             terms.update({f"{query_set.name}_{k}": v for k, v in set_terms.items()})
@@ -142,6 +196,9 @@ class Criterion(torch.nn.Module):
             "span_giou": c.span_giou,
             "saliency_margin": c.saliency_margin,
             "saliency_rank": c.saliency_rank,
+            "iou_score": c.iou_score,
+            "vtc": c.vtc,
+            "ctc": c.ctc,
         }
         total = sum(value * weights[_base(name)] for name, value in terms.items())
         # Detached, not floats: turning them into numbers would wait for the GPU every step.

@@ -197,6 +197,8 @@ class MomentDETR(nn.Module):
             self.active_anchors = nn.Parameter(inverse_sigmoid(active))
         self.span_heads = nn.ModuleList(_mlp(dim, dim, 2, 3) for _ in range(config.decoder_layers))
         self.class_head = nn.Linear(dim, 1)
+        # The predicted IoU of each query's span with the moment (the reference's IoU head).
+        self.iou_head = nn.Linear(dim, 1) if config.iou_head else None
         for head in self.span_heads:  # start from "no correction" of the anchors
             nn.init.zeros_(head[-1].weight)
             nn.init.zeros_(head[-1].bias)
@@ -219,6 +221,7 @@ class MomentDETR(nn.Module):
         times = torch.stack([index / lengths, (index + 1) / lengths], dim=-1).to(video.dtype)
         v = self.video_proj(torch.cat([video, times], dim=-1))
         t = self.text_proj(text)
+        projected_video = v
         clip_pos = sine_embedding(index.expand(batch, -1) / lengths, self.config.hidden).to(v.dtype)
         no_pos = torch.zeros_like(t)
         v = self.fusion(v, clip_pos, video_mask, t, no_pos, text_mask)
@@ -240,7 +243,9 @@ class MomentDETR(nn.Module):
             )
             query = layer(query, position, query_mask, v, clip_pos, video_mask)
             spans = (inverse_sigmoid(anchor) + span_head(query)).sigmoid()
-            layers.append(self._query_sets(self.class_head(query).squeeze(-1), spans, query))
+            iou = None if self.iou_head is None else self.iou_head(query).squeeze(-1)
+            logits = self.class_head(query).squeeze(-1)
+            layers.append(self._query_sets(logits, spans, query, iou))
             anchor = spans.detach()
         text_pooled = (t * text_mask[..., None]).sum(1) / text_mask.sum(1, keepdim=True).clamp(
             min=1
@@ -248,7 +253,7 @@ class MomentDETR(nn.Module):
         *earlier, last = layers
         for i, query_set in enumerate(last):
             query_set.aux = [sets[i] for sets in earlier]
-        return ModelOutputs(last, saliency, v, text_pooled)
+        return ModelOutputs(last, saliency, v, text_pooled, projected_video, t)
 
     def _queries(
         self, batch: int, device: torch.device
@@ -268,12 +273,25 @@ class MomentDETR(nn.Module):
         return query, anchors.sigmoid()[None].expand(batch, -1, -1), mask
 
     def _query_sets(
-        self, logits: torch.Tensor, spans: torch.Tensor, hidden: torch.Tensor
+        self,
+        logits: torch.Tensor,
+        spans: torch.Tensor,
+        hidden: torch.Tensor,
+        iou: torch.Tensor | None,
     ) -> list[QuerySet]:
         """One layer's outputs cut into its query sets: the original queries, then the Active
         Queries when there are any."""
         n = self.config.num_queries
-        sets = [QuerySet("original", logits[:, :n], spans[:, :n], hidden[:, :n])]
+        cuts = [("original", slice(0, n))]
         if self.config.active_queries:
-            sets.append(QuerySet("active", logits[:, n:], spans[:, n:], hidden[:, n:]))
-        return sets
+            cuts.append(("active", slice(n, None)))
+        return [
+            QuerySet(
+                name,
+                logits[:, part],
+                spans[:, part],
+                hidden[:, part],
+                None if iou is None else iou[:, part],
+            )
+            for name, part in cuts
+        ]

@@ -11,8 +11,12 @@ import torch
 
 from amr.datasets.store import Store
 from amr.eval.submission import postprocess, submission_records
-from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_from_checkpoint
-from amr.train.config import ModelConfig
+from amr.train.checkpoint import (
+    check_model_fits_store,
+    load_checkpoint,
+    model_config_of,
+    model_from_checkpoint,
+)
 from amr.train.device import autocast, resolve_device
 from amr.train.model import MomentDETR
 from amr.train.spans import cw_to_se
@@ -73,8 +77,9 @@ def predict_split(
         ]
         with autocast(device):
             out = model(inputs[0].float(), inputs[1], inputs[2].float(), inputs[3])
-        logits, spans = out.ranked_candidates()  # stage 2: both query sets, ranked together
-        scores = logits.float().sigmoid().cpu().numpy()
+        # Every query set's windows ranked together, by probability × predicted IoU.
+        scores, spans = out.ranked_candidates(by_iou=model.config.rank_by_iou)
+        scores = scores.cpu().numpy()
         spans = cw_to_se(spans.float()).clamp(0, 1).cpu().numpy()
         windows = spans * batch["duration"][:, None, None]
         windows, ranked, keep = postprocess(
@@ -106,7 +111,7 @@ def predict_checkpoint(
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
     opened = Store.open(store)
     body = load_checkpoint(checkpoint)
-    check_model_fits_store(ModelConfig.from_json(body["model_config"]), opened, checkpoint)
+    check_model_fits_store(model_config_of(body), opened, checkpoint)
     target = resolve_device(device)
     model = model_from_checkpoint(body).to(target)
     return predict_split(model, opened, split, device=target, nms_threshold=nms_threshold)

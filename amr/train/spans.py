@@ -40,3 +40,19 @@ def paired_giou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     hull = torch.maximum(a[:, 1], b[:, 1]) - torch.minimum(a[:, 0], b[:, 0])
     iou = inter / union.clamp(min=1e-6)
     return iou - (hull - union) / hull.clamp(min=1e-6)
+
+
+def best_iou(spans: torch.Tensor, targets: list[torch.Tensor]) -> torch.Tensor:
+    """(B, Q): the IoU of each predicted span with the closest ground-truth span of its own
+    sample (0 for a sample without one). spans (B, Q, 2) and each target (n_b, 2) in
+    (center, width)."""
+    batch, queries, _ = spans.shape
+    counts = torch.tensor([len(t) for t in targets], device=spans.device)
+    if int(counts.sum()) == 0:
+        return spans.new_zeros(batch, queries)
+    owner = torch.repeat_interleave(torch.arange(batch, device=spans.device), counts)
+    flat = torch.cat(targets).to(spans.dtype)
+    iou, _ = pairwise_iou(cw_to_se(spans.reshape(-1, 2)), cw_to_se(flat))  # (B * Q, T)
+    sample = torch.arange(batch, device=spans.device).repeat_interleave(queries)
+    iou = iou.masked_fill(sample[:, None] != owner[None, :], 0.0)
+    return iou.max(dim=1).values.reshape(batch, queries)

@@ -28,6 +28,7 @@ from amr.train.checkpoint import (
     LAST,
     check_model_fits_store,
     load_checkpoint,
+    model_config_of,
     model_from_checkpoint,
 )
 from amr.train.config import DistillConfig, LossConfig, ModelConfig, TrainConfig
@@ -81,7 +82,8 @@ def _student_and_teacher(
         init_student(
             student, teacher, settings.init_original_randomly, settings.active_ffn == "copy"
         )
-    criterion = DistillCriterion(Criterion(spec.loss), teacher.to(device), spec.distill)
+    joint = spec.distill.matching == "joint"
+    criterion = DistillCriterion(Criterion(spec.loss, joint), teacher.to(device), spec.distill)
     return student, criterion
 
 
@@ -193,7 +195,7 @@ def distill(
         raise AmrError(
             f"{init}: --init must be a cold-start run or checkpoint, not {body.get('stage')!r}"
         )
-    teacher_config = ModelConfig.from_json(body["model_config"])
+    teacher_config = model_config_of(body)
     opened = Store.open(store)
     check_model_fits_store(teacher_config, opened, init)
     student = replace(teacher_config, active_queries=settings.active_queries)
