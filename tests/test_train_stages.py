@@ -42,13 +42,15 @@ def test_settings_are_layered_defaults_then_file_then_flags(tmp_path):
     settings = run_settings(path, DISTILL.train_defaults, {"lr": 0.1}, {"replay_fraction": None})
     assert settings.train == TrainConfig(epochs=7, lr=0.1, lr_drop=40, pacing="ordered")
     assert settings.distill == DistillConfig(distill=0.25)
+    with_loss = run_settings(_config(tmp_path, {"loss": {"vtc": 0.0}}), train_flags={})
+    assert with_loss.loss == LossConfig(vtc=0.0)
     assert run_settings(None, BASELINE.train_defaults, {}).train == TrainConfig()
 
 
 def test_bad_config_files_are_clear_errors(tmp_path):
     with pytest.raises(AmrError, match="not a readable JSON config"):
         run_settings(tmp_path / "missing.json")
-    with pytest.raises(AmrError, match="expected an object with `model`, `train`"):
+    with pytest.raises(AmrError, match="expected an object with `model`, `loss`, `train`"):
         run_settings(_config(tmp_path, {"trian": {}}))
     with pytest.raises(AmrError, match="`train` must be an object"):
         run_settings(_config(tmp_path, {"train": [1]}))

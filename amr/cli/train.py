@@ -48,8 +48,8 @@ RUN_OPTIONS = _apply(
             "config_file",
             type=click.Path(path_type=Path),
             default=None,
-            help="JSON with `model`, `train` (and for distill `distill`) settings; the options "
-            "below override it.",
+            help="JSON with `model`, `loss`, `train` (and for distill `distill`) settings; the "
+            "options below override it.",
         ),
         click.option("--epochs", type=int, default=None, help="[default: the stage's]"),
         click.option(
@@ -141,7 +141,10 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, qui
 
     settings = _settings(config_file, "baseline", flags)
     run = _run_flags(resume, overwrite, quiet)
-    _print_run(out, baseline(store_path, split, out, settings.train, settings.model_options, **run))
+    summary = baseline(
+        store_path, split, out, settings.train, settings.model_options, settings.loss, **run
+    )
+    _print_run(out, summary)
 
 
 @train.command("cold-start")
@@ -169,12 +172,11 @@ def cold_start_command(
     settings = _settings(config_file, "cold-start", flags, ablations)
     kinds = kinds and [k.strip() for k in kinds.split(",")]
     run = _run_flags(resume, overwrite, quiet)
-    _print_run(
-        out,
-        cold_start(
-            corpus, store_path, out, settings.train, settings.model_options, kinds=kinds, **run
-        ),
-    )
+    summary = cold_start(
+        corpus, store_path, out, settings.train, settings.model_options, settings.loss,
+        kinds=kinds, **run,
+    )  # fmt: skip
+    _print_run(out, summary)
 
 
 @train.command("distill")
@@ -222,7 +224,10 @@ def distill_command(
                      "active_ffn": active_ffn}  # fmt: skip
     settings = _settings(config_file, "distill", flags, ablations, distill_flags)
     run = _run_flags(resume, overwrite, quiet)
-    _print_run(out, distill(init, corpus, store_path, out, settings.train, settings.distill, **run))
+    summary = distill(
+        init, corpus, store_path, out, settings.train, settings.distill, settings.loss, **run
+    )
+    _print_run(out, summary)
 
 
 @click.command("predict")

@@ -131,12 +131,12 @@ class DistillConfig(JsonConfig):
                 raise AmrError(f"distill {name} must be {' or '.join(allowed)}, got {value!r}")
 
 
-CONFIG_SECTIONS = ("model", "train", "distill")
+CONFIG_SECTIONS = ("model", "loss", "train", "distill")
 
 
 def read_config_file(path: str | Path | None) -> dict[str, dict[str, Any]]:
-    """A `--config` file: a JSON object with `model`, `train` and (stage 2) `distill` sections,
-    each an object of settings. None reads as no file."""
+    """A `--config` file: a JSON object with `model`, `loss`, `train` and (stage 2) `distill`
+    sections, each an object of settings. None reads as no file."""
     if path is None:
         return {}
     path = Path(path)
@@ -145,7 +145,7 @@ def read_config_file(path: str | Path | None) -> dict[str, dict[str, Any]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AmrError(f"{path}: not a readable JSON config ({exc})") from None
     if not isinstance(body, dict) or set(body) - set(CONFIG_SECTIONS):
-        raise AmrError(f"{path}: expected an object with `model`, `train` and/or `distill`")
+        raise AmrError(f"{path}: expected an object with `model`, `loss`, `train`, `distill`")
     for name, section in body.items():
         if not isinstance(section, dict):
             raise AmrError(f"{path}: `{name}` must be an object of settings")
@@ -168,6 +168,7 @@ class RunSettings:
     model_options: dict[str, Any]
     train: TrainConfig
     distill: DistillConfig | None = None
+    loss: LossConfig = LossConfig()
 
 
 def run_settings(
@@ -179,14 +180,15 @@ def run_settings(
     """The layered settings of one `amr train` command. `distill_flags` is None for stages
     without distillation settings (then a `distill` section in the file is an error)."""
     sections = read_config_file(config_file)
+    loss = LossConfig.from_json(sections.get("loss", {}))
     train = TrainConfig.from_json(
         layered(train_defaults or {}, sections.get("train", {}), train_flags or {})
     )
     if distill_flags is None:
         if "distill" in sections:
             raise AmrError(f"{config_file}: a `distill` section is only for amr train distill")
-        return RunSettings(sections.get("model", {}), train)
+        return RunSettings(sections.get("model", {}), train, loss=loss)
     if sections.get("model"):
         raise AmrError("distill takes its model from --init; the config's `model` must be empty")
     distill = DistillConfig.from_json(layered({}, sections.get("distill", {}), distill_flags))
-    return RunSettings({}, train, distill)
+    return RunSettings({}, train, distill, loss)
