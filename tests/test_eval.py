@@ -530,7 +530,7 @@ def test_ground_truth_table_needs_three_annotators(tmp_path):
         {
             "qid": [1], "query": ["q"], "vid": ["v"], "duration": [10.0],
             "relevant_windows": [[[0.0, 2.0]]], "relevant_clip_ids": [[0]],
-            "saliency_scores": [[[1, 2]]],
+            "saliency_scores": [[[1, 2]]], "wrong_spans": [[]],
         },
         schema=SAMPLES_SCHEMA,
     )  # fmt: skip

@@ -23,6 +23,7 @@ def _samples(vids, first_qid=1):
             "relevant_windows": [[[2.0, 6.0]]] * len(vids),
             "relevant_clip_ids": [[1, 2]] * len(vids),
             "saliency_scores": [[[1, 2, 3], [2, 3, 4]]] * len(vids),
+            "wrong_spans": [[[10.0, 14.0]]] * len(vids),
         },
         schema=SAMPLES_SCHEMA,
     )

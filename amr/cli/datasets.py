@@ -23,8 +23,10 @@ from amr.datasets import (
     synthesize,
 )
 from amr.datasets.importer import DATASETS
+from amr.datasets.remine import remine_wrong_spans
 from amr.datasets.summary import Stats
 from amr.datasets.synthetic import PRESETS
+from amr.datasets.wrong_spans import MiningConfig
 
 
 @click.group(cls=AmrGroup)
@@ -163,6 +165,50 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet,
     Console().print(
         f"wrote [bold]{out}[/] ({meta.name}: {counts}; {meta.fingerprint[:19]}…)", soft_wrap=True
     )
+
+
+@datasets.command("wrong-spans")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--split", "splits", multiple=True, required=True, help="A labelled split; repeatable."
+)
+@click.option(
+    "--per-query",
+    type=int,
+    default=MiningConfig.per_query,
+    show_default=True,
+    help="Wrong spans per query (fewer where the video has no room).",
+)
+@click.option(
+    "--margin",
+    type=int,
+    default=MiningConfig.margin,
+    show_default=True,
+    help="Clips between a wrong span and any relevant window.",
+)
+@click.option(
+    "--max-clips",
+    type=int,
+    default=MiningConfig.max_clips,
+    show_default=True,
+    help="The longest wrong span, in clips (each is as long as the query's windows).",
+)
+def wrong_spans_command(store, splits, per_query, margin, max_clips) -> None:
+    """Mine each query's wrong spans again: spans of its own video, outside every relevant
+    window by --margin clips, whose features look most like the moment's.
+
+    Stores mine them when they are made (unless the annotation file gives `wrong_spans`);
+    this recomputes them with other settings. The store's fingerprint changes.
+    """
+    config = MiningConfig(per_query=per_query, margin=margin, max_clips=max_clips)
+    meta, reports = remine_wrong_spans(store, list(splits), config)
+    for r in reports:
+        Console().print(
+            f"{r.split}: {r.spans:,} wrong spans for {r.with_spans:,} of {r.queries:,} labelled "
+            f"queries (at most {per_query} each, {margin} clip(s) from any window)",
+            soft_wrap=True,
+        )
+    Console().print(f"wrote [bold]{store}[/] ({meta.fingerprint[:19]}…)", soft_wrap=True)
 
 
 @datasets.command("info")

@@ -2,7 +2,9 @@
 
 Each line: ``qid``, ``query``, ``duration``, ``vid`` and, for labeled splits,
 ``relevant_windows`` ([start, end] seconds), ``relevant_clip_ids`` and ``saliency_scores``
-(QVHighlights only). Unlabeled splits (QVHighlights test) have only the first four keys.
+(QVHighlights only), and optionally ``wrong_spans`` ([start, end] seconds of look-alike spans of
+the same video, as AMR's reference data has; the store mines them when a file has none).
+Unlabeled splits (QVHighlights test) have only the first four keys.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from amr.datasets.schema import SAMPLES_SCHEMA
+from amr.datasets.wrong_spans import overlapping_window
 from amr.errors import AmrError
 
 REQUIRED_KEYS = ("qid", "query", "vid", "duration")
@@ -31,6 +34,7 @@ class ReadReport:
     videos: int
     labeled: bool
     clamped_windows: int
+    wrong_spans: bool = False  # the file gives wrong spans (else the store mines them)
 
 
 def check_plain_name(vid: str, where: str) -> None:
@@ -91,6 +95,25 @@ def _saliency(raw: object, n_clips: int, where: str) -> list[list[int]]:
     return scores.tolist()
 
 
+def _wrong_spans(raw: object, windows: list, duration: float, where: str) -> list[list[float]]:
+    if not isinstance(raw, list):
+        raise AmrError(f"{where}: wrong_spans must be a list of [start, end]")
+    spans = []
+    for span in raw:
+        if not isinstance(span, list) or len(span) != 2:
+            raise AmrError(f"{where}: wrong span {span!r} is not [start, end]")
+        start, end = (_number(v, "wrong span bound", where) for v in span)
+        if not 0 <= start < end <= duration + 1e-6:
+            raise AmrError(
+                f"{where}: wrong span {span!r} is not inside the video (0 to {duration:g} s)"
+            )
+        window = overlapping_window([start, end], windows)
+        if window is not None:
+            raise AmrError(f"{where}: wrong span {span!r} overlaps relevant window {window!r}")
+        spans.append([start, min(end, duration)])
+    return spans
+
+
 def read_json_lines(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSON-lines file whose objects each
     have an integer ``qid``, unique in the file, and the `required` keys."""
@@ -131,7 +154,7 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
     if not path.is_file():
         raise AmrError(f"{path}: annotation file not found")
     rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
-    clamped = 0
+    clamped, given_wrong_spans = 0, False
     for lineno, record in read_json_lines(path, REQUIRED_KEYS):
         qid, vid, query = record["qid"], record["vid"], record["query"]
         where = f"{path}:{lineno} (qid {qid})"
@@ -158,9 +181,13 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
             if "saliency_scores" in record
             else []
         )
+        wrong = []
+        if "wrong_spans" in record:
+            wrong = _wrong_spans(record["wrong_spans"], windows, duration, where)
+            given_wrong_spans = True
         for name, value in zip(
             SAMPLES_SCHEMA.names,
-            (qid, query, vid, duration, windows, clip_ids, saliency),
+            (qid, query, vid, duration, windows, clip_ids, saliency, wrong),
             strict=True,
         ):
             rows[name].append(value)
@@ -173,5 +200,6 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
         videos=len(set(rows["vid"])),
         labeled=any(rows["relevant_windows"]),
         clamped_windows=clamped,
+        wrong_spans=given_wrong_spans,
     )
     return table, report

@@ -17,6 +17,7 @@ from amr.console import track
 from amr.datasets.annotations import ReadReport, read_annotations
 from amr.datasets.features import FeatureDirectory, load_video
 from amr.datasets.store import Store, StoreMeta, create_store
+from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 
 T = TypeVar("T")
@@ -162,7 +163,8 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
         for qid, matrix in track(_chain(head, rest), len(qids), "text features", show_progress):
             writer.texts.add(qid, matrix.astype(np.float16))
         for split, table in tables.items():
-            writer.write_samples(split, table, source=reports[split].path.name)
+            mine = None if reports[split].wrong_spans else MiningConfig()
+            writer.write_samples(split, table, source=reports[split].path.name, mine=mine)
             summary.clips_past_features += _clips_past_features(
                 table, lambda vid: n_clips[vid] if vid in n_clips else base.n_clips(vid)
             )

@@ -19,6 +19,9 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("relevant_windows", pa.list_(pa.list_(pa.float32()))),
         pa.field("relevant_clip_ids", pa.list_(pa.int32())),
         pa.field("saliency_scores", pa.list_(pa.list_(pa.int8()))),
+        # [start, end] seconds of spans of the same video that look like the moment but are
+        # not it (from the annotation file, or mined: datasets/wrong_spans.py)
+        pa.field("wrong_spans", pa.list_(pa.list_(pa.float32()))),
     ]
 )
 

@@ -2,7 +2,8 @@
 
 ::
 
-    STORE/store.json               name, clip length, dims, splits, sources, fingerprint
+    STORE/store.json               name, clip length, dims, splits, sources, how each split's
+                                   wrong spans were made, fingerprint
     STORE/samples-{split}.parquet  one row per query (schema.SAMPLES_SCHEMA)
     STORE/video_features.parquet   vid, n_clips, features (n_clips × video_dim, float16)
     STORE/text_features.parquet    qid, n_tokens, features (n_tokens × text_dim, float16)
@@ -34,11 +35,14 @@ from amr.datasets.schema import (
     text_features_schema,
     video_features_schema,
 )
+from amr.datasets.wrong_spans import SPANS_TYPE as WRONG_SPANS_TYPE
+from amr.datasets.wrong_spans import MiningConfig, mine_split
 from amr.errors import AmrError
 from amr.fileio import building_directory, sha256_file, write_json
 
 STORE_FORMAT = "amr-store"
-STORE_FORMAT_VERSION = 1
+STORE_FORMAT_VERSION = 2  # 2: samples have wrong_spans; store.json says how they were made
+READABLE_VERSIONS = (1, 2)  # a version-1 store reads as having no wrong spans
 VIDEO_FILE = "video_features.parquet"
 TEXT_FILE = "text_features.parquet"
 # Row groups of about this many feature bytes. Measured at 2816-d (make bench): 1 MB row groups
@@ -68,6 +72,7 @@ class StoreMeta:
     text_dim: int
     splits: dict[str, SplitInfo] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
+    wrong_spans: dict[str, dict[str, Any]] = field(default_factory=dict)  # per split: method
     fingerprint: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -79,7 +84,7 @@ class StoreMeta:
     def from_json(cls, body: dict[str, Any], where: Path) -> StoreMeta:
         if body.get("format") != STORE_FORMAT:
             raise AmrError(f"{where}: not an amr store (format is {body.get('format')!r})")
-        if body.get("format_version") != STORE_FORMAT_VERSION:
+        if body.get("format_version") not in READABLE_VERSIONS:
             raise AmrError(
                 f"{where}: store format version {body.get('format_version')} is not supported "
                 f"(this amr reads version {STORE_FORMAT_VERSION})"
@@ -93,6 +98,7 @@ class StoreMeta:
                 text_dim=int(body["text_dim"]),
                 splits=splits,
                 sources=dict(body.get("sources", {})),
+                wrong_spans=dict(body.get("wrong_spans", {})),
                 fingerprint=str(body.get("fingerprint", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -217,7 +223,11 @@ class Store:
             known = ", ".join(self.meta.splits) or "none"
             raise AmrError(f"{self.root}: no split {split!r} (splits: {known})")
         if split not in self._samples:
-            self._samples[split] = pq.read_table(self.root / samples_file(split))
+            table = pq.read_table(self.root / samples_file(split))
+            if "wrong_spans" not in table.column_names:  # a version-1 store: none
+                empty = pa.array([[] for _ in range(table.num_rows)], WRONG_SPANS_TYPE)
+                table = table.append_column(SAMPLES_SCHEMA.field("wrong_spans"), empty)
+            self._samples[split] = table
         return self._samples[split]
 
     def video_features(self, vid: str) -> np.ndarray:
@@ -306,20 +316,36 @@ class StoreWriter:
         self.dir = building_dir
         self.meta = meta
         self.splits: dict[str, SplitInfo] = {}
+        self.wrong_spans: dict[str, dict[str, Any]] = {}
+        self._to_mine: dict[str, MiningConfig] = {}
         self.videos = FeatureWriter(self.dir / VIDEO_FILE, video_features_schema(meta.video_dim))
         self.texts = FeatureWriter(self.dir / TEXT_FILE, text_features_schema(meta.text_dim))
         if base is not None:
             for split in base.splits:
                 self.write_samples(split, base.samples(split), base.meta.splits[split].source)
+                self.wrong_spans[split] = base.meta.wrong_spans.get(split, {"method": "none"})
             for group in base.videos.iter_row_groups():
                 self.videos.copy_row_group(group)
             for group in base.texts.iter_row_groups():
                 self.texts.copy_row_group(group)
 
-    def write_samples(self, split: str, table: pa.Table, source: str = "") -> None:
+    def write_samples(
+        self, split: str, table: pa.Table, source: str = "", mine: MiningConfig | None = None
+    ) -> None:
+        """A split's samples. With `mine`, its wrong spans are mined from the video features
+        when the store is finished (the table's own, if any, are replaced); without, the
+        table's are kept (from an annotation file)."""
         if split in self.splits:
             raise AmrError(f"split {split!r} given twice")
+        if "wrong_spans" not in table.column_names:
+            empty = pa.array([[] for _ in range(table.num_rows)], WRONG_SPANS_TYPE)
+            table = table.append_column(SAMPLES_SCHEMA.field("wrong_spans"), empty)
         table = table.cast(SAMPLES_SCHEMA)
+        if mine is not None:
+            self._to_mine[split] = mine
+            self.wrong_spans[split] = mine.to_json()
+        else:
+            self.wrong_spans.setdefault(split, {"method": "annotations"})
         pq.write_table(table, self.dir / samples_file(split), compression="zstd")
         labeled = bool(
             pa.compute.sum(pa.compute.list_value_length(table["relevant_windows"])).as_py()
@@ -331,7 +357,22 @@ class StoreWriter:
         """Close the files and write store.json with the fingerprint of what was written."""
         self.videos.close()
         self.texts.close()
-        meta = replace(self.meta, splits=self.splits, fingerprint=compute_fingerprint(self.dir))
+        if self._to_mine:
+            videos = FeatureTable(self.dir / VIDEO_FILE, "vid", "n_clips", self.meta.video_dim)
+            for split, config in self._to_mine.items():
+                path = self.dir / samples_file(split)
+                table = pq.read_table(path)
+                spans = mine_split(table, videos.get, self.meta.clip_length, config)
+                table = table.set_column(
+                    table.schema.get_field_index("wrong_spans"), "wrong_spans", spans
+                )
+                pq.write_table(table.cast(SAMPLES_SCHEMA), path, compression="zstd")
+        meta = replace(
+            self.meta,
+            splits=self.splits,
+            wrong_spans=self.wrong_spans,
+            fingerprint=compute_fingerprint(self.dir),
+        )
         write_json(self.dir / "store.json", meta.to_json())
         return meta
 

@@ -21,6 +21,7 @@ from amr.datasets.synthetic.config import PRESETS, SynthConfig
 from amr.datasets.synthetic.records import SynthQuery, SynthVideo
 from amr.datasets.synthetic.templates import template_videos
 from amr.datasets.synthetic.world import World
+from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 from amr.fileio import sha256_file
 
@@ -101,11 +102,11 @@ def synthesize(
     world = make_world(config)
     sources: dict = {"kind": "synthetic", "config": asdict(config)}
     if annotations:
-        tables = {}
+        tables, reports = {}, {}
         for split, path in annotations:
             if split in tables:
                 raise AmrError(f"split {split!r} given twice")
-            tables[split], _ = read_annotations(path, config.clip_length)
+            tables[split], reports[split] = read_annotations(path, config.clip_length)
         sources["annotations"] = [
             {"split": split, "file": Path(path).name, "sha256": sha256_file(Path(path))}
             for split, path in annotations
@@ -113,7 +114,7 @@ def synthesize(
         n_videos = len({v for t in tables.values() for v in t["vid"].to_pylist()})
         videos = annotated_videos(world, config, tables)
     else:
-        tables = None
+        tables, reports = None, {}
         plan = [("train", config.train_videos), ("val", config.val_videos)]
         n_videos = sum(n for _, n in plan if n)
         videos = _template_splits(world, config, plan)
@@ -135,7 +136,9 @@ def synthesize(
                 rows.setdefault(q.split, []).append(q)
         splits = tables or {split: _samples_table(qs) for split, qs in rows.items()}
         for split, table in splits.items():
-            writer.write_samples(split, table, source="synthetic")
+            given = reports.get(split) is not None and reports[split].wrong_spans
+            mine = None if given else MiningConfig()  # never the world's hidden twins
+            writer.write_samples(split, table, source="synthetic", mine=mine)
     return Store.open(out).meta
 
 

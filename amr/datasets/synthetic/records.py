@@ -18,6 +18,7 @@ class SynthQuery:
     relevant_windows: list[list[float]]
     relevant_clip_ids: list[int]
     saliency_scores: list[list[int]]
+    wrong_spans: list[list[float]] = field(default_factory=list)  # mined when the store is made
     order: int = 0
     """Position in its split's samples table."""
 
