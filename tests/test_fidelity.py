@@ -188,3 +188,54 @@ def test_a_checkpoint_from_before_the_iou_head_still_loads(tmp_path):
     save_checkpoint(tmp_path / "old.pt", body)
     loaded = model_from_checkpoint(load_checkpoint(tmp_path / "old.pt"))
     assert loaded.iou_head is None and not loaded.config.rank_by_iou
+
+
+def test_real_rows_carry_their_wrong_spans_into_the_batches(cold, small_store):
+    from amr.datasets import Store
+    from amr.train.data import CorpusSource, LoaderConfig, iterate_batches
+
+    corpus, _ = cold
+    store = Store.open(small_store)
+    samples = store.samples("train").to_pylist()
+    wrong = {r["qid"]: r["wrong_spans"] for r in samples}
+    table = Corpus.open(corpus)
+    originals = [
+        row
+        for _, part in table.iter_tables(["kind", "qid", "negative_windows"])
+        for row in part.to_pylist()
+        if row["kind"] == "original"
+    ]
+    assert sum(len(r["negative_windows"]) for r in originals) > 0
+    for row in originals:  # mined spans are clip-aligned: the corpus keeps them as they are
+        assert row["negative_windows"] == wrong[row["qid"]]
+    source = CorpusSource(corpus, small_store, {"original"}, LoaderConfig(batch_size=8), 0)
+    plan = plan_epoch(source.eligible, 0, 0, None, 48)
+    _, batch = next(iter(iterate_batches(source, plan)))
+    clip = store.meta.clip_length
+    for i, qid in enumerate(batch["qid"].tolist()):
+        expected = torch.zeros(batch["video_mask"].shape[1], dtype=torch.bool)
+        for start, end in wrong[qid]:
+            expected[round(start / clip) : round(end / clip)] = True
+        assert torch.equal(batch["negative_clips"][i], expected & batch["video_mask"][i])
+
+
+def test_discrimination_pushes_the_query_away_from_the_wrong_spans():
+    from amr.train.distill import discrimination_loss
+
+    similarity = torch.tensor([[0.9, 0.8, 0.1, 0.5, 0.0], [0.2, 0.3, 0.4, 0.5, 0.6]])
+    relevant = torch.tensor([[1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    wrong = torch.tensor([[0, 0, 0, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    # sample 0: positives 0.85, wrong spans 0.25; sample 1 has no relevant clip: left out
+    by_hand = torch.nn.functional.softplus(torch.tensor((0.25 - 0.85) / 0.07))
+    assert torch.allclose(discrimination_loss(similarity, relevant, wrong, 0.07), by_hand)
+    none = torch.zeros_like(wrong)
+    assert discrimination_loss(similarity, relevant, none, 0.07) == 0
+
+
+def test_stage_2_discriminates_against_wrong_spans_by_default(cold, small_store, tmp_path):
+    corpus, run = cold
+    one = TrainConfig(epochs=1, batch_size=16, window_rows=48, val_split=None, checkpoint_every=0)
+    distill(run, corpus, small_store, tmp_path / "d", one, show_progress=False)
+    (line,) = read_metrics(tmp_path / "d")
+    spec = json.loads((tmp_path / "d" / "config.json").read_text())
+    assert spec["distill"]["disc_negatives"] == "wrong-spans" and line["loss"]["discrimination"] > 0

@@ -120,6 +120,7 @@ class Generator:
         n = len(ids)
         counts = split.n_windows[ids]
         windows = ragged.ranges(split.window_offsets[ids], counts)
+        wrong = ragged.ranges(split.wrong_offsets[ids], np.diff(split.wrong_offsets)[ids])
         durations = split.durations[ids]
         components = component_matrix(
             n,
@@ -141,9 +142,10 @@ class Generator:
             label_start=split.window_first[windows],
             label_stop=split.window_stop[windows],
             label_saliency=saliency,
-            negative_counts=np.zeros(n, np.int64),
-            negative_start=np.zeros(0, np.int64),
-            negative_stop=np.zeros(0, np.int64),
+            # a real sample's negatives are its wrong spans (stage 2's discrimination loss)
+            negative_counts=np.diff(split.wrong_offsets)[ids],
+            negative_start=split.wrong_first[wrong],
+            negative_stop=split.wrong_stop[wrong],
             pastes=self._host_pastes(ids),
         )
         rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = boundary_contrast(

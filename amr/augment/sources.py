@@ -56,6 +56,9 @@ class SplitIndex:
     clip_length: float
     label_seconds: np.ndarray  # float64 sum of each sample's window lengths as annotated
     label_count: np.ndarray  # int64 number of annotated windows of each sample
+    wrong_offsets: np.ndarray  # (n + 1,): sample i owns wrong spans wrong_offsets[i]:[i + 1]
+    wrong_first: np.ndarray  # int64 first clip of each wrong span (its own video)
+    wrong_stop: np.ndarray  # int64 clip after the last
 
     def __len__(self) -> int:
         return len(self.qids)
@@ -90,11 +93,10 @@ def read_split(store: Store, split: str) -> SplitIndex:
     window_counts = _list_lengths(table.column("relevant_windows"))
     seconds = pc.list_flatten(pc.list_flatten(table.column("relevant_windows")))
     seconds = seconds.to_numpy().astype(np.float64).reshape(-1, 2)
-    owner = np.repeat(np.arange(n), window_counts)
-    first = np.floor(seconds[:, 0] / clip_length + 1e-6).astype(np.int64)
-    stop = np.minimum(np.ceil(seconds[:, 1] / clip_length - 1e-6).astype(np.int64), n_clips[owner])
-    kept = stop > first
-    first, stop, owner = first[kept], stop[kept], owner[kept]
+    first, stop, owner = _clip_ranges(table.column("relevant_windows"), clip_length, n_clips)
+    wrong_first, wrong_stop, wrong_owner = _clip_ranges(
+        table.column("wrong_spans"), clip_length, n_clips
+    )
 
     # saliency: one row per clip of every kept window, looked up by (sample, clip id)
     id_counts = _list_lengths(table.column("relevant_clip_ids"))
@@ -141,7 +143,25 @@ def read_split(store: Store, split: str) -> SplitIndex:
             minlength=n,
         ),
         label_count=window_counts,
+        wrong_offsets=ragged.offsets_of(np.bincount(wrong_owner, minlength=n)),
+        wrong_first=wrong_first,
+        wrong_stop=wrong_stop,
     )
+
+
+def _clip_ranges(
+    column: pa.ChunkedArray, clip_length: float, n_clips: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A list<[start, end]> seconds column as clip ranges [first, stop) cut to each video's
+    clips, with the row that owns each (empty ranges dropped)."""
+    counts = _list_lengths(column)
+    seconds = pc.list_flatten(pc.list_flatten(column)).to_numpy().astype(np.float64)
+    seconds = seconds.reshape(-1, 2)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    first = np.floor(seconds[:, 0] / clip_length + 1e-6).astype(np.int64)
+    stop = np.minimum(np.ceil(seconds[:, 1] / clip_length - 1e-6).astype(np.int64), n_clips[owner])
+    kept = stop > first
+    return first[kept], stop[kept], owner[kept]
 
 
 def sketch_matrix(dim: int) -> np.ndarray | None:

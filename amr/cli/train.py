@@ -12,7 +12,7 @@ from rich.console import Console
 from amr.cli.options import AmrGroup, device_option, quiet_option, store_option
 from amr.eval.submission import write_submission
 from amr.train.ablations import ablation_settings, ablations_for
-from amr.train.config import ACTIVE_FFN, MATCHINGS, run_settings
+from amr.train.config import ACTIVE_FFN, DISC_NEGATIVES, MATCHINGS, run_settings
 from amr.train.curriculum import PACINGS
 
 
@@ -211,17 +211,24 @@ def cold_start_command(
     help="The Active Queries' feed-forward networks start as the cold start's (copy, the "
     "reference's) or fresh [default: copy].",
 )
+@click.option(
+    "--disc-negatives",
+    type=click.Choice(DISC_NEGATIVES),
+    default=None,
+    help="The discrimination loss pushes the query away from each real sample's wrong spans "
+    "(the reference's) or from its most similar other clips (top-k) [default: wrong-spans].",
+)
 @ablation_options("distill")
 def distill_command(
     init, corpus, store_path, out, config_file, resume, overwrite, quiet, replay_fraction,
-    matching, active_ffn, ablations, **flags,
+    matching, active_ffn, disc_negatives, ablations, **flags,
 ):  # fmt: skip
     """Stage 2: the corpus's real rows in curriculum order, with Original and Active Queries
     and distillation from the frozen cold-start model (100 epochs, lr ÷10 at 40 by default)."""
     from amr.train.stages import distill
 
     distill_flags = {"replay_fraction": replay_fraction, "matching": matching,
-                     "active_ffn": active_ffn}  # fmt: skip
+                     "active_ffn": active_ffn, "disc_negatives": disc_negatives}  # fmt: skip
     settings = _settings(config_file, "distill", flags, ablations, distill_flags)
     run = _run_flags(resume, overwrite, quiet)
     summary = distill(

@@ -107,6 +107,7 @@ class TrainConfig(JsonConfig):
 
 MATCHINGS = ("joint", "separate")
 ACTIVE_FFN = ("copy", "fresh")
+DISC_NEGATIVES = ("wrong-spans", "top-k")
 
 
 @dataclass(frozen=True)
@@ -118,14 +119,22 @@ class DistillConfig(JsonConfig):
     distill_hidden: float = 0.0  # weight of 1 - cosine of decoder hidden states (reference code)
     discrimination: float = 0.5  # weight of the discrimination loss (0: --no-disc-loss)
     temperature: float = 0.07
-    hard_negatives: int = 3  # non-relevant clips most similar to the query, per sample
+    # the discrimination loss's negatives: the real sample's wrong spans (reference), or the
+    # `hard_negatives` non-relevant clips most similar to the query ("top-k")
+    disc_negatives: str = "wrong-spans"
+    hard_negatives: int = 3
     init_original_randomly: bool = False
     active_ffn: str = "copy"  # Active Queries' FFNs: "copy" the cold start's (reference), "fresh"
     matching: str = "joint"  # both query sets in one Hungarian matching (reference), "separate"
     replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
 
     def __post_init__(self) -> None:
-        for name, allowed in (("active_ffn", ACTIVE_FFN), ("matching", MATCHINGS)):
+        choices = (
+            ("active_ffn", ACTIVE_FFN),
+            ("matching", MATCHINGS),
+            ("disc_negatives", DISC_NEGATIVES),
+        )
+        for name, allowed in choices:
             value = getattr(self, name)
             if value not in allowed:
                 raise AmrError(f"distill {name} must be {' or '.join(allowed)}, got {value!r}")

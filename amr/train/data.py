@@ -28,16 +28,16 @@ from amr.corpus.schema import features_from_arrow
 from amr.datasets.store import Store
 from amr.draws import Draws
 from amr.errors import AmrError
-from amr.ragged import offsets_of, owners, positions, ranges
+from amr.ragged import offsets_of, positions
 from amr.train.curriculum import EpochPlan
+from amr.train.labels import clip_mask, saliency_levels, saliency_pairs, span_targets
 from amr.train.text import TextBank
 
 LABEL_COLUMNS = [
     "sample_id", "qid", "duration", "n_clips",
-    "relevant_windows", "relevant_clip_ids", "saliency_scores",
+    "relevant_windows", "relevant_clip_ids", "saliency_scores", "negative_windows",
 ]  # fmt: skip
-_PAIR_STREAM = 101  # Draws streams (any constants not used elsewhere): saliency pairs,
-_REPLAY_STREAM = 103  # and which replay-kind rows join an epoch
+_REPLAY_STREAM = 103  # Draws stream: which replay-kind rows join an epoch (labels.py uses 101)
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class RowSource:
     config: LoaderConfig
     seed: int
     video_dim: int
+    clip_length: float
     eligible: np.ndarray
     text: TextBank
 
@@ -114,6 +115,7 @@ class CorpusSource(RowSource):
             raise AmrError(f"replay fraction must be in [0, 1), got {replay}")
         self.config, self.seed, self.kinds = config, seed, set(kinds)
         self.video_dim = self.corpus.video_dim
+        self.clip_length = opened.meta.clip_length
         self.groups: list[tuple[Path, int]] = []
         self._main: list[np.ndarray] = []  # per group: rows of the stage's own kinds
         self._replayable: list[np.ndarray] = []  # per group: sample ids of replay-kind rows
@@ -194,6 +196,7 @@ class StoreSource(RowSource):
             raise AmrError(f"{self.store.root}: split {split!r} has unlabeled queries (qid {qid})")
         self.config, self.seed = config, seed
         self.video_dim = self.store.meta.video_dim
+        self.clip_length = self.store.meta.clip_length
         self.vids = samples.column("vid").to_pylist()
         n_clips = np.asarray([self.store.n_clips(v) for v in self.vids], dtype=np.int32)
         self.labels = pa.table(
@@ -205,6 +208,7 @@ class StoreSource(RowSource):
                 "relevant_windows": samples.column("relevant_windows"),
                 "relevant_clip_ids": samples.column("relevant_clip_ids"),
                 "saliency_scores": samples.column("saliency_scores"),
+                "negative_windows": samples.column("wrong_spans"),  # a real sample's negatives
             }
         )
         n = samples.num_rows
@@ -269,11 +273,16 @@ def _batch(
     video_mask = np.arange(length)[None, :] < n_clips[:, None]
 
     duration = labels.column("duration").to_numpy()[rows].astype(np.float64)
-    spans, span_counts = _spans(labels.column("relevant_windows").combine_chunks(), rows, duration)
-    levels = _levels(labels, rows, length)
+    windows = labels.column("relevant_windows").combine_chunks()
+    spans, span_counts = span_targets(windows, rows, duration)
+    levels = saliency_levels(labels, rows, length)
     levels[~video_mask] = 0
+    negative = clip_mask(labels.column("negative_windows"), rows, length, source.clip_length)
+    negative &= video_mask & (levels == 0)
     sample_ids = labels.column("sample_id").to_numpy()[rows]
-    pos, neg = _pairs(levels, video_mask, sample_ids, source, epoch)
+    pos, neg = saliency_pairs(
+        levels, video_mask, sample_ids, source.seed, epoch, config.saliency_pairs
+    )
     qids = labels.column("qid").to_numpy()[rows]
     text, text_mask = source.text.gather(qids)
     return {
@@ -284,67 +293,13 @@ def _batch(
         "spans": torch.from_numpy(spans),
         "span_counts": torch.from_numpy(span_counts),
         "saliency_levels": torch.from_numpy(levels),
+        "negative_clips": torch.from_numpy(negative),
         "saliency_pos": torch.from_numpy(pos),
         "saliency_neg": torch.from_numpy(neg),
         "sample_id": torch.from_numpy(sample_ids),  # fancy indexing made these copies already
         "qid": torch.from_numpy(qids),
         "duration": torch.from_numpy(duration),
     }
-
-
-def _spans(column: pa.ListArray, rows: np.ndarray, duration: np.ndarray):
-    """(S, 2) float32 (center, width) in [0, 1] of every moment of the batch, and (B,) counts."""
-    offsets = column.offsets.to_numpy().astype(np.int64)
-    points = column.flatten().flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
-    counts = (offsets[1:] - offsets[:-1])[rows]
-    se = points[ranges(offsets[:-1][rows], counts)] / np.repeat(duration, counts)[:, None]
-    se = np.clip(se, 0.0, 1.0)
-    cw = np.stack([(se[:, 0] + se[:, 1]) / 2, se[:, 1] - se[:, 0]], axis=1)
-    return cw.astype(np.float32), counts
-
-
-def _levels(labels: pa.Table, rows: np.ndarray, length: int) -> np.ndarray:
-    """(B, L) int8: each clip's saliency level, the sum of its annotators' scores (1 for a
-    relevant clip of a split without scores), 0 elsewhere."""
-    clip_col = labels.column("relevant_clip_ids").combine_chunks()
-    offsets = clip_col.offsets.to_numpy().astype(np.int64)
-    ids = clip_col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
-    counts = (offsets[1:] - offsets[:-1])[rows]
-    take = ranges(offsets[:-1][rows], counts)
-    per_clip = labels.column("saliency_scores").combine_chunks().flatten()
-    if len(per_clip) == len(ids) and len(ids):
-        annotators = per_clip.value_lengths().to_numpy()
-        scores = per_clip.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
-        sums = np.bincount(owners(annotators), weights=scores, minlength=len(ids))
-        value = np.maximum(sums[take], 1).astype(np.int64)
-    else:  # no scores (Charades-STA): every relevant clip is level 1
-        value = np.ones(len(take), np.int64)
-    levels = np.zeros((len(rows), length), dtype=np.int8)
-    owner = owners(counts)
-    clip = ids[take]
-    inside = clip < length
-    levels[owner[inside], clip[inside]] = np.minimum(value[inside], 127)
-    return levels
-
-
-def _pairs(
-    levels: np.ndarray, mask: np.ndarray, sample_ids: np.ndarray, source: RowSource, epoch: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(B, P) a relevant clip and (B, P) an other clip per pair, drawn from (seed, sample id,
-    epoch); -1 where a sample has none."""
-    pairs = source.config.saliency_pairs
-    draws = Draws(source.seed)
-    index = epoch * pairs + np.arange(pairs)[None, :]
-    out = []
-    for which, candidates in enumerate(((levels > 0) & mask, (levels == 0) & mask)):
-        count = candidates.sum(axis=1)
-        pick = draws.integers(
-            sample_ids[:, None], _PAIR_STREAM + which, np.maximum(count, 1)[:, None], index
-        )
-        running = np.cumsum(candidates, axis=1)  # the k-th candidate is where running reaches k+1
-        chosen = np.argmax(running[:, None, :] > pick[:, :, None], axis=2)
-        out.append(np.where(count[:, None] > 0, chosen, -1).astype(np.int64))
-    return out[0], out[1]
 
 
 def iterate_batches(

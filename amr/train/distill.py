@@ -35,24 +35,43 @@ def distillation_loss(student: QuerySet, teacher: QuerySet, hidden_weight: float
     return total / len(layers)
 
 
+def clip_query_similarity(video_tokens: torch.Tensor, text_pooled: torch.Tensor) -> torch.Tensor:
+    """(B, L) cosine of each encoder clip token to the mean projected query token."""
+    return F.cosine_similarity(video_tokens, text_pooled[:, None, :], dim=-1)
+
+
 def discrimination_loss(
-    video_tokens: torch.Tensor,
-    text_pooled: torch.Tensor,
-    levels: torch.Tensor,
+    similarity: torch.Tensor,
+    relevant: torch.Tensor,
+    negative: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """The reference's: the mean similarity of a sample's negative clips (its wrong spans) must
+    fall below that of its relevant clips: softplus((s_neg - s_pos) / T), averaged over the
+    samples that have both."""
+    has_both = relevant.any(1) & negative.any(1)
+    if not has_both.any():
+        return similarity.new_zeros(())
+    positive = (similarity * relevant).sum(1) / relevant.sum(1).clamp(min=1)
+    negatives = (similarity * negative).sum(1) / negative.sum(1).clamp(min=1)
+    return F.softplus((negatives - positive) / temperature)[has_both].mean()
+
+
+def hard_clip_discrimination_loss(
+    similarity: torch.Tensor,
+    relevant: torch.Tensor,
     mask: torch.Tensor,
     temperature: float,
     hard_negatives: int,
 ) -> torch.Tensor:
-    """Relevant clips must be more similar to the query than its hard negatives (the
-    non-relevant clips most similar to it): softplus((s_neg - s_pos) / T) over all pairs."""
-    similarity = F.cosine_similarity(video_tokens, text_pooled[:, None, :], dim=-1)  # (B, L)
-    positive = (levels > 0) & mask
-    negative = (levels == 0) & mask
+    """amr's variant: relevant clips must be more similar to the query than its hard negatives
+    (the non-relevant clips most similar to it): softplus((s_neg - s_pos) / T) over all pairs."""
+    negative = ~relevant & mask
     k = min(hard_negatives, similarity.shape[1])
     hard, _ = similarity.masked_fill(~negative, float("-inf")).topk(k, dim=1)  # (B, k)
     hard_valid = torch.isfinite(hard)
     pairs = (hard[:, None, :] - similarity[:, :, None]) / temperature  # (B, L, k)
-    valid = positive[:, :, None] & hard_valid[:, None, :]
+    valid = (relevant & mask)[:, :, None] & hard_valid[:, None, :]
     if not valid.any():
         return similarity.new_zeros(())
     return F.softplus(pairs.masked_fill(~valid, 0.0))[valid].mean()
@@ -84,14 +103,16 @@ class DistillCriterion(nn.Module):
             total = total + c.distill * distilled
             terms["distill"] = distilled.detach()
         if c.discrimination:
-            disc = discrimination_loss(
-                outputs.video_tokens,
-                outputs.text_pooled,
-                batch["saliency_levels"],
-                batch["video_mask"],
-                c.temperature,
-                c.hard_negatives,
-            )
+            similarity = clip_query_similarity(outputs.video_tokens, outputs.text_pooled)
+            mask = batch["video_mask"]
+            relevant = (batch["saliency_levels"] > 0) & mask
+            if c.disc_negatives == "wrong-spans":
+                negative = batch["negative_clips"] & mask
+                disc = discrimination_loss(similarity, relevant, negative, c.temperature)
+            else:
+                disc = hard_clip_discrimination_loss(
+                    similarity, relevant, mask, c.temperature, c.hard_negatives
+                )
             total = total + c.discrimination * disc
             terms["discrimination"] = disc.detach()
         return total, terms

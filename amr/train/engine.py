@@ -189,6 +189,7 @@ def train_step(
             "saliency_pos": move["saliency_pos"],
             "saliency_neg": move["saliency_neg"],
             "saliency_levels": move["saliency_levels"].long(),
+            "negative_clips": move["negative_clips"],
         },
     )
     optimizer.zero_grad(set_to_none=True)
