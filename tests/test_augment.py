@@ -4,6 +4,7 @@ verification and bad input."""
 import itertools
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -90,14 +91,37 @@ def test_labels_are_exact(corpus, small_store):
                     clip = int(paste.clips[t - paste.target_start])
                     assert row["saliency_scores"][ids.index(t)] == donor_scores[clip]
                     checked += 1
-        if row["kind"] == "negative":
-            assert (
-                row["negative_windows"]
-                and 0 < row["negative_similarity"] <= CONFIG.negative_max_similarity
-            )
+        # same-video negatives (the default, in every augmented row): the donor's wrong spans
+        wrong_clips = {c for s, e in donor["wrong_spans"] for c in range(int(s // 2), int(e // 2))}
+        window_clips = set(donor["relevant_clip_ids"])
+        for paste in recipe[1:]:
+            assert paste.vid == donor["vid"]
+            assert set(paste.clips.tolist()) <= wrong_clips | window_clips
+        if row["negative_windows"]:
+            assert -1 <= row["negative_similarity"] <= 1
+        if row["kind"] == "negative" and donor["wrong_spans"]:
+            assert row["negative_windows"]
         if row["kind"] == "boundary":
             assert row["boundary_sharpness"] in CONFIG.fade_clips
     assert checked > 1000
+
+
+def test_nearest_query_negatives_paste_other_queries_windows(small_store, tmp_path):
+    config = replace(CONFIG, negatives="nearest-query", multiplier=2)
+    store_copy = tmp_path / "store"  # the neighbour cache it writes stays out of the shared one
+    shutil.copytree(small_store, store_copy)
+    augment(store_copy, "train", tmp_path / "c", config, show_progress=False)
+    store = Store.open(store_copy)
+    split = {r["qid"]: r for r in store.samples("train").to_pylist()}
+    negatives = 0
+    for row, recipe, _ in _rows(tmp_path / "c"):
+        if row["kind"] == "negative" and row["negative_windows"]:
+            negatives += 1
+            assert 0 < row["negative_similarity"] <= config.negative_max_similarity
+            assert any(p.vid != split[row["qid"]]["vid"] for p in recipe[1:])
+        elif row["kind"] in ("splice", "boundary"):
+            assert row["negative_windows"] == []  # only negative rows carry them
+    assert negatives > 10
 
 
 def test_rows_are_in_difficulty_order_with_equal_bins(corpus):
@@ -305,23 +329,27 @@ def test_store_and_corpus_are_readable_by_others(corpus, small_store):
                 assert path.stat().st_mode & 0o044 == 0o044, path
 
 
-def test_store_caches_change_speed_not_bytes(corpus, small_store, tmp_path):
-    cached = sorted(p.name.split("-")[0] for p in (small_store / ".amr-cache").iterdir())
-    assert cached == ["neighbours", "sketches"]  # written by the run that made `corpus`
+def test_store_caches_change_speed_not_bytes(small_store, tmp_path):
+    config = replace(CONFIG, negatives="nearest-query")  # which also caches the neighbours
+    warm = tmp_path / "warm"
+    shutil.copytree(small_store, warm)
+    augment(warm, "train", tmp_path / "first", config, show_progress=False)
+    cached = sorted(p.name.split("-")[0] for p in (warm / ".amr-cache").iterdir())
+    assert cached == ["neighbours", "sketches"]  # written by the first run
     fresh, broken = tmp_path / "fresh", tmp_path / "broken"
-    shutil.copytree(small_store, fresh)
+    shutil.copytree(warm, fresh)
     shutil.rmtree(fresh / ".amr-cache")
-    shutil.copytree(small_store, broken)
+    shutil.copytree(warm, broken)
     for path in (broken / ".amr-cache").iterdir():
         path.write_bytes(path.read_bytes()[:100])  # a truncated cache is recomputed
     runs = {}
-    for name, store in (("cached", small_store), ("fresh", fresh), ("broken", broken)):
+    for name, store in (("cached", warm), ("fresh", fresh), ("broken", broken)):
         out = tmp_path / f"corpus-{name}"
-        augment(store, "train", out, CONFIG, show_progress=False)
+        augment(store, "train", out, config, show_progress=False)
         runs[name] = {k: v for k, v in corpus_bytes(out).items() if k != "README.md"}
     assert runs["cached"] == runs["fresh"] == runs["broken"]
     assert {p.name for p in (fresh / ".amr-cache").iterdir()} == {
-        p.name for p in (small_store / ".amr-cache").iterdir()
+        p.name for p in (warm / ".amr-cache").iterdir()
     }
 
 

@@ -9,6 +9,7 @@ from amr.corpus.schema import COMPONENTS
 from amr.errors import AmrError
 
 OPS = ("splice", "boundary", "negative")
+NEGATIVES = ("same-video", "nearest-query")
 
 
 def default_weights() -> dict[str, float]:
@@ -23,6 +24,10 @@ class AugmentConfig:
     ops: tuple[str, ...] = OPS  # cycled per donor, each donor one op further along
     seed: int = 0
     recipes_only: bool = False  # no features: small, shareable, re-materialised by the recipient
+    # negatives: the donor video's own wrong spans ("same-video", the reference's) or windows
+    # of the donor's nearest other queries ("nearest-query")
+    negatives: str = "same-video"
+    negatives_everywhere: bool = True  # same-video: every augmented row, as the reference
     negatives_per_sample: int = 2  # at most; each negative sample gets 1..this many
     negative_pool: int = 8  # choose negatives among this many nearest queries
     negative_max_similarity: float = 0.95  # closer queries may describe the same thing: skipped
@@ -43,6 +48,8 @@ class AugmentConfig:
             )
         if len(set(self.ops)) != len(self.ops):
             raise AmrError(f"--ops lists an op twice: {','.join(self.ops)}")
+        if self.negatives not in NEGATIVES:
+            raise AmrError(f"--negatives must be {' or '.join(NEGATIVES)}, got {self.negatives!r}")
         if self.negatives_per_sample < 1 or self.negative_pool < 1:
             raise AmrError("negatives_per_sample and negative_pool must be at least 1")
         if any(k < 0 or k % 2 for k in self.fade_clips) or not self.fade_clips:

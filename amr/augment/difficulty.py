@@ -14,6 +14,7 @@ import numpy as np
 
 from amr import ragged
 from amr.augment.rows import Rows, first_of_owner
+from amr.augment.sources import SplitIndex
 from amr.corpus.schema import COMPONENTS
 
 
@@ -117,3 +118,32 @@ def composed_sketch(
     mixed += (1.0 - weight) * base[covered]
     base[covered] = np.where(pastes.faded[element][:, None], mixed, pasted)
     return base
+
+
+def wrong_span_similarity(
+    split: SplitIndex, sketches: np.ndarray, sketch_start: np.ndarray
+) -> np.ndarray:
+    """float64 per wrong span of the split: the cosine of its mean clip sketch to the mean clip
+    sketch of its own sample's windows (what a same-video negative's negative_similarity is)."""
+    n_wrong = np.diff(split.wrong_offsets)
+    if not len(split.wrong_first):
+        return np.zeros(0)
+    wrong_row = np.repeat(np.arange(len(split)), n_wrong)
+    spans = _range_sums(sketches, sketch_start[wrong_row] + split.wrong_first, split.wrong_stop
+                        - split.wrong_first)  # fmt: skip
+    window_row = np.repeat(np.arange(len(split)), split.n_windows)
+    window_sums = _range_sums(
+        sketches, sketch_start[window_row] + split.window_first,
+        split.window_stop - split.window_first,
+    )  # fmt: skip
+    moments = np.zeros((len(split), sketches.shape[1]))
+    np.add.at(moments, window_row, window_sums)
+    moment = moments[wrong_row]
+    norms = np.linalg.norm(spans, axis=1) * np.linalg.norm(moment, axis=1)
+    return (spans * moment).sum(1) / np.maximum(norms, 1e-12)
+
+
+def _range_sums(rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(len(starts), dim) float64 sums of rows[start : start + length] (lengths ≥ 1)."""
+    gathered = rows[ragged.ranges(starts, lengths)].astype(np.float64)
+    return np.add.reduceat(gathered, ragged.offsets_of(lengths)[:-1], axis=0)

@@ -10,8 +10,9 @@ and --resume produce the same bytes.
 
 An augmented sample, as whole-batch array operations (segments are ragged, grouped by sample):
 
-1. segments: the donor's windows (labeled), and for `negative` 1..k windows of the donor's
-   nearest queries (unlabeled);
+1. segments: the donor's windows (labeled), and 1..k unlabelled negatives: the donor video's
+   own wrong spans (same-video, in every augmented row by default) or windows of the donor's
+   nearest queries (nearest-query, in `negative` rows) — see negative.py;
 2. host: a random other video with room for them (first fit of HOST_TRIES draws);
 3. fit: negatives are dropped while the segments cannot fit with their gaps (if even the labeled
    ones cannot, the fade becomes a hard cut with 1-clip gaps and the later windows are dropped);
@@ -33,7 +34,8 @@ import pyarrow as pa
 from amr import ragged
 from amr.augment.boundary import fade_alphas, stretched_lengths
 from amr.augment.config import AugmentConfig
-from amr.augment.difficulty import boundary_contrast
+from amr.augment.difficulty import boundary_contrast, wrong_span_similarity
+from amr.augment.negative import Negatives, nearest_query_negatives, wrong_span_negatives
 from amr.augment.rows import (
     COMPONENT_COLUMN,
     Pastes,
@@ -45,15 +47,13 @@ from amr.augment.rows import (
 )
 from amr.augment.sources import SplitIndex, VideoPool
 from amr.augment.splice import fit_lengths, kept_lengths, place_segments, segment_clips
+from amr.augment.streams import FADE, HOST, HOST_FALLBACK, LENGTH, ORDER, PLACE, SUBSET
 from amr.augment.tables import ArrowEncoder
 from amr.corpus.schema import KINDS
 from amr.draws import Draws
 
 HOST_TRIES = 32
 ORIGINAL, SPLICE, BOUNDARY, NEGATIVE = (KINDS.index(k) for k in KINDS)
-# Random streams: one per kind of choice, so that adding a choice never shifts another.
-FADE, HOST, HOST_FALLBACK, NEGATIVE_COUNT, NEGATIVE_SLOT, NEGATIVE_WINDOW = range(6)
-LENGTH, SUBSET, ORDER, PLACE = range(6, 10)
 CLIP_INDEX_STRIDE = 1 << 20  # index = segment * stride + clip: unique per draw of a sample
 
 
@@ -85,6 +85,7 @@ class Generator:
             ).astype(np.int64),
         )
         self.encoder = ArrowEncoder(split)
+        self.wrong_similarity = wrong_span_similarity(split, self.pool.sketches, self.sketch_start)
 
     @property
     def n_samples(self) -> int:
@@ -186,7 +187,8 @@ class Generator:
         n_labeled = split.n_windows[donor]
         labeled_window = ragged.ranges(split.window_offsets[donor], n_labeled)
         labeled_owner = ragged.owners(n_labeled)
-        negative_owner, negative_window, negative_similarity = self._negatives(ids, donor, kind)
+        negative = self._negatives(ids, donor, kind)
+        negative_owner = negative.owner
         n_negative = np.bincount(negative_owner, minlength=n)
 
         # 2. host
@@ -203,25 +205,28 @@ class Generator:
         labeled_kept = ragged.positions(n_labeled) < keep_labeled[labeled_owner]
         negative_kept = ragged.positions(n_negative) < keep_negative[negative_owner]
 
+        kept_window = labeled_window[labeled_kept]
+        n_kept = len(kept_window)
         owner = np.concatenate([labeled_owner[labeled_kept], negative_owner[negative_kept]])
-        window = np.concatenate([labeled_window[labeled_kept], negative_window[negative_kept]])
-        similarity = np.concatenate(
-            [np.zeros(int(labeled_kept.sum())), negative_similarity[negative_kept]]
+        # a segment: clips [first, stop) of split row source_row's video; window: the labeled
+        # ones' window (for their saliency), -1 for negatives
+        window = np.concatenate([kept_window, np.full(int(negative_kept.sum()), -1)])
+        first = np.concatenate([split.window_first[kept_window], negative.first[negative_kept]])
+        stop = np.concatenate([split.window_stop[kept_window], negative.stop[negative_kept]])
+        source_row = np.concatenate(
+            [donor[labeled_owner[labeled_kept]], negative.source_row[negative_kept]]
         )
-        labeled = np.arange(len(owner)) < int(labeled_kept.sum())
+        similarity = np.concatenate([np.zeros(n_kept), negative.similarity[negative_kept]])
+        labeled = np.arange(len(owner)) < n_kept
         grouped = np.argsort(owner, kind="stable")  # per sample: labeled, then negatives
-        owner, window, similarity, labeled = (
-            owner[grouped],
-            window[grouped],
-            similarity[grouped],
-            labeled[grouped],
+        owner, window, first, stop, source_row, similarity, labeled = (
+            a[grouped] for a in (owner, window, first, stop, source_row, similarity, labeled)
         )
         counts = np.bincount(owner, minlength=n)
         local = ragged.positions(counts)
-        source_row = np.where(labeled, donor[owner], self._window_row(window))
 
         # 4. lengths
-        original = split.window_stop[window] - split.window_first[window]
+        original = stop - first
         u = draws.uniform(ids[owner], LENGTH, local)
         stretch = labeled & (kind[owner] == BOUNDARY)
         wanted = np.where(
@@ -248,8 +253,9 @@ class Generator:
         by_slot[slot_is_negative] = np.flatnonzero(~labeled)
         clip_start = ragged.offsets_of(length)[:-1]
         picked = picked[ragged.ranges(clip_start[by_slot], length[by_slot])]
-        owner, window, similarity, labeled, source_row, original, length = (
-            a[by_slot] for a in (owner, window, similarity, labeled, source_row, original, length)
+        owner, window, first, similarity, labeled, source_row, original, length = (
+            a[by_slot]
+            for a in (owner, window, first, similarity, labeled, source_row, original, length)
         )
         target = place_segments(
             length, counts, region, gap, draws.uniform(ids[owner], PLACE, local)
@@ -257,9 +263,7 @@ class Generator:
         stop = target + length
 
         # 7. pastes, labels, components
-        pastes = self._segment_pastes(
-            host, owner, source_row, split.window_first[window], picked, length, target, fade
-        )
+        pastes = self._segment_pastes(host, owner, source_row, first, picked, length, target, fade)
         clip_length = split.clip_length
         duration = split.durations[host]
         seconds = np.minimum(stop * clip_length, duration[owner].astype(np.float64))
@@ -302,34 +306,22 @@ class Generator:
         )
         return rows
 
-    def _window_row(self, window: np.ndarray) -> np.ndarray:
-        """The split row that owns each (global) window index."""
-        return np.searchsorted(self.split.window_offsets, window, side="right") - 1
-
-    def _negatives(
-        self, ids: np.ndarray, donor: np.ndarray, kind: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(owner, global window, similarity) of each negative, grouped by sample."""
-        config, split, draws = self.config, self.split, self.draws
-        slots = self.neighbours.shape[1]
-        is_negative = kind == NEGATIVE
-        if slots == 0 or not is_negative.any():
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        valid = self.neighbours[donor] >= 0
-        wanted = 1 + draws.integers(ids, NEGATIVE_COUNT, config.negatives_per_sample)
-        count = np.where(is_negative, np.minimum(wanted, valid.sum(1)), 0)
-        keys = draws.uniform(ids[:, None], NEGATIVE_SLOT, np.arange(slots)[None, :])
-        keys[~valid] = 2.0  # never chosen before a valid slot
-        chosen = np.argsort(keys, axis=1, kind="stable")
-        take = np.arange(slots)[None, :] < count[:, None]
-        owner = np.nonzero(take)[0]
-        slot = chosen[take]
-        query = self.neighbours[donor[owner], slot]
-        which = draws.integers(
-            ids[owner], NEGATIVE_WINDOW, split.n_windows[query], ragged.positions(count)
-        )
-        window = split.window_offsets[query] + which
-        return owner, window, self.neighbour_similarity[donor[owner], slot].astype(np.float64)
+    def _negatives(self, ids: np.ndarray, donor: np.ndarray, kind: np.ndarray) -> Negatives:
+        """The unlabelled segments each sample gets, grouped by sample: the donor video's own
+        wrong spans (same-video, the reference's) or windows of the donor's nearest other
+        queries (nearest-query); in `negative` rows, or in every augmented row when
+        negatives_everywhere (same-video only)."""
+        if self.config.negatives == "same-video":
+            carries = kind == NEGATIVE
+            if self.config.negatives_everywhere:
+                carries = kind != ORIGINAL
+            return wrong_span_negatives(
+                self.split, self.draws, self.config, self.wrong_similarity, ids, donor, carries
+            )
+        return nearest_query_negatives(
+            self.split, self.draws, self.config, self.neighbours, self.neighbour_similarity,
+            ids, donor, kind == NEGATIVE,
+        )  # fmt: skip
 
     def _hosts(self, ids: np.ndarray, donor: np.ndarray, need: np.ndarray) -> np.ndarray:
         """The first of HOST_TRIES random rows whose video differs from the donor's and has room."""

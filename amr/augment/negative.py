@@ -1,13 +1,23 @@
-"""Hard semantic negatives: for each query, the nearest other queries of the split.
+"""Hard negatives: unlabelled segments pasted next to the moment that look like an answer but
+are not, so the model has to read the query, not the keyword (the paper's third problem: weak
+fine-grained discrimination). Two sources:
 
-Their annotated moments, pasted unlabeled next to the real one, look like an answer but are not:
-the model has to read the query, not the keyword (the paper's third problem: weak
-fine-grained discrimination).
+- same-video (the reference's, default): the donor video's own wrong spans (look-alike spans
+  the store keeps per query, datasets/wrong_spans.py);
+- nearest-query: a window of one of the donor's nearest other queries of the split.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from amr import ragged
+from amr.augment.config import AugmentConfig
+from amr.augment.sources import SplitIndex
+from amr.augment.streams import NEGATIVE_COUNT, NEGATIVE_SLOT, NEGATIVE_WINDOW
+from amr.draws import Draws
 
 
 def nearest_queries(
@@ -52,3 +62,78 @@ def nearest_queries(
         neighbours[start:stop] = top
         similarity[start:stop] = top_sims
     return neighbours, similarity
+
+
+@dataclass
+class Negatives:
+    """Unlabelled segments to paste, grouped by the sample (row of a batch) that gets them."""
+
+    owner: np.ndarray  # int64 row
+    first: np.ndarray  # int64 first clip of the segment in its source video
+    stop: np.ndarray  # int64 clip after its last
+    source_row: np.ndarray  # int64 split row whose video the segment comes from
+    similarity: np.ndarray  # float64: the negative_similarity component's input
+
+
+def wrong_span_negatives(
+    split: SplitIndex,
+    draws: Draws,
+    config: AugmentConfig,
+    wrong_similarity: np.ndarray,
+    ids: np.ndarray,
+    donor: np.ndarray,
+    carries: np.ndarray,
+) -> Negatives:
+    """1..negatives_per_sample of the donor's wrong spans for each row that `carries`."""
+    available = np.where(carries, np.diff(split.wrong_offsets)[donor], 0)
+    candidate = ragged.ranges(split.wrong_offsets[donor], available)  # global span index
+    candidate_owner = ragged.owners(available)
+    keys = draws.uniform(ids[candidate_owner], NEGATIVE_SLOT, ragged.positions(available))
+    wanted = 1 + draws.integers(ids, NEGATIVE_COUNT, config.negatives_per_sample)
+    chosen = ragged.ranks(candidate_owner, keys, len(ids)) < wanted[candidate_owner]
+    span, owner = candidate[chosen], candidate_owner[chosen]
+    return Negatives(
+        owner=owner,
+        first=split.wrong_first[span],
+        stop=split.wrong_stop[span],
+        source_row=donor[owner],
+        similarity=wrong_similarity[span],
+    )
+
+
+def nearest_query_negatives(
+    split: SplitIndex,
+    draws: Draws,
+    config: AugmentConfig,
+    neighbours: np.ndarray,
+    neighbour_similarity: np.ndarray,
+    ids: np.ndarray,
+    donor: np.ndarray,
+    carries: np.ndarray,
+) -> Negatives:
+    """A window of 1..negatives_per_sample of the donor's nearest queries per row that `carries`."""
+    slots = neighbours.shape[1]
+    if slots == 0 or not carries.any():
+        empty = np.zeros(0, np.int64)
+        return Negatives(empty, empty, empty, empty, np.zeros(0))
+    valid = neighbours[donor] >= 0
+    wanted = 1 + draws.integers(ids, NEGATIVE_COUNT, config.negatives_per_sample)
+    count = np.where(carries, np.minimum(wanted, valid.sum(1)), 0)
+    keys = draws.uniform(ids[:, None], NEGATIVE_SLOT, np.arange(slots)[None, :])
+    keys[~valid] = 2.0  # never chosen before a valid slot
+    chosen = np.argsort(keys, axis=1, kind="stable")
+    take = np.arange(slots)[None, :] < count[:, None]
+    owner = np.nonzero(take)[0]
+    slot = chosen[take]
+    query = neighbours[donor[owner], slot]
+    which = draws.integers(
+        ids[owner], NEGATIVE_WINDOW, split.n_windows[query], ragged.positions(count)
+    )
+    window = split.window_offsets[query] + which
+    return Negatives(
+        owner=owner,
+        first=split.window_first[window],
+        stop=split.window_stop[window],
+        source_row=query,
+        similarity=neighbour_similarity[donor[owner], slot].astype(np.float64),
+    )

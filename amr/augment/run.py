@@ -219,7 +219,7 @@ def make_generator(
     when None) and, for the negative op, every query's nearest neighbours (cached in the store
     under `split`'s name when given)."""
     pool = build_pool(store, set(index.vids), pool_path, workers, show_progress)
-    if "negative" in config.ops:
+    if "negative" in config.ops and config.negatives == "nearest-query":
         neighbours, similarity = split_neighbours(store, index, config, show_progress, split)
     else:
         neighbours = np.full((len(index), 0), -1, dtype=np.int64)
@@ -237,7 +237,7 @@ def split_neighbours(
     """Every query's nearest other queries (see negative.nearest_queries). They depend only on
     the store, the split and two options, so they are cached beside the sketches: a second run
     (another seed or multiplier) skips reading the text features and the n × n similarities."""
-    stem = f"neighbours-{split}-{config.negative_pool}-{config.negative_max_similarity!r}"
+    stem = f"neighbours-centred-{split}-{config.negative_pool}-{config.negative_max_similarity!r}"
     cached = load_cached(store, stem) if split else None
     if (
         cached

@@ -347,10 +347,13 @@ def build_pool(
 
 
 def pooled_text(store: Store, qids: np.ndarray, show_progress: bool) -> np.ndarray:
-    """(len(qids), text_dim) float32: each query's token features averaged, then L2-normalised."""
+    """(len(qids), text_dim) float32: each query's token features averaged, less the mean
+    token of all the queries, then L2-normalised. Without the centring, the tokens every query
+    shares (function words, the sentence token) dominate the similarity of any two queries."""
     position = {int(q): i for i, q in enumerate(qids)}
     pooled = np.zeros((len(qids), store.meta.text_dim), dtype=np.float32)
     found = np.zeros(len(qids), dtype=bool)
+    token_sum, token_count = np.zeros(store.meta.text_dim, dtype=np.float64), 0
     table = store.texts
     for group in track(
         table.iter_row_groups(), table.num_row_groups, "reading queries", show_progress
@@ -362,8 +365,12 @@ def pooled_text(store: Store, qids: np.ndarray, show_progress: bool) -> np.ndarr
         sums = np.add.reduceat(rows.astype(np.float32), offsets[:-1], axis=0) if len(rows) else 0
         wanted = (at >= 0) & (counts > 0)
         pooled[at[wanted]] = sums[wanted] / counts[wanted, None]
+        if wanted.any():
+            token_sum += sums[wanted].sum(axis=0)
+            token_count += int(counts[wanted].sum())
         found[at[at >= 0]] = True
     if not found.all():
         raise AmrError(f"{store.root}: no text features for query {int(qids[~found][0])}")
+    pooled -= (token_sum / max(token_count, 1)).astype(np.float32)
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
     return pooled / np.maximum(norms, 1e-12)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amr.augment import (
+    NEGATIVES,
     OPS,
     AugmentConfig,
     AugmentSummary,
@@ -49,6 +50,21 @@ from amr.errors import AmrError
     default=",".join(OPS),
     show_default=True,
     help="Operators, cycled over each donor's samples.",
+)
+@click.option(
+    "--negatives",
+    type=click.Choice(NEGATIVES),
+    default=AugmentConfig.negatives,
+    show_default=True,
+    help="What is pasted unlabelled beside the moment: the donor video's own wrong spans "
+    "(same-video, as the reference) or windows of the donor's nearest other queries.",
+)
+@click.option(
+    "--negatives-everywhere/--negatives-in-negative-rows",
+    default=AugmentConfig.negatives_everywhere,
+    show_default=True,
+    help="same-video: every augmented row carries wrong spans (the reference), or only rows "
+    "of kind negative.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -99,6 +115,8 @@ def augment_command(
     out,
     multiplier,
     ops,
+    negatives,
+    negatives_everywhere,
     seed,
     workers,
     shard,
@@ -122,6 +140,8 @@ def augment_command(
     config = AugmentConfig(
         multiplier=multiplier,
         ops=tuple(op.strip() for op in ops.split(",") if op.strip()),
+        negatives=negatives,
+        negatives_everywhere=negatives_everywhere,
         seed=seed,
         recipes_only=recipes_only,
         difficulty_weights=parse_weights(difficulty_weights),
