@@ -124,3 +124,9 @@ def test_a_version_1_store_reads_as_having_no_wrong_spans(small_store, tmp_path)
     assert spans and all(s == [] for s in spans)
     meta, _ = remine_wrong_spans(root, ["train"], MiningConfig())
     assert meta.wrong_spans == {"train": MiningConfig().to_json()}
+
+
+def test_mined_spans_find_the_synthetic_worlds_hidden_twins_better_than_chance(small_store):
+    hits = Store.open(small_store).meta.sources["twin_hits"]
+    assert hits["queries_with_twin"] > 20
+    assert hits["mined_on_twin"] > hits["random_on_twin"] + 0.2

@@ -165,6 +165,14 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet,
     Console().print(
         f"wrote [bold]{out}[/] ({meta.name}: {counts}; {meta.fingerprint[:19]}…)", soft_wrap=True
     )
+    hits = meta.sources.get("twin_hits")
+    if hits and hits["queries_with_twin"]:
+        Console().print(
+            f"mined wrong spans land on the hidden look-alike twin of {hits['mined_on_twin']:.0%} "
+            f"of the {hits['queries_with_twin']:,} queries that have one (random spans: "
+            f"{hits['random_on_twin']:.0%})",
+            soft_wrap=True,
+        )
 
 
 @datasets.command("wrong-spans")

@@ -6,7 +6,7 @@ See docs/synthetic.md for the generative model and what results on it do and do 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +18,13 @@ from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.datasets.store import Store, StoreMeta, create_store
 from amr.datasets.synthetic.annotated import annotated_videos
 from amr.datasets.synthetic.config import PRESETS, SynthConfig
+from amr.datasets.synthetic.diagnostics import twin_hits
 from amr.datasets.synthetic.records import SynthQuery, SynthVideo
 from amr.datasets.synthetic.templates import template_videos
 from amr.datasets.synthetic.world import World
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
-from amr.fileio import sha256_file
+from amr.fileio import sha256_file, write_json
 
 __all__ = ["PRESETS", "SynthConfig", "default_annotations", "make_world", "synthesize"]
 
@@ -126,6 +127,7 @@ def synthesize(
         sources=sources,
     )
     rows: dict[str, list[SynthQuery]] = {}
+    twins: dict[int, list[list[float]]] = {}  # for the diagnostic below, never for the store
     with create_store(out, meta) as writer:
         video: SynthVideo
         for video in track(videos, n_videos, "synthesising videos", show_progress):
@@ -134,12 +136,17 @@ def synthesize(
                 rng = np.random.default_rng([config.seed, TEXT_STREAM, q.qid])
                 writer.texts.add(q.qid, world.render_text(q.words, rng))
                 rows.setdefault(q.split, []).append(q)
+                twins[q.qid] = q.twins
         splits = tables or {split: _samples_table(qs) for split, qs in rows.items()}
         for split, table in splits.items():
             given = reports.get(split) is not None and reports[split].wrong_spans
             mine = None if given else MiningConfig()  # never the world's hidden twins
             writer.write_samples(split, table, source="synthetic", mine=mine)
-    return Store.open(out).meta
+    # How often the (blindly) mined wrong spans find the hidden twins: a store.json figure.
+    store = Store.open(out)
+    meta = replace(store.meta, sources={**store.meta.sources, "twin_hits": twin_hits(store, twins)})
+    write_json(out / "store.json", meta.to_json())  # the fingerprint covers only the Parquet
+    return meta
 
 
 def _template_splits(world: World, config: SynthConfig, plan: list[tuple[str, int]]):

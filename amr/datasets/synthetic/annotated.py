@@ -83,4 +83,5 @@ def annotated_videos(
                         n_clips, start, start + length, config.boundary_softness, 0.75
                     )
                     events.append(Event(twin, profile))
+                    q.twins.append([start * step, (start + length) * step])
         yield SynthVideo(vid, world.render_video(background, events, rng), queries)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,3 +39,40 @@ def moment_contrast(store: Store, split: str) -> MomentContrast:
         best_outside=float(outside_arr.mean()),
         confusable=float((outside_arr > coherence_arr).mean()),
     )
+
+
+def twin_hits(store: Store, twins: dict[int, list[list[float]]], seed: int = 0) -> dict[str, Any]:
+    """How often the mined wrong spans land on the world's hidden look-alike twins: of the
+    labelled queries that have a twin, the share with a wrong span overlapping it, against the
+    share that random spans of the same lengths, also off every window, would reach."""
+    rng = np.random.default_rng(seed)
+    clip = store.meta.clip_length
+    with_twin = hits = chance = 0
+    for split in store.splits:
+        for row in store.samples(split).to_pylist():
+            twin = twins.get(row["qid"], [])
+            if not twin or not row["relevant_windows"]:
+                continue
+            with_twin += 1
+            hits += any(_overlaps(span, t) for span in row["wrong_spans"] for t in twin)
+            n_clips = store.n_clips(row["vid"])
+            free = np.ones(n_clips, bool)
+            for start, end in row["relevant_windows"]:
+                free[int(start // clip) : int(np.ceil(end / clip))] = False
+            random_spans = []
+            for start, end in row["wrong_spans"]:
+                length = max(1, round((end - start) / clip))
+                starts = [s for s in range(n_clips - length + 1) if free[s : s + length].all()]
+                if starts:
+                    s = int(rng.choice(starts))
+                    random_spans.append([s * clip, (s + length) * clip])
+            chance += any(_overlaps(span, t) for span in random_spans for t in twin)
+    return {
+        "queries_with_twin": with_twin,
+        "mined_on_twin": round(hits / max(with_twin, 1), 4),
+        "random_on_twin": round(chance / max(with_twin, 1), 4),
+    }
+
+
+def _overlaps(a: list[float], b: list[float]) -> bool:
+    return min(a[1], b[1]) - max(a[0], b[0]) > 1e-6

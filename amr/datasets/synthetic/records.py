@@ -19,6 +19,9 @@ class SynthQuery:
     relevant_clip_ids: list[int]
     saliency_scores: list[list[int]]
     wrong_spans: list[list[float]] = field(default_factory=list)  # mined when the store is made
+    twins: list[list[float]] = field(default_factory=list)
+    """[start, end] seconds of the query's hidden look-alike twin events. Never written to the
+    store: only diagnostics read them (how often mined wrong spans find them)."""
     order: int = 0
     """Position in its split's samples table."""
 

@@ -134,5 +134,6 @@ def template_videos(
             if rng.random() < config.distractor_rate:
                 twin = sibling_verbs(verb)[rng.integers(3)]
                 if (actor, twin, obj) not in video.used:
-                    video.add_event(actor, twin, obj, 1)  # unlabelled: a hard negative
+                    placed, _ = video.add_event(actor, twin, obj, 1)  # unlabelled: a hard negative
+                    queries[-1].twins = [[s * step, e * step] for s, e in placed]
         yield SynthVideo(vid, world.render_video(background, video.events, rng), queries)
