@@ -18,12 +18,16 @@ from amr.train.engine import train_step
 BATCH, CLIPS, WORDS, STEPS = 32, 75, 20, 6
 
 
-def _batch(video_dim: int, text_dim: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+def synthetic_batch(
+    video_dim: int, text_dim: int, generator: torch.Generator
+) -> dict[str, torch.Tensor]:
     counts = torch.randint(1, 3, (BATCH,), generator=generator)
     centers = torch.rand(int(counts.sum()), generator=generator) * 0.6 + 0.2
     widths = torch.rand(int(counts.sum()), generator=generator) * 0.2 + 0.05
     levels = torch.zeros(BATCH, CLIPS, dtype=torch.int8)
     levels[:, 20:30] = 6
+    negative = torch.zeros(BATCH, CLIPS, dtype=torch.bool)
+    negative[:, 40:50] = True  # a wrong span
     return {
         "video": torch.randn(BATCH, CLIPS, video_dim, generator=generator).half(),
         "video_mask": torch.ones(BATCH, CLIPS, dtype=torch.bool),
@@ -32,6 +36,7 @@ def _batch(video_dim: int, text_dim: int, generator: torch.Generator) -> dict[st
         "spans": torch.stack([centers, widths], dim=1),
         "span_counts": counts,
         "saliency_levels": levels,
+        "negative_clips": negative,
         "saliency_pos": torch.full((BATCH, 2), 25),
         "saliency_neg": torch.full((BATCH, 2), 60),
         "qid": torch.arange(BATCH),
@@ -46,7 +51,7 @@ def _speed(video_dim: int, text_dim: int, device: torch.device) -> float:
     criterion = Criterion(LossConfig())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     steps = STEPS if device.type == "cpu" else 10 * STEPS
-    batches = [_batch(video_dim, text_dim, generator) for _ in range(steps + 2)]
+    batches = [synthetic_batch(video_dim, text_dim, generator) for _ in range(steps + 2)]
     for batch in batches[:2]:  # warm-up
         train_step(model, criterion, optimizer, batch, device, 0.1)
     _sync(device)
