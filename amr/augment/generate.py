@@ -85,7 +85,11 @@ class Generator:
             ).astype(np.int64),
         )
         self.encoder = ArrowEncoder(split)
-        self.wrong_similarity = wrong_span_similarity(split, self.pool.sketches, self.sketch_start)
+        self.wrong_similarity = (  # only same-video negatives paste wrong spans
+            wrong_span_similarity(split, self.pool.sketches, self.sketch_start)
+            if self.config.negatives == "same-video"
+            else np.zeros(0)
+        )
 
     @property
     def n_samples(self) -> int:

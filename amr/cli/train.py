@@ -102,6 +102,14 @@ PACING_OPTIONS = _apply(
 )
 
 
+def _choice(flag: str, choices: tuple[str, ...], help: str):
+    """A stage-2 variant: one of `choices` (the first is the default, the reference's); not
+    given means the --config file's or the default."""
+    return click.option(
+        flag, type=click.Choice(choices), default=None, help=f"{help} [default: {choices[0]}]."
+    )
+
+
 def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=None):
     """The command's settings: the stage's defaults < --config < flags, then the ablations."""
     from amr.train.stages import STAGES  # torch loads only when a command trains
@@ -197,34 +205,32 @@ def cold_start_command(
     default=None,
     help="Share of each epoch's rows drawn from the augmented rows [default: 0].",
 )
-@click.option(
+@_choice(
     "--matching",
-    type=click.Choice(MATCHINGS),
-    default=None,
-    help="Match both query sets to the moments in one assignment (joint, the reference's) or "
-    "each set on its own [default: joint].",
+    MATCHINGS,
+    "Match both query sets to the moments in one assignment (joint, the reference's) or each "
+    "set on its own",
 )
-@click.option(
+@_choice(
     "--active-ffn",
-    type=click.Choice(ACTIVE_FFN),
-    default=None,
-    help="The Active Queries' feed-forward networks start as the cold start's (copy, the "
-    "reference's) or fresh [default: copy].",
+    ACTIVE_FFN,
+    "The Active Queries' feed-forward networks start as the cold start's (copy, the "
+    "reference's) or fresh",
 )
-@click.option(
+@_choice(
     "--disc-negatives",
-    type=click.Choice(DISC_NEGATIVES),
-    default=None,
-    help="The discrimination loss pushes the query away from each real sample's wrong spans "
-    "(the reference's) or from its most similar other clips (top-k) [default: wrong-spans].",
+    DISC_NEGATIVES,
+    "The discrimination loss pushes the query away from each real sample's wrong spans (the "
+    "reference's) or from its most similar other clips (top-k)",
 )
 @ablation_options("distill")
 def distill_command(
     init, corpus, store_path, out, config_file, resume, overwrite, quiet, replay_fraction,
     matching, active_ffn, disc_negatives, ablations, **flags,
 ):  # fmt: skip
-    """Stage 2: the corpus's real rows in curriculum order, with Original and Active Queries
-    and distillation from the frozen cold-start model (100 epochs, lr ÷10 at 40 by default)."""
+    """Stage 2: the corpus's real rows, every one every epoch, easy to hard, with Original and
+    Active Queries and distillation from the frozen cold-start model (100 epochs, lr ÷10 at 40
+    by default)."""
     from amr.train.stages import distill
 
     distill_flags = {"replay_fraction": replay_fraction, "matching": matching,

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from amr.datasets.schema import SAMPLES_SCHEMA
-from amr.datasets.wrong_spans import overlapping_window
+from amr.datasets.wrong_spans import overlapping_window, window_clips
 from amr.errors import AmrError
 
 REQUIRED_KEYS = ("qid", "query", "vid", "duration")
@@ -46,10 +46,8 @@ def check_plain_name(vid: str, where: str) -> None:
 def clip_ids_of_windows(windows: list[list[float]], clip_length: float) -> list[int]:
     """Clips that overlap any window ([i*L, (i+1)*L) meets [start, end)), sorted, unique."""
     ids: set[int] = set()
-    for start, end in windows:
-        first = math.floor(start / clip_length + 1e-6)
-        last = max(first + 1, math.ceil(end / clip_length - 1e-6))
-        ids.update(range(first, last))
+    for first, stop in window_clips(windows, clip_length):
+        ids.update(range(first, stop))
     return sorted(ids)
 
 

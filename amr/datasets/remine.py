@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from amr.datasets.schema import SAMPLES_SCHEMA
-from amr.datasets.store import Store, StoreMeta, compute_fingerprint, samples_file
+from amr.datasets.store import (
+    Store,
+    StoreMeta,
+    compute_fingerprint,
+    samples_file,
+    set_wrong_spans,
+)
 from amr.datasets.wrong_spans import MiningConfig, mine_split
 from amr.errors import AmrError
 from amr.fileio import building_directory, write_json
@@ -46,8 +51,7 @@ def remine_wrong_spans(
             raise AmrError(f"{store.root}: split {split!r} has no labelled query to mine for")
         spans = mine_split(table, store.video_features, store.meta.clip_length, config)
         counts = [len(s) for s in spans.to_pylist()]
-        column = table.schema.get_field_index("wrong_spans")
-        tables[split] = table.set_column(column, "wrong_spans", spans).cast(SAMPLES_SCHEMA)
+        tables[split] = set_wrong_spans(table, spans)
         reports.append(MinedSplit(split, labelled, sum(c > 0 for c in counts), sum(counts)))
     with building_directory(store.root) as staging:
         for path in store.root.glob("*.parquet"):

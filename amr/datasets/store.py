@@ -224,10 +224,7 @@ class Store:
             raise AmrError(f"{self.root}: no split {split!r} (splits: {known})")
         if split not in self._samples:
             table = pq.read_table(self.root / samples_file(split))
-            if "wrong_spans" not in table.column_names:  # a version-1 store: none
-                empty = pa.array([[] for _ in range(table.num_rows)], WRONG_SPANS_TYPE)
-                table = table.append_column(SAMPLES_SCHEMA.field("wrong_spans"), empty)
-            self._samples[split] = table
+            self._samples[split] = with_wrong_spans(table)  # a version-1 store has none
         return self._samples[split]
 
     def video_features(self, vid: str) -> np.ndarray:
@@ -306,6 +303,20 @@ class FeatureWriter:
         self._writer.close()
 
 
+def with_wrong_spans(table: pa.Table) -> pa.Table:
+    """A samples table with a `wrong_spans` column (empty lists where it had none)."""
+    if "wrong_spans" in table.column_names:
+        return table
+    empty = pa.array([[] for _ in range(table.num_rows)], WRONG_SPANS_TYPE)
+    return table.append_column(SAMPLES_SCHEMA.field("wrong_spans"), empty)
+
+
+def set_wrong_spans(table: pa.Table, spans: pa.Array) -> pa.Table:
+    """A samples table with its `wrong_spans` replaced by `spans`, in the samples schema."""
+    column = table.schema.get_field_index("wrong_spans")
+    return table.set_column(column, "wrong_spans", spans).cast(SAMPLES_SCHEMA)
+
+
 class StoreWriter:
     """Builds a store in a staging directory; the store appears at `out` only on `commit`.
 
@@ -317,7 +328,7 @@ class StoreWriter:
         self.meta = meta
         self.splits: dict[str, SplitInfo] = {}
         self.wrong_spans: dict[str, dict[str, Any]] = {}
-        self._to_mine: dict[str, MiningConfig] = {}
+        self._to_mine: dict[str, tuple[pa.Table, MiningConfig]] = {}  # written by finish()
         self.videos = FeatureWriter(self.dir / VIDEO_FILE, video_features_schema(meta.video_dim))
         self.texts = FeatureWriter(self.dir / TEXT_FILE, text_features_schema(meta.text_dim))
         if base is not None:
@@ -337,16 +348,13 @@ class StoreWriter:
         table's are kept (from an annotation file)."""
         if split in self.splits:
             raise AmrError(f"split {split!r} given twice")
-        if "wrong_spans" not in table.column_names:
-            empty = pa.array([[] for _ in range(table.num_rows)], WRONG_SPANS_TYPE)
-            table = table.append_column(SAMPLES_SCHEMA.field("wrong_spans"), empty)
-        table = table.cast(SAMPLES_SCHEMA)
-        if mine is not None:
-            self._to_mine[split] = mine
+        table = with_wrong_spans(table).cast(SAMPLES_SCHEMA)
+        if mine is not None:  # mined once the video features are written: see finish()
+            self._to_mine[split] = (table, mine)
             self.wrong_spans[split] = mine.to_json()
         else:
             self.wrong_spans.setdefault(split, {"method": "annotations"})
-        pq.write_table(table, self.dir / samples_file(split), compression="zstd")
+            pq.write_table(table, self.dir / samples_file(split), compression="zstd")
         labeled = bool(
             pa.compute.sum(pa.compute.list_value_length(table["relevant_windows"])).as_py()
         )
@@ -359,14 +367,13 @@ class StoreWriter:
         self.texts.close()
         if self._to_mine:
             videos = FeatureTable(self.dir / VIDEO_FILE, "vid", "n_clips", self.meta.video_dim)
-            for split, config in self._to_mine.items():
-                path = self.dir / samples_file(split)
-                table = pq.read_table(path)
+            for split, (table, config) in self._to_mine.items():
                 spans = mine_split(table, videos.get, self.meta.clip_length, config)
-                table = table.set_column(
-                    table.schema.get_field_index("wrong_spans"), "wrong_spans", spans
+                pq.write_table(
+                    set_wrong_spans(table, spans),
+                    self.dir / samples_file(split),
+                    compression="zstd",
                 )
-                pq.write_table(table.cast(SAMPLES_SCHEMA), path, compression="zstd")
         meta = replace(
             self.meta,
             splits=self.splits,

@@ -105,6 +105,7 @@ class TrainConfig(JsonConfig):
         return Pacing(self.pacing, self.pacing_start, min(self.epochs_to_full, self.epochs - 1))
 
 
+# Stage-2 variants; the first of each is the default (the reference implementation's).
 MATCHINGS = ("joint", "separate")
 ACTIVE_FFN = ("copy", "fresh")
 DISC_NEGATIVES = ("wrong-spans", "top-k")
@@ -121,11 +122,15 @@ class DistillConfig(JsonConfig):
     temperature: float = 0.07
     # the discrimination loss's negatives: the real sample's wrong spans (reference), or the
     # `hard_negatives` non-relevant clips most similar to the query ("top-k")
-    disc_negatives: str = "wrong-spans"
+    disc_negatives: str = DISC_NEGATIVES[0]
     hard_negatives: int = 3
     init_original_randomly: bool = False
-    active_ffn: str = "copy"  # Active Queries' FFNs: "copy" the cold start's (reference), "fresh"
-    matching: str = "joint"  # both query sets in one Hungarian matching (reference), "separate"
+    active_ffn: str = ACTIVE_FFN[
+        0
+    ]  # Active Queries' FFNs: "copy" the cold start's (reference), "fresh"
+    matching: str = MATCHINGS[
+        0
+    ]  # both query sets in one Hungarian matching (reference), "separate"
     replay_fraction: float = 0.0  # share of each epoch's rows drawn from the augmented ones
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from amr.datasets.store import Store
+from amr.datasets.wrong_spans import window_clips
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ def twin_hits(store: Store, twins: dict[int, list[list[float]]], seed: int = 0) 
             hits += any(_overlaps(span, t) for span in row["wrong_spans"] for t in twin)
             n_clips = store.n_clips(row["vid"])
             free = np.ones(n_clips, bool)
-            for start, end in row["relevant_windows"]:
-                free[int(start // clip) : int(np.ceil(end / clip))] = False
+            for first, stop in window_clips(row["relevant_windows"], clip):
+                free[first:stop] = False
             random_spans = []
             for start, end in row["wrong_spans"]:
                 length = max(1, round((end - start) / clip))
