@@ -98,7 +98,7 @@ def small_store(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("augment") / "store"
     config = SynthConfig.from_preset(
-        "demo", train_videos=60, val_videos=8, video_dim=48, text_dim=32
+        "demo", train_videos=60, val_videos=8, test_videos=4, video_dim=48, text_dim=32
     )
     synthesize(out, config, show_progress=False)
     return out

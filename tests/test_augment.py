@@ -227,7 +227,7 @@ def test_materialize_refuses_other_features(tmp_path, small_store):
     synthesize(
         other,
         SynthConfig.from_preset(
-            "demo", train_videos=60, val_videos=8, video_dim=48, text_dim=32, seed=1
+            "demo", train_videos=60, val_videos=8, test_videos=4, video_dim=48, text_dim=32, seed=1
         ),
         show_progress=False,
     )
@@ -309,8 +309,8 @@ def test_a_manifest_cannot_point_outside_the_corpus(corpus, tmp_path):
 def test_bad_inputs_are_clear_errors_that_leave_output_alone(corpus, small_store, tmp_path):
     with pytest.raises(AmrError, match="not a store"):
         augment(tmp_path / "nowhere", "train", tmp_path / "x", CONFIG, show_progress=False)
-    with pytest.raises(AmrError, match="no split 'test'"):
-        augment(small_store, "test", tmp_path / "x", CONFIG, show_progress=False)
+    with pytest.raises(AmrError, match="no split 'holdout'"):
+        augment(small_store, "holdout", tmp_path / "x", CONFIG, show_progress=False)
     assert not (tmp_path / "x").exists()
     before = corpus_bytes(corpus)
     with pytest.raises(AmrError, match="already exists"):

@@ -77,7 +77,7 @@ def test_corpus_info_and_verify(cli_corpus, small_store, tmp_path):
             ["--ops", "splice,crop"],
             "error: unknown op crop; choose from splice, boundary, negative",
         ),
-        (["--split", "test"], "no split 'test'"),
+        (["--split", "holdout"], "no split 'holdout'"),
         (["--shard", "3/2"], "error: --shard '3/2': need 0 <= K < N"),
     ],
 )

@@ -382,7 +382,9 @@ def test_ground_truth_from_a_store_split(tmp_path):
 
     store = tmp_path / "store"
     synthesize(
-        store, SynthConfig.from_preset("demo", train_videos=6, val_videos=4), show_progress=False
+        store,
+        SynthConfig.from_preset("demo", train_videos=6, val_videos=4, test_videos=2),
+        show_progress=False,
     )
     truth = load_ground_truth(store=store, split="val")
     assert truth.clip_length == 2.0 and truth.has_saliency and len(truth) > 0

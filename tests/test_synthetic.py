@@ -13,7 +13,7 @@ from amr.datasets.synthetic.lexicon import tokenize
 from amr.datasets.synthetic.world import Event, intensity_profile
 from amr.errors import AmrError
 
-SMALL = {"train_videos": 40, "val_videos": 12}
+SMALL = {"train_videos": 40, "val_videos": 12, "test_videos": 6}
 
 
 def small(**kw) -> SynthConfig:
@@ -46,7 +46,7 @@ def test_same_seed_gives_byte_identical_parquet(tmp_path, demo_store):
 
 def test_demo_labels_are_consistent(demo_store):
     store = Store.open(demo_store)
-    assert store.splits == ["train", "val"]
+    assert store.splits == ["train", "val", "test"]
     assert (store.meta.video_dim, store.meta.text_dim) == (128, 64)
     qids = []
     for split in store.splits:
@@ -71,7 +71,7 @@ def test_annotation_mode_keeps_real_labels(tmp_path, qvh_val):
     out = tmp_path / "qvh"
     synthesize(
         out,
-        SynthConfig.from_preset("qvh", video_dim=32, text_dim=16),
+        SynthConfig.from_preset("qvh", video_dim=32, text_dim=16, test_share=0.0),
         [("val", qvh_val)],
         show_progress=False,
     )
@@ -185,5 +185,5 @@ def test_cli_synth_then_info(tmp_path):
     assert "train" in result.output and "val" in result.output
     result = runner.invoke(cli, ["datasets", "info", str(out), "--json"])
     summary = json.loads(result.output)
-    assert [s["name"] for s in summary["splits"]] == ["train", "val"]
+    assert [s["name"] for s in summary["splits"]] == ["train", "val", "test"]
     assert summary["splits"][0]["queries"] == Store.open(out).meta.splits["train"].queries

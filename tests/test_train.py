@@ -240,7 +240,9 @@ def test_a_checkpoint_must_fit_its_config_and_the_store(train_corpus, small_stor
     with pytest.raises(AmrError, match="checkpoint weights do not fit its model config"):
         model_from_checkpoint(body)
     other = tmp_path / "other"
-    config = SynthConfig.from_preset("demo", train_videos=4, val_videos=2, video_dim=24)
+    config = SynthConfig.from_preset(
+        "demo", train_videos=4, val_videos=2, test_videos=0, video_dim=24
+    )
     synthesize(other, config, show_progress=False)
     with pytest.raises(AmrError, match=r"takes 48/32-d features, store .* has 24/"):
         predict_checkpoint(tmp_path / "run", other, "val", device="cpu")
@@ -262,6 +264,20 @@ def test_max_samples_ends_the_run_at_the_batch_that_reaches_it(small_store, tmp_
     again = baseline(small_store, "train", tmp_path / "b", config, TINY, resume=True,
                      show_progress=False)  # fmt: skip
     assert again.steps == summary.steps  # a finished capped run does not train on
+
+
+def test_patience_stops_a_run_on_its_validation_plateau(small_store, tmp_path):
+    from amr.train.stages import baseline
+
+    # lr 0: the first epoch's val mAP is never beaten, so patience 2 stops after epoch 3.
+    config = TrainConfig(**{**FAST.to_json(), "epochs": 30, "lr": 0.0, "patience": 2})
+    summary = baseline(small_store, "train", tmp_path / "b", config, TINY, show_progress=False)
+    lines = read_metrics(tmp_path / "b")
+    assert summary.epochs == len(lines) == 3
+    assert len({line["val"]["MR-full-mAP"] for line in lines}) == 1
+    again = baseline(small_store, "train", tmp_path / "b", config, TINY, resume=True,
+                     show_progress=False)  # fmt: skip
+    assert again.steps == summary.steps and len(read_metrics(tmp_path / "b")) == 3
 
 
 def test_cold_start_reads_only_the_kinds_asked_for(small_store, tmp_path):

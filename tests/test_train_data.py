@@ -168,7 +168,7 @@ def test_bad_training_inputs_are_clear_errors(stage_corpus, small_store, tmp_pat
     other = tmp_path / "other"
     synthesize(
         other,
-        SynthConfig.from_preset("demo", train_videos=4, val_videos=2, video_dim=24),
+        SynthConfig.from_preset("demo", train_videos=4, val_videos=2, test_videos=0, video_dim=24),
         show_progress=False,
     )
     with pytest.raises(AmrError, match=r"video features are 48-d but store .* has 24-d"):

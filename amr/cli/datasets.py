@@ -24,6 +24,7 @@ from amr.datasets import (
 )
 from amr.datasets.importer import DATASETS
 from amr.datasets.remine import remine_wrong_spans
+from amr.datasets.subset import subset_store
 from amr.datasets.summary import Stats
 from amr.datasets.synthetic import PRESETS
 from amr.datasets.wrong_spans import MiningConfig
@@ -129,8 +130,9 @@ def _knob(field: str, help: str):
     type=click.Choice(list(PRESETS)),
     default="demo",
     show_default=True,
-    help="demo: template world sized for CPU; qvh / charades: real queries and labels "
-    "from annotation files, synthetic features.",
+    help="demo: template world sized for CPU; control: a template world without the "
+    "problems AMR targets; qvh / charades: real queries and labels from annotation files, "
+    "synthetic features.",
 )
 @click.option(
     "--annotations",
@@ -148,6 +150,10 @@ def _knob(field: str, help: str):
 @_knob("family_closeness", "Cosine between sibling verbs such as kick/throw.")
 @_knob("boundary_softness", "Clips over which events fade in and out.")
 @_knob("distractor_rate", "Chance of a sibling-verb hard negative per query.")
+@_knob("background_fill", "Share of the unqueried clips that other, unlabelled events fill.")
+@_knob("cuts_per_minute", "Shot cuts per minute; the scene background jumps at each.")
+@_knob("label_jitter", "Clips by which each labelled boundary may miss the true one.")
+@_knob("test_share", "qvh/charades: share of val's videos that form the test split.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
 @quiet_option("No progress bar.")
 def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet, **knobs) -> None:
@@ -173,6 +179,39 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet,
             f"{hits['random_on_twin']:.0%})",
             soft_wrap=True,
         )
+
+
+@datasets.command("subset")
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("--split", default="train", show_default=True, help="The split to cut down.")
+@click.option(
+    "--fraction",
+    type=float,
+    required=True,
+    help="Share of the split's queries to keep (whole videos, so a little more), in (0, 1].",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Order in which videos are taken; one seed gives nested subsets.",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The new store.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
+def subset_command(store, split, fraction, seed, out, overwrite) -> None:
+    """Write a copy of STORE whose --split keeps --fraction of its queries.
+
+    For one --seed the subsets are nested: the 10 % subset is inside the 25 % one. The other
+    splits and the features are shared with STORE (hard links where possible).
+    """
+    meta = subset_store(store, split, fraction, seed, out, overwrite=overwrite)
+    info = meta.sources["subset"]
+    Console().print(
+        f"wrote [bold]{out}[/] ({split}: {info['queries']:,} of {info['of_queries']:,} queries, "
+        f"{meta.splits[split].videos:,} videos; {meta.fingerprint[:19]}…)",
+        soft_wrap=True,
+    )
 
 
 @datasets.command("wrong-spans")

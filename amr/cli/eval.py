@@ -46,12 +46,21 @@ from amr.fileio import write_json
     help="Seconds per clip, for saliency [default: the store's, or 2 for a file].",
 )
 @click.option(
+    "--truth",
+    "true_extents",
+    is_flag=True,
+    help="Synthetic stores: score against the events' true extents (truth.parquet), not "
+    "the noisy labels.",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
     help="Metrics JSON [default: NAME_metrics.json beside PREDICTIONS NAME.jsonl].",
 )
-def eval_command(predictions, annotations, store_path, split, dataset, clip_length, out) -> None:
+def eval_command(
+    predictions, annotations, store_path, split, dataset, clip_length, true_extents, out
+) -> None:
     """Score predictions with the standard metrics (same definitions, keys and rounding as the
     QVHighlights standalone evaluation; Charades-STA: R1/R5 at IoU 0.3/0.5/0.7 and mIoU).
 
@@ -61,7 +70,9 @@ def eval_command(predictions, annotations, store_path, split, dataset, clip_leng
         raise AmrError(
             "--out takes one predictions file; with several, each gets NAME_metrics.json"
         )
-    truth = load_ground_truth(annotations, store_path, split, clip_length)
+    if true_extents and store_path is None:
+        raise AmrError("--truth needs --store and --split (a synthetic store's truth.parquet)")
+    truth = load_ground_truth(annotations, store_path, split, clip_length, true_extents)
     results = []
     for path in predictions:
         result = evaluate(read_predictions(path), truth, dataset)

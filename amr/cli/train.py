@@ -58,6 +58,13 @@ RUN_OPTIONS = _apply(
             default=None,
             help="Stop once this many samples are trained on, mid-epoch if need be.",
         ),
+        click.option(
+            "--patience",
+            type=int,
+            default=None,
+            help="Stop once val MR-full-mAP has not improved for this many epochs (within "
+            "--epochs) [default: train every epoch].",
+        ),
         click.option("--batch-size", type=int, default=None, help="[default: 32]"),
         click.option("--lr", type=float, default=None, help="[default: 1e-4]"),
         click.option("--seed", type=int, default=None, help="[default: 0]"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,7 @@ from amr.datasets.schema import (
     text_features_schema,
     video_features_schema,
 )
+from amr.datasets.truth import TRUTH_FILE
 from amr.datasets.wrong_spans import SPANS_TYPE as WRONG_SPANS_TYPE
 from amr.datasets.wrong_spans import MiningConfig, mine_split
 from amr.errors import AmrError
@@ -339,6 +341,8 @@ class StoreWriter:
                 self.videos.copy_row_group(group)
             for group in base.texts.iter_row_groups():
                 self.texts.copy_row_group(group)
+            if (base.root / TRUTH_FILE).is_file():
+                shutil.copyfile(base.root / TRUTH_FILE, self.dir / TRUTH_FILE)
 
     def write_samples(
         self, split: str, table: pa.Table, source: str = "", mine: MiningConfig | None = None

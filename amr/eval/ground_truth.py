@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from amr.datasets.annotations import read_annotations
 from amr.datasets.store import Store
+from amr.datasets.truth import read_truth, with_true_windows
 from amr.errors import AmrError
 from amr.ragged import offsets_of
 
@@ -101,11 +102,13 @@ def load_ground_truth(
     store: str | Path | None = None,
     split: str | None = None,
     clip_length: float | None = None,
+    true_extents: bool = False,
 ) -> GroundTruth:
     """Ground truth from an annotation file (JSON lines) or from a split of a store.
 
     The clip length (for saliency: a video has int(duration / clip length) clips) is the
-    store's, or `clip_length`, or QVHighlights' 2 s for an annotation file.
+    store's, or `clip_length`, or QVHighlights' 2 s for an annotation file. With
+    `true_extents` (synthetic stores), windows are the events' true extents, not the labels.
     """
     if (annotations is None) == (store is None):
         raise AmrError("give either an annotation file or a store and split")
@@ -117,4 +120,8 @@ def load_ground_truth(
         raise AmrError("--store needs --split")
     opened = Store.open(store)
     length = clip_length or opened.meta.clip_length
-    return ground_truth_from_table(opened.samples(split), f"{opened.root} split {split}", length)
+    samples, source = opened.samples(split), f"{opened.root} split {split}"
+    if true_extents:
+        samples = with_true_windows(samples, read_truth(opened.root, split), source)
+        source += " (true extents)"
+    return ground_truth_from_table(samples, source, length)

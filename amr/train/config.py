@@ -84,6 +84,9 @@ class TrainConfig(JsonConfig):
     lr: float = 1e-4
     weight_decay: float = 1e-4
     lr_drop: int = 20  # epochs between 10x learning-rate drops
+    # stop once best.pt's metric (val MR-full-mAP) has not improved for this many epochs;
+    # None: train every epoch
+    patience: int | None = None
     grad_clip: float = 0.1
     seed: int = 0
     curriculum: bool = True  # False: every epoch draws from the whole corpus (the ablation)

@@ -32,11 +32,12 @@ from amr.train.rundir import (
     RunOptions,
     append_metrics,
     check_resumable,
+    read_metrics,
     start_run_dir,
     tensorboard,
 )
 from amr.train.spec import RunSpec, Stage
-from amr.train.validation import SHOWN_METRIC, Validation, best_value
+from amr.train.validation import SHOWN_METRIC, Validation, best_value, epochs_since_best
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,12 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
         validation = Validation(Store.open(spec.store), config.val_split, source.config.max_words)
     board = tensorboard(out) if ranks.main else None
     metrics: dict[str, Any] = {}
+    history = [_chosen(line.get("val", {})) for line in read_metrics(out)] if options.resume else []
+    trained_epochs = cursor[0]
     seen, started = 0, time.perf_counter()
     limits = step_limits(config, batch_sizes_of)
+    if _plateaued(config, history):  # a resumed run that had stopped on its plateau
+        limits = limits[: cursor[0]]
     progress = _progress(options.show_progress and ranks.main)
     task = progress.add_task(spec.stage, total=sum(limits), completed=step)
     with progress:
@@ -147,9 +152,10 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                 if validation is not None:
                     metrics = validation.run(model, ranks.device)
                     line["val"] = metrics
-                    chosen = best_value(metrics)
-                    if chosen is not None and (best is None or chosen[1] > best):
-                        best = chosen[1]
+                    chosen = _chosen(metrics)
+                    history.append(chosen)
+                    if chosen is not None and (best is None or chosen > best):
+                        best = chosen
                         save(BEST, (epoch + 1, 0))
                 append_metrics(out, line)
                 if board is not None:
@@ -159,9 +165,21 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                     board.flush()
                 save(LAST, (epoch + 1, 0))
                 progress.update(task, description=_describe(epoch, config, step, {}, metrics))
-            ranks.barrier()
+            trained_epochs = epoch + 1
+            plateau = _plateaued(config, history)
+            if ranks.total(int(plateau and ranks.main)):  # rank 0 decides; every rank stops
+                break
     elapsed = time.perf_counter() - started
-    return RunSummary(out, len(limits), step, best, metrics, seen / max(elapsed, 1e-9))
+    return RunSummary(out, trained_epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+
+
+def _plateaued(config: TrainConfig, history: list[float | None]) -> bool:
+    return bool(config.patience) and epochs_since_best(history) >= config.patience
+
+
+def _chosen(metrics: dict[str, Any]) -> float | None:
+    chosen = best_value(metrics)
+    return None if chosen is None else chosen[1]
 
 
 def train_step(

@@ -27,6 +27,16 @@ def best_value(metrics: dict[str, Any]) -> tuple[str, float] | None:
     return None
 
 
+def epochs_since_best(values: list[float | None]) -> int:
+    """Epochs since the best of the per-epoch validation values (None: not validated); the
+    plateau rule of TrainConfig.patience."""
+    scored = [(v, i) for i, v in enumerate(values) if v is not None]
+    if not scored:
+        return 0
+    best_epoch = max(scored, key=lambda item: (item[0], -item[1]))[1]  # the first best
+    return len(values) - 1 - best_epoch
+
+
 class Validation:
     """The validation split's ground truth and text, loaded once; metrics of a model."""
 

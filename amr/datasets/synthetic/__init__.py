@@ -21,7 +21,8 @@ from amr.datasets.synthetic.config import PRESETS, SynthConfig
 from amr.datasets.synthetic.diagnostics import twin_hits
 from amr.datasets.synthetic.records import SynthQuery, SynthVideo
 from amr.datasets.synthetic.templates import template_videos
-from amr.datasets.synthetic.world import World
+from amr.datasets.synthetic.world import World, stable_hash
+from amr.datasets.truth import TRUTH_FILE, TruthRow, write_truth
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 from amr.fileio import sha256_file, write_json
@@ -112,11 +113,17 @@ def synthesize(
             {"split": split, "file": Path(path).name, "sha256": sha256_file(Path(path))}
             for split, path in annotations
         ]
+        tables = carve_test_split(tables, config.test_share)
+        reports.setdefault("test", reports.get("val"))
         n_videos = len({v for t in tables.values() for v in t["vid"].to_pylist()})
         videos = annotated_videos(world, config, tables)
     else:
         tables, reports = None, {}
-        plan = [("train", config.train_videos), ("val", config.val_videos)]
+        plan = [
+            ("train", config.train_videos),
+            ("val", config.val_videos),
+            ("test", config.test_videos),
+        ]
         n_videos = sum(n for _, n in plan if n)
         videos = _template_splits(world, config, plan)
     meta = StoreMeta(
@@ -127,7 +134,8 @@ def synthesize(
         sources=sources,
     )
     rows: dict[str, list[SynthQuery]] = {}
-    twins: dict[int, list[list[float]]] = {}  # for the diagnostic below, never for the store
+    twins: dict[int, list[list[float]]] = {}  # for the diagnostic below
+    truth: list[TruthRow] = []
     with create_store(out, meta) as writer:
         video: SynthVideo
         for video in track(videos, n_videos, "synthesising videos", show_progress):
@@ -137,16 +145,36 @@ def synthesize(
                 writer.texts.add(q.qid, world.render_text(q.words, rng))
                 rows.setdefault(q.split, []).append(q)
                 twins[q.qid] = q.twins
+                truth.append(TruthRow(q.split, q.qid, q.true_windows, q.twins))
         splits = tables or {split: _samples_table(qs) for split, qs in rows.items()}
         for split, table in splits.items():
             given = reports.get(split) is not None and reports[split].wrong_spans
             mine = None if given else MiningConfig()  # never the world's hidden twins
             writer.write_samples(split, table, source="synthetic", mine=mine)
+        write_truth(writer.dir / TRUTH_FILE, truth)
     # How often the (blindly) mined wrong spans find the hidden twins: a store.json figure.
     store = Store.open(out)
     meta = replace(store.meta, sources={**store.meta.sources, "twin_hits": twin_hits(store, twins)})
     write_json(out / "store.json", meta.to_json())  # the fingerprint covers only the Parquet
     return meta
+
+
+def carve_test_split(tables: dict[str, pa.Table], share: float) -> dict[str, pa.Table]:
+    """A labelled `test` split from `share` of the `val` split's videos (by a hash of the
+    video id, so the rule needs no seed and keeps a video's queries together), when there is a
+    labelled `val` split and no `test` one."""
+    val = tables.get("val")
+    if share <= 0 or val is None or "test" in tables or val.num_rows == 0:
+        return tables
+    if not pa.compute.sum(pa.compute.list_value_length(val["relevant_windows"])).as_py():
+        return tables
+    to_test = np.array(
+        [
+            stable_hash("test-split:" + vid) % 10_000 < share * 10_000
+            for vid in val["vid"].to_pylist()
+        ]
+    )
+    return {**tables, "val": val.filter(~to_test), "test": val.filter(to_test)}
 
 
 def _template_splits(world: World, config: SynthConfig, plan: list[tuple[str, int]]):

@@ -2,7 +2,10 @@
 
 Each video gets one event per query at that query's real windows, with an intensity that
 follows the real saliency scores; unlabelled queries (QVHighlights test) get a hidden random
-window. Hard negatives are sibling-verb twins of the queries, pasted where no query is.
+window. The events sit at their true extents, the real windows moved by the world's
+label_jitter (so the real label is the noisy annotation of a hidden truth). Hard negatives are
+sibling-verb twins of the queries, pasted where no query is; unlabelled events of other
+activities fill part of the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
+from amr.datasets.synthetic.activity import background_events, cut_chance, families_of, jittered
 from amr.datasets.synthetic.config import SynthConfig
 from amr.datasets.synthetic.lexicon import sibling_verbs, tokenize
 from amr.datasets.synthetic.placement import moment_length, place
@@ -49,23 +53,34 @@ def annotated_videos(
         rng = np.random.default_rng([config.seed, VIDEO_STREAM, stable_hash(vid)])
         duration = max(q.duration for q in queries)
         n_clips = max(1, math.ceil(duration / step - 1e-6))
-        background = world.background(world.scene_vector(vid), n_clips, rng)
+        background = world.background(
+            world.scene_vector(vid), n_clips, rng, cut_chance(config), config.cut_jump
+        )
+        truths = [
+            jittered(
+                [(s / step, e / step) for s, e in q.relevant_windows],
+                n_clips,
+                config.label_jitter,
+                rng,
+            )
+            for q in queries
+        ]
         occupied = np.zeros(n_clips, dtype=bool)
-        for q in queries:
-            for start, end in q.relevant_windows:
-                occupied[int(start // step) : math.ceil(end / step)] = True
+        for q, truth in zip(queries, truths, strict=True):
+            for start, end in [(s / step, e / step) for s, e in q.relevant_windows] + truth:
+                occupied[int(start) : math.ceil(end)] = True
         events: list[Event] = []
-        for q in queries:
+        for q, windows in zip(queries, truths, strict=True):
             latent = world.phrase_latent(q.words)
             level = np.full(n_clips, 0.75)
             for clip, scores in zip(q.relevant_clip_ids, q.saliency_scores, strict=False):
                 if clip < n_clips:
                     level[clip] = 0.5 + 0.5 * float(np.mean(scores)) / 4.0
-            windows = [(s / step, e / step) for s, e in q.relevant_windows]
             if not windows:  # unlabelled split: the moment exists, its place is not published
                 length = moment_length(rng, n_clips)
                 start = place(rng, occupied, length, gap)
                 windows = [(start, start + length)] if start is not None else []
+            q.true_windows = [[s * step, e * step] for s, e in windows]
             intensity = sum(
                 (
                     intensity_profile(n_clips, s, e, config.boundary_softness, level)
@@ -84,4 +99,6 @@ def annotated_videos(
                     )
                     events.append(Event(twin, profile))
                     q.twins.append([start * step, (start + length) * step])
+        used = set().union(*(families_of(q.words) for q in queries))
+        events += background_events(world, config, rng, occupied, used)
         yield SynthVideo(vid, world.render_video(background, events, rng), queries)

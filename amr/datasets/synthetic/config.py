@@ -12,7 +12,20 @@ PRESETS: dict[str, dict[str, Any]] = {
     "qvh": {"clip_length": 2.0},
     # Real Charades-STA queries, durations and windows; synthetic features.
     "charades": {"clip_length": 1.0},
+    # A template world with none of the problems AMR targets (one event a video, hard
+    # boundaries, exact labels, no look-alikes, no background activity, no cuts): the method
+    # has nothing to fix here, so its gain should be about zero.
+    "control": {
+        "max_events": 1,
+        "repeat_rate": 0.0,
+        "boundary_softness": 0.0,
+        "distractor_rate": 0.0,
+        "background_fill": 0.0,
+        "cuts_per_minute": 0.0,
+        "label_jitter": 0,
+    },
 }
+TEMPLATE_PRESETS = ("demo", "control")  # worlds built from the lexicon, not annotation files
 
 
 @dataclass(frozen=True)
@@ -27,11 +40,15 @@ class SynthConfig:
     # Template world (preset demo) sizes.
     train_videos: int = 600
     val_videos: int = 300
+    test_videos: int = 300
     min_clips: int = 20
     max_clips: int = 75
     max_events: int = 3
     repeat_rate: float = 0.15
     """Chance that a video's first event happens twice (a query with two windows)."""
+    test_share: float = 0.5
+    """Annotation-driven worlds without a labelled `test` split: the share of the `val`
+    split's videos (chosen by a hash of the video id) that become the `test` split."""
 
     # Difficulty knobs.
     feature_noise: float = 0.7
@@ -49,6 +66,18 @@ class SynthConfig:
     drift: float = 0.5
     """How far the scene background wanders over a video."""
 
+    # World v2 (docs/benchmark.md gives each default's rationale).
+    background_fill: float = 0.7
+    """Share of the clips no query (or twin) occupies that unlabelled events of other
+    activities fill: a model must read the query, not just find "the" event."""
+    cuts_per_minute: float = 6.0
+    """Shot cuts per minute of video; at each the scene background jumps."""
+    cut_jump: float = 0.6
+    """Share of the background's direction a cut replaces (1: a wholly new scene)."""
+    label_jitter: int = 1
+    """Each labelled boundary is off the event's true boundary by up to this many clips
+    (uniform); the store's truth.parquet keeps the true extents."""
+
     def __post_init__(self) -> None:
         checks = [
             (self.preset in PRESETS, f"preset must be one of {', '.join(PRESETS)}"),
@@ -61,6 +90,12 @@ class SynthConfig:
             (self.boundary_softness >= 0.0, "boundary_softness must be >= 0"),
             (0.0 <= self.distractor_rate <= 1.0, "distractor_rate must be in [0, 1]"),
             (0.0 <= self.repeat_rate <= 1.0, "repeat_rate must be in [0, 1]"),
+            (self.test_videos >= 0, "test_videos must be >= 0"),
+            (0.0 <= self.test_share < 1.0, "test_share must be in [0, 1)"),
+            (0.0 <= self.background_fill <= 1.0, "background_fill must be in [0, 1]"),
+            (self.cuts_per_minute >= 0.0, "cuts_per_minute must be >= 0"),
+            (0.0 <= self.cut_jump <= 1.0, "cut_jump must be in [0, 1]"),
+            (self.label_jitter >= 0, "label_jitter must be >= 0"),
             (
                 min(self.feature_noise, self.observation_noise, self.text_noise, self.drift) >= 0,
                 "noise levels and drift must be >= 0",

@@ -19,9 +19,12 @@ class SynthQuery:
     relevant_clip_ids: list[int]
     saliency_scores: list[list[int]]
     wrong_spans: list[list[float]] = field(default_factory=list)  # mined when the store is made
+    true_windows: list[list[float]] = field(default_factory=list)
+    """[start, end] seconds of the event's true extent (the label is off it by the world's
+    label_jitter); written to the store's truth.parquet, never to the samples."""
     twins: list[list[float]] = field(default_factory=list)
     """[start, end] seconds of the query's hidden look-alike twin events. Never written to the
-    store: only diagnostics read them (how often mined wrong spans find them)."""
+    samples: truth.parquet keeps them for diagnostics and for reports by subset."""
     order: int = 0
     """Position in its split's samples table."""
 

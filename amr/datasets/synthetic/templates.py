@@ -7,6 +7,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from amr.datasets.synthetic.activity import (
+    ROLE_WEIGHTS,
+    background_events,
+    cut_chance,
+    families_of,
+    jittered,
+)
 from amr.datasets.synthetic.config import SynthConfig
 from amr.datasets.synthetic.lexicon import ACTORS, SCENES, VERB_FAMILIES, sibling_verbs, tokenize
 from amr.datasets.synthetic.placement import moment_length, place
@@ -21,8 +28,6 @@ QUERY_TEMPLATES = (
     "the {actor} {verb_s} the {obj} in the {scene}",
     "{a_actor} {verb_ing} {a_obj}",
 )
-# An event's latent leans on its verb: "kick the ball" vs "throw the ball" stays hard.
-ROLE_WEIGHTS = (0.5, 1.0, 0.7)  # actor, verb, object
 
 
 def with_article(word: str) -> str:
@@ -39,7 +44,7 @@ def _forms(base: str) -> tuple[str, str, str]:
 
 def _saliency(rng: np.random.Generator, intensity: np.ndarray, clip_ids: list[int]) -> list:
     """Three annotators' 0-4 scores that follow the event's intensity, with disagreement."""
-    base = 4.0 * intensity[clip_ids][:, None]
+    base = 4.0 * intensity[clip_ids][:, None] if clip_ids else np.zeros((0, 1))
     scores = np.clip(np.rint(base + rng.normal(0.0, 0.6, (len(clip_ids), 3))), 0, 4)
     return scores.astype(int).tolist()
 
@@ -90,7 +95,9 @@ def template_videos(
         n_clips = int(rng.integers(config.min_clips, config.max_clips + 1))
         scene = SCENES[rng.integers(len(SCENES))]
         main_actor = ACTORS[rng.integers(len(ACTORS))]
-        background = world.background(world.word_vector(scene), n_clips, rng)
+        background = world.background(
+            world.word_vector(scene), n_clips, rng, cut_chance(config), config.cut_jump
+        )
         video = _VideoBuilder(world, config, rng, n_clips)
         queries: list[SynthQuery] = []
         for _ in range(int(rng.integers(1, config.max_events + 1))):
@@ -115,7 +122,8 @@ def template_videos(
                 a_obj=with_article(obj),
                 scene=scene,
             )
-            clip_ids = sorted(c for start, end in windows for c in range(start, end))
+            labels = jittered(windows, n_clips, config.label_jitter, rng)
+            clip_ids = sorted(c for start, end in labels for c in range(int(start), int(end)))
             queries.append(
                 SynthQuery(
                     split=split,
@@ -124,9 +132,10 @@ def template_videos(
                     words=tokenize(text),
                     vid=vid,
                     duration=float(n_clips * step),
-                    relevant_windows=[[s * step, e * step] for s, e in sorted(windows)],
+                    relevant_windows=[[s * step, e * step] for s, e in labels],
                     relevant_clip_ids=clip_ids,
                     saliency_scores=_saliency(rng, intensity, clip_ids),
+                    true_windows=[[s * step, e * step] for s, e in sorted(windows)],
                     order=qid - first_qid,
                 )
             )
@@ -136,4 +145,6 @@ def template_videos(
                 if (actor, twin, obj) not in video.used:
                     placed, _ = video.add_event(actor, twin, obj, 1)  # unlabelled: a hard negative
                     queries[-1].twins = [[s * step, e * step] for s, e in placed]
+        used = families_of([verb for _, verb, _ in video.used])
+        video.events += background_events(world, config, rng, video.occupied, used)
         yield SynthVideo(vid, world.render_video(background, video.events, rng), queries)

@@ -114,11 +114,28 @@ class World:
         vectors = np.stack([self.word_vector(w) for w in words])
         return unit(np.asarray(weights) @ vectors)
 
-    def background(self, scene: np.ndarray, n_clips: int, rng: np.random.Generator) -> np.ndarray:
-        """A scene latent drifting slowly over the video (a scaled random walk)."""
+    def background(
+        self,
+        scene: np.ndarray,
+        n_clips: int,
+        rng: np.random.Generator,
+        cut_chance: float = 0.0,
+        cut_jump: float = 0.0,
+    ) -> np.ndarray:
+        """A scene latent drifting slowly over the video (a scaled random walk). Before each
+        clip a shot cut happens with `cut_chance`; a cut replaces `cut_jump` of the scene's
+        direction with a new one (another camera, or another place)."""
         steps = rng.standard_normal((n_clips, self.latent_dim))
         walk = np.cumsum(steps, axis=0) / np.sqrt(max(n_clips, 1) * self.latent_dim)
-        return unit(scene + self.drift * walk)
+        shots = np.broadcast_to(scene, (n_clips, self.latent_dim)).copy()
+        if cut_chance > 0 and n_clips > 1:
+            cuts = np.flatnonzero(rng.random(n_clips - 1) < cut_chance) + 1
+            shot = scene
+            for first in cuts:
+                fresh = unit(rng.standard_normal(self.latent_dim))
+                shot = unit(np.sqrt(1.0 - cut_jump) * shot + np.sqrt(cut_jump) * fresh)
+                shots[first:] = shot
+        return unit(shots + self.drift * walk)
 
     def render_video(
         self, background: np.ndarray, events: list[Event], rng: np.random.Generator
