@@ -1,36 +1,34 @@
-"""`amr experiment`: every arm trains on the AMR arm's budget, shared stage-1 runs are shared,
-a rerun continues instead of retraining, and the report says what was measured."""
+"""`amr experiment`: arms on nested fractions, trained under one stopping rule, scored on test
+with the best checkpoint on val, shared runs shared, reruns continue, and a report whose
+intervals and verdicts follow from the per-query scores."""
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from amr.cli import cli
+from amr.datasets import Store
 from amr.errors import AmrError
-from amr.experiment import (
-    ArmResult,
-    Budget,
-    ExperimentConfig,
-    run_experiment,
-    summarize,
-    write_report,
-)
-from amr.experiment.arms import ARMS, arms_named
-from amr.experiment.records import RunRecord
-from amr.experiment.report import Spread, lookup
+from amr.eval import evaluate, load_ground_truth, read_predictions
+from amr.experiment import Budget, ExperimentConfig, bootstrap, run_experiment, write_report
+from amr.experiment.analysis import hypotheses
+from amr.experiment.arms import DEFAULT_ARMS, arms_named
+from amr.experiment.stats import Interval
 
 TINY_MODEL = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
               "decoder_layers": 2}  # fmt: skip
 LOADER = {"batch_size": 16, "window_rows": 48, "checkpoint_every": 0}
+REAL = {"epochs": 4, "patience": 1, **LOADER}
 TINY = Budget(
     "tiny",
     TINY_MODEL,
     multiplier=3,  # every op, so the corpus has negatives to leave out
     stage1={"epochs": 2, "epochs_to_full": 1, **LOADER},
-    stage2={"epochs": 1, "epochs_to_full": 1, **LOADER},
-    baseline=LOADER,
+    stage2=REAL,
+    baseline=REAL,
 )
 
 
@@ -39,65 +37,123 @@ def experiment(small_store, tmp_path_factory):
     config = ExperimentConfig(
         store=small_store,
         out=tmp_path_factory.mktemp("experiment") / "exp",
-        seeds=2,
+        fractions=(0.5, 1.0),
+        seeds=1,
+        headline_seeds=2,
         device="cpu",
         show_progress=False,
         budget_override=TINY,
     )
     results = run_experiment(config)
-    return config, results, write_report(config, results)
+    return config, results, write_report(config, results, command="amr experiment (test)")
 
 
-def test_every_arm_trains_on_the_amr_arms_budget(experiment):
+def _by(results, fraction, seed=0):
+    return {r.arm.name: r for r in results if r.fraction == fraction and r.seed == seed}
+
+
+def _run_config(path: Path) -> dict:
+    return json.loads((path / "config.json").read_text())
+
+
+def test_headline_arms_get_more_seeds_at_the_smallest_fraction(experiment):
     _, results, _ = experiment
-    for seed in (0, 1):
-        mine = {r.arm.name: r for r in results if r.seed == seed}
-        assert set(mine) == {
-            "baseline", "aug-only", "amr", "no-curriculum", "no-negatives", "no-distill",
-            "no-active-queries",
-        }  # fmt: skip
-        budget = mine["amr"].samples
-        for arm in mine.values():  # never short of it, at most one batch past it per stage
-            slack = LOADER["batch_size"] * len(arm.runs)
-            assert budget <= arm.samples < budget + slack, arm.arm.name
-        stage1, stage2 = (run.samples for run in mine["amr"].runs)
-        for name in ("no-curriculum", "no-negatives"):
-            first, second = mine[name].runs
-            assert stage1 <= first.samples < stage1 + LOADER["batch_size"]
-            assert stage2 <= second.samples < stage2 + LOADER["batch_size"]
+    assert set(_by(results, 0.5)) == set(_by(results, 1.0)) == set(DEFAULT_ARMS)
+    assert set(_by(results, 0.5, seed=1)) == {"baseline", "amr", "aug+real", "real-repeat"}
+    assert not _by(results, 1.0, seed=1)
 
 
-def test_ablations_change_one_thing_and_share_the_cold_start(experiment):
+def test_a_fraction_trains_on_its_nested_subset_and_corpus(experiment, small_store):
+    config, results, _ = experiment
+    half = config.out / "fraction-0.5"
+    train = Store.open(half / "store").samples("train")
+    full = Store.open(small_store).samples("train")
+    assert set(train["qid"].to_pylist()) < set(full["qid"].to_pylist())
+    assert 0.5 * full.num_rows <= train.num_rows < full.num_rows
+    manifest = json.loads((half / "corpus" / "manifest.json").read_text())
+    assert manifest["kinds"]["original"] == train.num_rows  # augmented from the subset only
+    amr = _by(results, 0.5)["amr"]
+    assert _run_config(amr.runs[0].path)["store"] == str((half / "store").resolve())
+    assert (
+        Store.open(half / "store").samples("test").equals(Store.open(small_store).samples("test"))
+    )
+
+
+def test_arms_change_one_thing_and_share_runs(experiment):
     _, results, _ = experiment
-    arm = {r.arm.name: r for r in results if r.seed == 0}
+    arm = _by(results, 1.0)
     shared = arm["amr"].runs[0].path
-    assert arm["no-distill"].runs[0].path == shared == arm["no-active-queries"].runs[0].path
+    assert arm["aug-only"].runs == [arm["amr"].runs[0]]
+    for name in ("no-distill", "no-active-queries", "no-disc", "shuffled-stage2"):
+        assert arm[name].runs[0].path == shared
     assert arm["no-curriculum"].runs[0].path != shared != arm["no-negatives"].runs[0].path
+    assert _run_config(arm["no-negatives"].runs[0].path)["kinds"] == ["boundary", "splice"]
+    assert _run_config(arm["no-curriculum"].runs[1].path)["train"]["curriculum"] is False
+    assert _run_config(arm["shuffled-stage2"].runs[1].path)["train"]["curriculum"] is False
+    assert _run_config(arm["amr"].runs[1].path)["train"]["curriculum"] is True
+    assert _run_config(arm["no-disc"].runs[1].path)["distill"]["discrimination"] == 0.0
+    assert _run_config(arm["no-active-queries"].runs[1].path)["model"]["active_queries"] == 0
+    assert _run_config(arm["amr"].runs[1].path)["init"].endswith("stage1/last.pt")
+    mixed = _run_config(arm["aug+real"].runs[0].path)
+    assert mixed["stage"] == "cold-start" and mixed["train"]["include_original"] is True
+    # real-repeat: stage 1 re-reads the real rows for AMR's stage-1 samples, then stage 2
+    repeat_stage1, repeat_stage2 = arm["real-repeat"].runs
+    assert _run_config(repeat_stage1.path)["stage"] == "baseline"
+    amr_samples = arm["amr"].runs[0].samples
+    assert amr_samples <= repeat_stage1.samples < amr_samples + LOADER["batch_size"]
+    assert _run_config(repeat_stage2.path)["init"].endswith("stage1-real-repeat/last.pt")
+    other = _by(results, 0.5, seed=1)["amr"]
+    assert _run_config(other.runs[0].path)["train"]["seed"] == 1
 
-    def run_config(path: Path) -> dict:
-        return json.loads((path / "config.json").read_text())
 
-    assert run_config(arm["no-negatives"].runs[0].path)["kinds"] == ["boundary", "splice"]
-    assert run_config(arm["no-curriculum"].runs[1].path)["train"]["curriculum"] is False
-    assert run_config(arm["no-distill"].runs[1].path)["distill"]["distill"] == 0.0
-    assert run_config(arm["no-active-queries"].runs[1].path)["model"]["active_queries"] == 0
-    assert run_config(arm["amr"].runs[1].path)["init"].endswith("stage1/last.pt")
-    assert run_config(arm["aug-only"].runs[0].path)["stage"] == "cold-start"
-    assert run_config(arm["baseline"].runs[0].path)["stage"] == "baseline"
-    # seeds differ in training, not in the model or the corpus
-    other = {r.arm.name: r for r in results if r.seed == 1}
-    assert run_config(other["amr"].runs[0].path)["train"]["seed"] == 1
-    assert run_config(other["amr"].runs[0].path)["corpus"] == run_config(shared)["corpus"]
+def test_real_data_runs_stop_on_their_plateau_and_the_best_checkpoint_is_scored(
+    experiment, small_store
+):
+    _, results, _ = experiment
+    for result in results:
+        for run in result.runs:
+            train = _run_config(run.path)["train"]
+            if train.get("patience"):
+                values = [e["val"]["MR-full-mAP"] for e in run.curve]
+                best = int(np.argmax(values))
+                plateau = len(values) - 1 - best >= train["patience"]
+                assert run.stopped == ("plateau" if len(values) < train["epochs"] else "max epochs")
+                assert plateau or len(values) == train["epochs"]
+    baseline = _by(results, 1.0)["baseline"]
+    scores = json.loads((baseline.scored / "scores.json").read_text())
+    assert scores["checkpoint"] == "best.pt"
+    truth = load_ground_truth(store=small_store, split="test")
+    again = evaluate(read_predictions(baseline.scored / "test_preds.jsonl"), truth)
+    assert again["brief"] == baseline.metrics["test"]["brief"]
+    truth = load_ground_truth(store=small_store, split="test", true_extents=True)
+    again = evaluate(read_predictions(baseline.scored / "test_preds.jsonl"), truth)
+    assert again["brief"] == baseline.metrics["test_truth"]["brief"]
 
 
-def test_the_report_has_every_arm_and_the_plots_are_pngs(experiment):
-    config, _, summaries = experiment
+def test_results_json_has_a_record_per_arm_fraction_and_seed(experiment):
+    config, results, _ = experiment
+    records = json.loads((config.out / "results.json").read_text())
+    assert len(records) == len(results)
+    keys = {(r["arm"], r["fraction"], r["seed"]) for r in records}
+    assert keys == {(r.arm.name, r.fraction, r.seed) for r in results}
+    for record in records:
+        for split in ("test", "val"):
+            assert {"MR-full-R1@0.7", "MR-full-mAP", "MR-full-R1@0.5"} <= set(record[split])
+        assert record["samples"] > 0 and record["minutes"] >= 0 and record["epochs"]
+        assert "MR-full-R1@0.7" in record["test_truth"]
+
+
+def test_the_report_has_intervals_hypotheses_and_plots(experiment):
+    config, _, figures = experiment
     text = (config.out / "results.md").read_text()
-    for summary in summaries:
-        assert f"| {summary.name} | {summary.title} |" in text
-    assert "synthetic features" in text and "Calibration: the baseline's R1@0.7" in text
-    assert "## By moment length" in text and " ± " in text  # two seeds: a spread
-    for name in ("curves.png", "by_length.png", "difficulty.png"):
+    assert "amr experiment (test)" in text and "synthetic world `demo`" in text
+    for f in figures:
+        assert f"| {f.fraction:g} | {f.name}" in text
+    for name in ("H1", "H2", "H3"):
+        assert f"**{name}**" in text
+    assert "H1** (AMR beats the baseline" in text and "**not run**" in text  # no 0.1 / 0.25
+    assert "## Ablations" in text and "## Training (equal-compute view)" in text
+    for name in ("fractions.png", "curves.png", "difficulty.png"):
         body = (config.out / name).read_bytes()
         assert body[:8] == b"\x89PNG\r\n\x1a\n" and len(body) > 10_000
         assert f"]({name})" in text
@@ -105,11 +161,13 @@ def test_the_report_has_every_arm_and_the_plots_are_pngs(experiment):
 
 def test_a_rerun_continues_and_a_changed_budget_is_refused(experiment):
     config, results, _ = experiment
-    weights = config.out / "seed-0" / "amr" / "last.pt"
+    weights = config.out / "fraction-1" / "seed-0" / "amr" / "last.pt"
     before = weights.stat().st_mtime_ns
     again = run_experiment(config)  # every run finished: nothing retrains
     assert weights.stat().st_mtime_ns == before
-    assert [r.metrics["brief"] for r in again] == [r.metrics["brief"] for r in results]
+    assert [r.metrics["test"]["brief"] for r in again] == [
+        r.metrics["test"]["brief"] for r in results
+    ]
     bigger = Budget(**{**TINY.__dict__, "multiplier": 4})
     with pytest.raises(AmrError, match="different budget; use another --out"):
         run_experiment(ExperimentConfig(**{**config.__dict__, "budget_override": bigger}))
@@ -117,50 +175,88 @@ def test_a_rerun_continues_and_a_changed_budget_is_refused(experiment):
 
 def test_a_run_without_its_finished_mark_is_resumed_not_retrained(experiment):
     config, results, _ = experiment
-    run = config.out / "seed-1" / "no-negatives"
+    run = config.out / "fraction-1" / "seed-0" / "no-negatives"
     (run / "finished.json").unlink()  # as if stopped after training, before the mark
-    (run / "val_metrics.json").unlink()
+    (run / "scores.json").unlink()
     weights = (run / "last.pt").stat().st_mtime_ns
     again = run_experiment(config)
     assert (run / "last.pt").stat().st_mtime_ns == weights  # resumed at its end: no step taken
-    old = next(r for r in results if r.seed == 1 and r.arm.name == "no-negatives")
-    new = next(r for r in again if r.seed == 1 and r.arm.name == "no-negatives")
-    assert new.metrics["brief"] == old.metrics["brief"] and new.samples == old.samples
+    key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
+    old = {key(r): r for r in results}[("no-negatives", 1.0, 0)]
+    new = {key(r): r for r in again}[("no-negatives", 1.0, 0)]
+    assert new.metrics["test"]["brief"] == old.metrics["test"]["brief"]
+    assert new.samples == old.samples
 
 
-def _result(name: str, seed: int, r1: float) -> ArmResult:
-    arm = next(a for a in ARMS if a.name == name)
-    run = RunRecord(Path("x"), samples=100, steps=10, seconds=60.0, curve=[])
-    return ArmResult(arm, seed, {"brief": {"MR-full-R1@0.7": r1}}, [run])
+def test_bootstrap_intervals_are_paired_and_reproducible():
+    rng = np.random.default_rng(0)
+    scores = rng.choice([0.0, 100.0], size=(3, 200))
+    level = bootstrap([(1.0, scores)])
+    assert level.low < level.value < level.high
+    assert level.value == pytest.approx(scores.mean())
+    assert bootstrap([(1.0, scores)]) == level  # a fixed bootstrap seed
+    shifted = np.minimum(scores + 5.0, 200.0)
+    same = bootstrap([(1.0, shifted - scores)])  # paired: the shift, whatever is resampled
+    assert same.low == same.value == same.high == pytest.approx(5.0)
+    assert same.excludes_zero and not bootstrap([(1.0, scores - scores.mean())]).excludes_zero
+    one_seed = bootstrap([(1.0, scores[:1])])  # only the queries vary
+    assert one_seed.low < one_seed.value < one_seed.high
+    with pytest.raises(ValueError, match="same number"):
+        bootstrap([(1.0, scores), (1.0, scores[:2])])
 
 
-def test_summaries_are_mean_and_sample_std_and_gains_are_paired_by_seed():
-    results = [_result("baseline", 0, 20.0), _result("baseline", 1, 30.0),
-               _result("amr", 0, 26.0), _result("amr", 1, 29.0)]  # fmt: skip
-    by_name = {s.name: s for s in summarize(results)}
-    amr = by_name["amr"]
-    assert amr.figures["R1@0.7"].mean == pytest.approx(27.5)
-    assert amr.figures["R1@0.7"].std == pytest.approx(2.1213, abs=1e-4)  # sample std
-    assert amr.gain.values == (6.0, -1.0) and amr.wins == 1
-    assert str(amr.figures["mAP"]) == "–"  # not in these metrics (e.g. Charades-STA)
-    assert str(Spread((41.234,))) == "41.23"  # one seed: no spread to show
-    assert lookup({"short": {"MR-R1": {"0.7": 12.5}}}, ("short", "MR-R1", "0.7")) == 12.5
+class _FakeAnalysis:
+    """Gains as given, to check the verdict rules."""
+
+    def __init__(self, gains, twin=None, truth=None):
+        self.fractions = sorted(gains)
+        self.gains, self.twin, self.truth = gains, twin, truth
+        self.twin_mask = np.array([True, False])
+
+    def gain(self, arm, other, fraction, metric="R1@0.7", mask=None, true_extents=False):
+        return self.gains.get(fraction) if mask is None else self.twin
+
+    def difference_of_gains(self, arm, other, fraction, split):
+        return self.twin if split == "twin" else self.truth
 
 
-def test_unknown_arms_and_no_seeds_are_clear_errors(small_store, tmp_path):
+def test_hypothesis_verdicts_follow_the_preregistered_rules():
+    up = Interval(3.0, 1.0, 5.0)
+    flat = Interval(0.5, -1.5, 2.5)
+    down = Interval(-3.0, -5.0, -1.5)
+    verdicts = {v.name: v.verdict for v in hypotheses(
+        _FakeAnalysis({0.1: up, 0.25: Interval(2.0, 0.5, 3.5), 1.0: flat}, up, up), False
+    )}  # fmt: skip
+    assert verdicts == {"H1": "holds", "H2": "holds", "H3": "holds"}
+    verdicts = {v.name: v.verdict for v in hypotheses(
+        _FakeAnalysis({0.1: up, 0.25: down, 1.0: flat}, flat, down), False
+    )}  # fmt: skip
+    assert verdicts == {"H1": "does not hold", "H2": "does not hold", "H3": "inconclusive"}
+    not_shrinking = _FakeAnalysis({0.1: up, 0.25: Interval(4.0, 2.0, 6.0), 1.0: flat}, up, up)
+    assert hypotheses(not_shrinking, False)[0].verdict == "does not hold"
+    assert hypotheses(_FakeAnalysis({0.1: up}), False)[0].verdict == "not run"
+    control = [hypotheses(_FakeAnalysis({0.1: g}), True)[0].verdict for g in
+               (Interval(0.1, -0.8, 0.9), flat, down)]  # fmt: skip
+    assert control == ["holds", "inconclusive", "does not hold"]
+
+
+def test_bad_experiment_options_are_clear_errors(small_store, tmp_path):
     with pytest.raises(AmrError, match="unknown arm 'nope'"):
         arms_named(["nope"])
-    assert [a.name for a in arms_named(["baseline"])] == ["baseline", "amr"]
     runner = CliRunner()
-    result = runner.invoke(cli, ["experiment", "--store", str(small_store), "--out",
-                                 str(tmp_path / "e"), "--seeds", "0"])  # fmt: skip
+    base = ["experiment", "--store", str(small_store), "--out", str(tmp_path / "e")]
+    result = runner.invoke(cli, [*base, "--seeds", "0"])
     assert result.exit_code == 1 and "--seeds must be at least 1" in result.output
+    result = runner.invoke(cli, [*base, "--fractions", "0,1"])
+    assert result.exit_code == 1 and "--fractions must be in (0, 1]" in result.output
+    result = runner.invoke(cli, [*base, "--fractions", "half"])
+    assert result.exit_code == 2 and "not a comma-separated list" in result.output
     result = runner.invoke(cli, ["experiment", "--store", str(tmp_path / "none"), "--out",
                                  str(tmp_path / "e")])  # fmt: skip
     assert result.exit_code == 1 and "error:" in result.output
 
 
-@pytest.mark.parametrize("name", ["small", "full"])
+@pytest.mark.parametrize("name", ["cpu", "full"])
 def test_every_budget_builds_valid_model_and_training_configs(name):
     from amr.experiment.budget import budget_named
     from amr.train.config import ModelConfig, TrainConfig
@@ -169,5 +265,7 @@ def test_every_budget_builds_valid_model_and_training_configs(name):
     ModelConfig(video_dim=2816, text_dim=512, **budget.model)
     for settings in (budget.stage1, budget.stage2, budget.baseline):
         TrainConfig.from_json(settings)
+    assert budget.stage2["patience"] and budget.baseline["patience"]
+    assert not budget.stage1.get("patience")  # stage 1 runs its schedule
     with pytest.raises(AmrError, match="unknown budget 'huge'"):
         budget_named("huge")

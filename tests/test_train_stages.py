@@ -73,8 +73,14 @@ def test_one_ablation_table_serves_the_cli_and_the_experiment():
     names = {a.name for a in ABLATIONS}
     assert all(set(arm.switches) <= names for arm in ARMS)
     no_distill = next(arm for arm in ARMS if arm.name == "no-distill")
-    assert no_distill.settings("distill") == {"distill": 0.0} and no_distill.curriculum
-    assert not next(arm for arm in ARMS if arm.name == "no-curriculum").curriculum
+    assert no_distill.settings("distill", 2) == {"distill": 0.0}
+    assert no_distill.settings("train", 1) == no_distill.settings("train", 2) == {}
+    no_curriculum = next(arm for arm in ARMS if arm.name == "no-curriculum")
+    assert no_curriculum.settings("train", 1) == {"curriculum": False}
+    shuffled = next(arm for arm in ARMS if arm.name == "shuffled-stage2")
+    assert shuffled.settings("train", 1) == {} and shuffled.settings("train", 2) == {
+        "curriculum": False
+    }
     assert ablation_settings(["no-curriculum", "no-disc-loss"], "distill") == {
         "discrimination": 0.0
     }

@@ -1,7 +1,7 @@
 """Standard moment-retrieval and highlight-detection metrics (`amr eval`), and the helpers that
 turn model outputs into a submission file."""
 
-from amr.eval.evaluate import DATASETS, evaluate
+from amr.eval.evaluate import DATASETS, evaluate, per_query_scores
 from amr.eval.ground_truth import GroundTruth, ground_truth_from_table, load_ground_truth
 from amr.eval.predictions import Predictions, predictions_from_records, read_predictions
 
@@ -12,6 +12,7 @@ __all__ = [
     "evaluate",
     "ground_truth_from_table",
     "load_ground_truth",
+    "per_query_scores",
     "predictions_from_records",
     "read_predictions",
 ]

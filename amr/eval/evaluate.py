@@ -188,6 +188,21 @@ def evaluate(
     return {"brief": brief, **{k: blocks[k] for k in sorted(blocks)}, "amr": info}
 
 
+def per_query_scores(predictions: Predictions, truth: GroundTruth) -> dict[str, np.ndarray]:
+    """Each query's moment-retrieval scores (0-100) in ground-truth order: R1 at IoU 0.5 and
+    0.7 (0 or 100) and AP averaged over the mAP thresholds; their means over queries are
+    MR-full-R1@0.5, MR-full-R1@0.7 and MR-full-mAP. For intervals over queries."""
+    a = _aligned(predictions, truth, align(predictions, truth))
+    ap = moment.average_precision(a.windows, a.scores, a.window_valid, a.gt, a.gt_valid)
+    iou = moment.top1_iou(a.windows[:, 0], a.gt, a.gt_valid)
+    return {
+        "qid": truth.qids,
+        "MR-full-R1@0.5": 100.0 * (iou >= 0.5),
+        "MR-full-R1@0.7": 100.0 * (iou >= 0.7),
+        "MR-full-mAP": 100.0 * ap.mean(axis=1),
+    }
+
+
 def _listed_scores(predictions: Predictions, index: np.ndarray) -> np.ndarray:
     """Per query, whether its windows are not listed best first (R1 takes the first listed)."""
     scores = predictions.windows[:, 2]

@@ -99,10 +99,16 @@ def recall_at_one(
 ) -> np.ndarray:
     """(T,) fraction of queries whose first listed window reaches each IoU threshold against
     the ground-truth window it overlaps most. top1 (Q, 2)."""
+    iou = top1_iou(top1, gt, gt_valid)
+    return (iou[:, None] >= np.asarray(thresholds)[None, :]).mean(axis=0)
+
+
+def top1_iou(top1: np.ndarray, gt: np.ndarray, gt_valid: np.ndarray) -> np.ndarray:
+    """(Q,) IoU of each query's first listed window with the ground-truth window it overlaps
+    most (what R1 thresholds)."""
     overlap = np.where(gt_valid, iou_cross(top1[:, None, :], gt)[:, 0, :], -1.0)
     best = np.argmax(overlap, axis=1)
-    iou = iou_paired(top1, gt[np.arange(len(gt)), best])
-    return (iou[:, None] >= np.asarray(thresholds)[None, :]).mean(axis=0)
+    return iou_paired(top1, gt[np.arange(len(gt)), best])
 
 
 def recall_at_n(

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from amr.corpus.reader import Corpus
+from amr.experiment.analysis import ArmFigures
 from amr.experiment.records import ArmResult
-from amr.experiment.report import BUCKETS, ArmSummary
 from amr.fileio import atomic_path
+
+FRACTION_ARMS = ("baseline", "amr", "aug+real", "real-repeat")
 
 
 def _pyplot():
@@ -27,31 +29,58 @@ def _save(figure, path: Path) -> None:
         figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
 
-def training_curves(results: list[ArmResult], path: Path) -> None:
-    """Val R1@0.7 at the end of every epoch against samples trained on (two-stage arms: stage 2
-    continues where stage 1 ended), mean over seeds."""
+def by_fraction(figures: list[ArmFigures], path: Path) -> None:
+    """Test R1@0.7 and mAP against the train fraction, with 95 % intervals."""
     plt = _pyplot()
-    points: dict[str, dict[int, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
+    figure, panels = plt.subplots(1, 2, figsize=(11, 4.2))
+    for axes, metric in zip(panels, ("R1@0.7", "mAP"), strict=True):
+        for i, name in enumerate(FRACTION_ARMS):
+            mine = sorted((f for f in figures if f.name == name), key=lambda f: f.fraction)
+            if not mine:
+                continue
+            xs = np.array([f.fraction for f in mine]) * (1 + 0.03 * (i - 1.5))  # side by side
+            ys = np.array([f.test[metric].value for f in mine])
+            low = ys - np.array([f.test[metric].low for f in mine])
+            high = np.array([f.test[metric].high for f in mine]) - ys
+            axes.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=3, label=name)
+        axes.set_xscale("log")
+        fractions = sorted({f.fraction for f in figures})
+        axes.set_xticks(fractions, [f"{f:g}" for f in fractions])
+        axes.set_xlabel("share of the train split")
+        axes.set_ylabel(f"test {metric}")
+        axes.grid(alpha=0.3)
+    panels[0].legend(fontsize=8)
+    figure.suptitle("Test scores against train data (95 % intervals over seeds and queries)")
+    _save(figure, path)
+    plt.close(figure)
+
+
+def curves(results: list[ArmResult], path: Path) -> None:
+    """Val MR-full-mAP per epoch of each run at the smallest fraction (mean over seeds): the
+    plateau each arm stopped on. Two-stage arms show stage 2 after stage 1's epochs."""
+    plt = _pyplot()
+    smallest = min(r.fraction for r in results)
+    points: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for result in results:
-        offset, index = 0, 0
+        if result.fraction != smallest:
+            continue
+        offset = 0
         for run in result.runs:
             for epoch in run.curve:
-                value = epoch["val"].get("MR-full-R1@0.7")
+                value = epoch["val"].get("MR-full-mAP")
                 if value is not None:
-                    points[result.arm.name][index].append((offset + epoch["samples"], value))
-                index += 1
-            offset += run.samples
-    figure, axes = plt.subplots(figsize=(8, 4.8))
-    for name, by_index in points.items():
-        xs = [np.mean([x for x, _ in by_index[i]]) / 1000 for i in sorted(by_index)]
-        ys = [np.mean([y for _, y in by_index[i]]) for i in sorted(by_index)]
-        style = "-" if name in ("baseline", "aug-only", "amr") else "--"
-        axes.plot(xs, ys, style, marker="o", markersize=3, label=name)
-    axes.set_xlabel("training samples seen (thousands)")
-    axes.set_ylabel("val MR-full-R1@0.7")
-    axes.set_title("Validation R1@0.7 at the end of each epoch (mean over seeds)")
+                    points[result.arm.name][offset + epoch["epoch"] + 1].append(value)
+            offset += run.epochs
+    figure, axes = plt.subplots(figsize=(9, 5))
+    for name, by_epoch in points.items():
+        xs = sorted(by_epoch)
+        style = "-" if name in FRACTION_ARMS else "--"
+        axes.plot(xs, [np.mean(by_epoch[x]) for x in xs], style, linewidth=1.2, label=name)
+    axes.set_xlabel("epoch (two-stage arms: stage 1's epochs, then stage 2's)")
+    axes.set_ylabel("val MR-full-mAP")
+    axes.set_title(f"Validation mAP per epoch at fraction {smallest:g} (mean over seeds)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=7, ncol=2)
     _save(figure, path)
     plt.close(figure)
 
@@ -73,24 +102,5 @@ def difficulty_histogram(corpus: Corpus, path: Path, bins: int = 40) -> None:
     axes.set_ylabel("samples")
     axes.set_title(f"Corpus difficulty by kind ({sum(len(v) for v in values):,} samples)")
     axes.legend()
-    _save(figure, path)
-    plt.close(figure)
-
-
-def by_length(summaries: list[ArmSummary], path: Path) -> None:
-    """R1@0.7 per moment-length bucket, one bar per arm (error bars: std over seeds)."""
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(8, 4.2))
-    width = 0.8 / max(len(summaries), 1)
-    for i, s in enumerate(summaries):
-        spreads = [s.figures[f"{bucket} R1@0.7"] for bucket in BUCKETS]
-        means = [sp.mean or 0.0 for sp in spreads]
-        errors = [sp.std or 0.0 for sp in spreads]
-        positions = np.arange(len(BUCKETS)) + (i - (len(summaries) - 1) / 2) * width
-        axes.bar(positions, means, width, yerr=errors, capsize=2, label=s.name)
-    axes.set_xticks(np.arange(len(BUCKETS)), ["short < 10 s", "middle 10–30 s", "long > 30 s"])
-    axes.set_ylabel("val R1@0.7")
-    axes.set_title("R1@0.7 by moment length (mean ± std over seeds)")
-    axes.legend(fontsize=8, ncol=2)
     _save(figure, path)
     plt.close(figure)

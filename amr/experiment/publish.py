@@ -1,35 +1,59 @@
-"""Write an experiment's report: results.md and the three plots beside it."""
+"""Write an experiment's report: results.json, results.md and the plots beside them."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 from pathlib import Path
 
 from amr.corpus.reader import Corpus
 from amr.datasets.store import Store
 from amr.experiment import plots
+from amr.experiment.analysis import Analysis, ArmFigures, hypotheses
 from amr.experiment.records import ArmResult
-from amr.experiment.report import ArmSummary, markdown, summarize
+from amr.experiment.report import markdown
 from amr.experiment.runner import ExperimentConfig
+from amr.experiment.scoring import Scorer
 from amr.fileio import atomic_write_text
 
 PLOTS = (
-    ("curves.png", "val R1@0.7 per epoch for each arm"),
-    ("by_length.png", "R1@0.7 by moment length"),
-    ("difficulty.png", "corpus difficulty histogram"),
+    ("fractions.png", "test R1@0.7 and mAP against the train fraction"),
+    ("curves.png", "val mAP per epoch: each arm's plateau"),
+    ("difficulty.png", "corpus difficulty histogram (smallest fraction)"),
 )
 
 
-def write_report(config: ExperimentConfig, results: list[ArmResult]) -> list[ArmSummary]:
+def write_report(
+    config: ExperimentConfig, results: list[ArmResult], command: str | None = None
+) -> list[ArmFigures]:
     out = Path(config.out)
-    summaries = summarize(results)
-    plots.training_curves(results, out / "curves.png")
-    plots.by_length(summaries, out / "by_length.png")
-    plots.difficulty_histogram(Corpus.open(out / "corpus"), out / "difficulty.png")
     store = Store.open(config.store)
-    device = _device_name(config.device)
-    text = markdown(summaries, store, config.resolved_budget(), config.seeds, device, PLOTS)
+    analysis = Analysis(results, Scorer(store.root, config.device))
+    figures = analysis.all_figures()
+    preset = store.meta.sources.get("config", {}).get("preset")
+    verdicts = hypotheses(analysis, control_world=preset == "control")
+    records = []
+    for result in results:
+        extra = {}
+        if analysis.twin_mask is not None and analysis.twin_mask.any():
+            r1 = analysis.matrix(result.arm.name, result.fraction, "R1@0.7", (result.seed,))[0]
+            extra["test_twin"] = {"MR-full-R1@0.7": round(float(r1[analysis.twin_mask].mean()), 2)}
+            if not analysis.twin_mask.all():
+                rest = float(r1[~analysis.twin_mask].mean())
+                extra["test_no_twin"] = {"MR-full-R1@0.7": round(rest, 2)}
+        records.append(result.to_json(extra))
+    atomic_write_text(out / "results.json", json.dumps(records, indent=1) + "\n")
+    smallest = min(r.fraction for r in results)
+    plots.by_fraction(figures, out / "fractions.png")
+    plots.curves(results, out / "curves.png")
+    corpus = Corpus.open(out / f"fraction-{smallest:g}" / "corpus")
+    plots.difficulty_histogram(corpus, out / "difficulty.png")
+    command = command or "amr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    text = markdown(figures, verdicts, store, config.resolved_budget(),
+                    _device_name(config.device), command, list(PLOTS))  # fmt: skip
     atomic_write_text(out / "results.md", text)
-    return summaries
+    return figures
 
 
 def _device_name(device: str) -> str:

@@ -10,30 +10,38 @@ from typing import Any
 from amr.experiment.arms import Arm
 
 FINISHED = "finished.json"
+# results.json's metric keys under `test` and `val` (evaluate()'s `brief` block)
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """A finished training run: how much it trained and how long it took."""
+    """A finished training run: how long it trained, why it stopped, its val curve."""
 
     path: Path
     samples: int
     steps: int
     seconds: float
-    curve: list[dict[str, Any]]  # per epoch: samples so far, val metrics
+    epochs: int
+    stopped: str  # "plateau" (patience), "max epochs" (patience never triggered), "schedule"
+    curve: list[dict[str, Any]]  # per epoch: epoch, samples so far, val metrics
 
     @classmethod
     def read(cls, path: Path) -> RunRecord:
         body = json.loads((path / FINISHED).read_text(encoding="utf-8"))
-        return cls(path, body["samples"], body["steps"], body["seconds"], body["curve"])
+        return cls(
+            path, body["samples"], body["steps"], body["seconds"], body["epochs"],
+            body["stopped"], body["curve"],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ArmResult:
     arm: Arm
+    fraction: float
     seed: int
-    metrics: dict[str, Any]  # evaluate()'s output for the arm's last model on val
+    metrics: dict[str, Any]  # "val", "test" (and "test_truth"): evaluate()'s output
     runs: list[RunRecord]  # stage 1 then stage 2 for two-stage arms
+    scored: Path  # the run whose best checkpoint was scored (its test_preds.jsonl)
 
     @property
     def samples(self) -> int:
@@ -42,3 +50,21 @@ class ArmResult:
     @property
     def seconds(self) -> float:
         return sum(r.seconds for r in self.runs)
+
+    def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One results.json record; `extra` adds the report's subset figures."""
+        body: dict[str, Any] = {
+            "arm": self.arm.name,
+            "fraction": self.fraction,
+            "seed": self.seed,
+            "test": self.metrics["test"]["brief"],
+            "val": self.metrics["val"]["brief"],
+        }
+        if "test_truth" in self.metrics:
+            body["test_truth"] = self.metrics["test_truth"]["brief"]
+        body.update(extra or {})
+        body["epochs"] = [r.epochs for r in self.runs]
+        body["stopped"] = [r.stopped for r in self.runs]
+        body["samples"] = self.samples
+        body["minutes"] = round(self.seconds / 60, 2)
+        return body

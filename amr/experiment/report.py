@@ -1,12 +1,9 @@
-"""The experiment's report: mean ± std over seeds per arm, as results.md and a terminal table."""
+"""The experiment's report: results.md and a terminal table, from the analysis's figures."""
 
 from __future__ import annotations
 
 import os
 import platform
-import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,204 +11,145 @@ from rich.table import Table
 
 from amr import __version__
 from amr.datasets.store import Store
+from amr.experiment.analysis import ArmFigures, Verdict
 from amr.experiment.budget import Budget
-from amr.experiment.records import ArmResult
-
-# (column, path into evaluate()'s output). Charades-STA results have no mAP or length buckets.
-HEADLINE = (
-    ("R1@0.5", ("brief", "MR-full-R1@0.5")),
-    ("R1@0.7", ("brief", "MR-full-R1@0.7")),
-    ("mAP", ("brief", "MR-full-mAP")),
-)
-BUCKETS = ("short", "middle", "long")
-BY_LENGTH = tuple((f"{bucket} R1@0.7", (bucket, "MR-R1", "0.7")) for bucket in BUCKETS) + tuple(
-    (f"{bucket} mAP", (bucket, "MR-mAP", "average")) for bucket in BUCKETS
-)
-KEY = ("brief", "MR-full-R1@0.7")
-CALIBRATION = (15.0, 80.0)  # where the baseline's R1@0.7 must land for arms to be told apart
+from amr.experiment.stats import Interval
 
 
-def lookup(metrics: dict[str, Any], path: Sequence[str]) -> float | None:
-    value: Any = metrics
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return None if value is None else float(value)
+def _cell(interval: Interval | None, level: bool = False) -> str:
+    if interval is None:
+        return "–"
+    return interval.plain() if level else str(interval)
 
 
-@dataclass(frozen=True)
-class Spread:
-    """Values of one figure over seeds."""
-
-    values: tuple[float, ...]
-
-    @property
-    def mean(self) -> float | None:
-        return statistics.fmean(self.values) if self.values else None
-
-    @property
-    def std(self) -> float | None:
-        return statistics.stdev(self.values) if len(self.values) > 1 else None
-
-    def __str__(self) -> str:
-        if not self.values:
-            return "–"
-        if self.std is None:
-            return f"{self.mean:.2f}"
-        return f"{self.mean:.2f} ± {self.std:.2f}"
+def _star(interval: Interval | None) -> str:
+    """A gain's cell, bold where its interval excludes 0."""
+    text = _cell(interval)
+    return f"**{text}**" if interval is not None and interval.excludes_zero else text
 
 
-@dataclass(frozen=True)
-class ArmSummary:
-    name: str
-    title: str
-    seeds: int
-    figures: dict[str, Spread]  # column → spread over seeds
-    gain: Spread  # per-seed R1@0.7 minus the baseline's of the same seed
-    wins: int  # seeds where the arm beat the baseline's R1@0.7
-    samples: float
-    minutes: float
-
-
-def summarize(results: list[ArmResult]) -> list[ArmSummary]:
-    by_arm: dict[str, list[ArmResult]] = {}
-    for result in results:
-        by_arm.setdefault(result.arm.name, []).append(result)
-    baseline = {r.seed: lookup(r.metrics, KEY) for r in by_arm.get("baseline", [])}
-    summaries = []
-    for name, runs in by_arm.items():
-        figures = {}
-        for column, path in HEADLINE + BY_LENGTH:
-            values = [lookup(r.metrics, path) for r in runs]
-            figures[column] = Spread(tuple(v for v in values if v is not None))
-        gains = []
-        for r in runs:
-            mine, theirs = lookup(r.metrics, KEY), baseline.get(r.seed)
-            if name != "baseline" and mine is not None and theirs is not None:
-                gains.append(mine - theirs)
-        summaries.append(
-            ArmSummary(
-                name=name,
-                title=runs[0].arm.title,
-                seeds=len(runs),
-                figures=figures,
-                gain=Spread(tuple(gains)),
-                wins=sum(g > 0 for g in gains),
-                samples=statistics.fmean(r.samples for r in runs),
-                minutes=statistics.fmean(r.seconds for r in runs) / 60,
-            )
-        )
-    return summaries
-
-
-def terminal_table(summaries: list[ArmSummary], title: str) -> Table:
+def terminal_table(figures: list[ArmFigures], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("arm")
-    for column in (*(c for c, _ in HEADLINE), "Δ R1@0.7 (ahead)", "samples", "train min"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for s in summaries:
+    for column in ("fraction", "arm", "seeds", "test R1@0.7", "test mAP", "Δ R1@0.7 vs baseline"):
+        table.add_column(column, justify="left" if column == "arm" else "right", no_wrap=True)
+    for f in figures:
         table.add_row(
-            s.name,
-            *(str(s.figures[c]) for c, _ in HEADLINE),
-            _gain(s),
-            f"{s.samples:,.0f}",
-            f"{s.minutes:.1f}",
-        )
+            f"{f.fraction:g}", f.name, str(len(f.seeds)),
+            _cell(f.test["R1@0.7"], level=True), _cell(f.test["mAP"], level=True),
+            _cell(f.vs_baseline.get("R1@0.7")),
+        )  # fmt: skip
     return table
 
 
-def _gain(s: ArmSummary) -> str:
-    if not s.gain.values:
-        return "–"
-    mean = s.gain.mean or 0.0
-    spread = f" ± {s.gain.std:.2f}" if s.gain.std is not None else ""
-    return f"{mean:+.2f}{spread} ({s.wins}/{len(s.gain.values)})"
-
-
-def markdown(
-    summaries: list[ArmSummary],
-    store: Store,
-    budget: Budget,
-    seeds: int,
-    device: str,
-    plots: list[tuple[str, str]],
-) -> str:
-    """results.md: what was run, on what data and machine, and the tables."""
-    synthetic = store.meta.sources.get("kind") == "synthetic"
-    data = "synthetic features" if synthetic else "imported features"
-    model = ", ".join(f"{k} {v}" for k, v in budget.model.items()) or "the reference shape"
-    amr = next((s for s in summaries if s.name == "amr"), None)
-    lines = [
-        f"# amr experiment: {store.meta.name} ({data}), budget `{budget.name}`, "
-        f"{seeds} seed{'s' if seeds > 1 else ''}",
-        "",
-        f"- **Date** {date.today().isoformat()} · **machine** {platform.system()} "
-        f"{platform.machine()}, {_cpus()} CPU cores, device {device} · amr {__version__} · "
-        f"torch {_torch_version()}",
-        f"- **Store** `{store.root}`: {store.meta.name}, {store.meta.video_dim}/"
-        f"{store.meta.text_dim}-d, fingerprint `{store.meta.fingerprint[:19]}…`; metrics on the "
-        f"val split ({store.meta.splits['val'].queries} queries).",
-        f"- **Same model for every arm** ({model}) and the **same number of training samples** "
-        f"as the AMR arm ({amr.samples if amr else 0:,.0f} per seed).",
-        "- Every figure is the arm's **last** model on val (no checkpoint picked on val), "
-        f"mean ± sample std over seeds 0–{seeds - 1}. Δ R1@0.7 is the arm minus the baseline "
-        "of the same seed (seeds where the arm is ahead / seeds).",
-    ]
-    if synthetic:
-        lines.append(
-            "- **Synthetic world**: these figures show whether and how much each recipe helps "
-            "on the synthetic features (docs/synthetic.md), not what it scores on real video."
-        )
-    header = ["arm", "what", *(c for c, _ in HEADLINE), "Δ R1@0.7", "samples", "train min"]
-    lines += ["", "| " + " | ".join(header) + " |"]
-    lines.append("|" + " --- |" * 2 + " ---: |" * (len(header) - 2))
-    for s in summaries:
-        cells = [s.name, s.title, *(str(s.figures[c]) for c, _ in HEADLINE), _gain(s)]
-        cells += [f"{s.samples:,.0f}", f"{s.minutes:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    if any(s.figures[c].values for s in summaries for c, _ in BY_LENGTH):
-        lines += ["", "## By moment length (short < 10 s, middle 10–30 s, long > 30 s)", ""]
-        lines.append("| arm | " + " | ".join(c for c, _ in BY_LENGTH) + " |")
-        lines.append("| --- |" + " ---: |" * len(BY_LENGTH))
-        for s in summaries:
-            lines.append(
-                "| " + " | ".join([s.name, *(str(s.figures[c]) for c, _ in BY_LENGTH)]) + " |"
-            )
-    lines += ["", "## Checks", ""]
-    lines += _checks(summaries)
-    lines += ["", "## Plots", ""]
-    lines += [f"![{caption}]({name})" for name, caption in plots]
-    return "\n".join(lines) + "\n"
-
-
-def _checks(summaries: list[ArmSummary]) -> list[str]:
-    by_name = {s.name: s for s in summaries}
-    lines = []
-    base = by_name.get("baseline")
-    if base is not None and base.figures["R1@0.7"].values:
-        value = base.figures["R1@0.7"].mean or 0.0
-        low, high = CALIBRATION
-        verdict = "inside" if low <= value <= high else "**outside**"
-        lines.append(
-            f"- Calibration: the baseline's R1@0.7 is {value:.2f}, {verdict} {low:.0f}–{high:.0f} "
-            "(far enough from both ends for arms to be told apart)."
-        )
-    amr = by_name.get("amr")
-    for rival in ("baseline", "aug-only"):
-        other = by_name.get(rival)
-        if amr is None or other is None:
-            continue
-        ours, theirs = amr.figures["R1@0.7"].mean, other.figures["R1@0.7"].mean
-        if ours is None or theirs is None:
-            continue
-        verb = "beats" if ours > theirs else "does not beat"
-        lines.append(f"- AMR two-stage {verb} {rival} on R1@0.7: {ours:.2f} vs {theirs:.2f}.")
+def _rows(figures: list[ArmFigures], header: list[str], cells) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    lines += ["| " + " | ".join(cells(f)) + " |" for f in figures]
     return lines
 
 
-def _cpus() -> int:
-    return os.cpu_count() or 1
+def _arm_table(figures: list[ArmFigures], gains: list[tuple[str, Any]]) -> list[str]:
+    """Each arm's test levels, then its gains (header, figure -> interval), bold where the
+    interval excludes 0."""
+    return _rows(
+        figures,
+        ["fraction", "arm", "seeds", "R1@0.7", "mAP", *(header for header, _ in gains)],
+        lambda f: [
+            f"{f.fraction:g}", f"{f.name} ({f.title})", str(len(f.seeds)),
+            _cell(f.test["R1@0.7"], True), _cell(f.test["mAP"], True),
+            *(_star(gain(f)) for _, gain in gains),
+        ],
+    )  # fmt: skip
+
+
+def markdown(
+    figures: list[ArmFigures],
+    verdicts: list[Verdict],
+    store: Store,
+    budget: Budget,
+    device: str,
+    command: str,
+    plots: list[tuple[str, str]],
+) -> str:
+    """results.md: what was run, on what data and machine, the tables and the hypotheses."""
+    synthetic = store.meta.sources.get("kind") == "synthetic"
+    preset = store.meta.sources.get("config", {}).get("preset", "")
+    data = f"synthetic world `{preset}`" if synthetic else "imported features"
+    model = ", ".join(f"{k} {v}" for k, v in budget.model.items()) or "the reference shape"
+    splits = store.meta.splits
+    lines = [
+        f"# amr experiment: {store.meta.name} ({data}), budget `{budget.name}`",
+        "",
+        f"- **Date** {date.today().isoformat()} · **machine** {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count() or 1} CPU cores, device {device} · "
+        f"amr {__version__} · torch {_torch_version()}",
+        f"- **Command** `{command}`",
+        f"- **Store** `{store.root}`: {store.meta.video_dim}/{store.meta.text_dim}-d, "
+        f"fingerprint `{store.meta.fingerprint[:19]}…`; train {splits['train'].queries:,} "
+        f"queries (fractions are nested subsets of it), val {splits['val'].queries:,} "
+        f"(checkpoint selection and stopping only), **test {splits['test'].queries:,}** "
+        "(every figure below).",
+        f"- **Model** ({model}), the same for every arm. **Stopping rule**: the baseline and "
+        f"stage 2 stop once val MR-full-mAP has not improved for {budget.stage2.get('patience')} "
+        f"epochs (at most {budget.stage2.get('epochs')}); stage 1 runs its "
+        f"{budget.stage1.get('epochs')} epochs; every arm is scored with its best checkpoint "
+        "on val (docs/benchmark.md).",
+        "- Figures: mean over seeds of the test score, with a 95 % bootstrap interval over "
+        "seeds and test queries; Δ is paired by seed and query. **Bold**: the interval "
+        "excludes 0.",
+    ]
+    if synthetic:
+        lines.append(
+            "- **Synthetic world**: these figures say how each recipe does on the synthetic "
+            "features (docs/synthetic.md), not what it scores on real video."
+        )
+    headline = [f for f in figures if f.group in ("headline", "control")]
+    lines += ["", "## Baseline, AMR and the controls (test)", ""]
+    lines += _arm_table(
+        headline,
+        [
+            ("Δ R1@0.7 vs baseline", lambda f: f.vs_baseline.get("R1@0.7")),
+            ("Δ mAP vs baseline", lambda f: f.vs_baseline.get("mAP")),
+        ],
+    )
+    ablations = [f for f in figures if f.group == "ablation"]
+    if ablations:
+        lines += ["", "## Ablations (test; Δ against AMR of the same seeds)", ""]
+        lines += _arm_table(
+            ablations,
+            [
+                ("Δ R1@0.7 vs AMR", lambda f: f.vs_amr.get("R1@0.7")),
+                ("Δ R1@0.7 vs baseline", lambda f: f.vs_baseline.get("R1@0.7")),
+            ],
+        )
+    with_twins = [f for f in figures if f.twin]
+    if with_twins:
+        lines += ["", "## Queries with and without a look-alike twin (test R1@0.7)", ""]
+        lines += _rows(
+            with_twins,
+            ["fraction", "arm", "twin", "no twin"],
+            lambda f: [f"{f.fraction:g}", f.name, _cell(f.twin.get("twin"), True),
+                       _cell(f.twin.get("no twin"), True)],
+        )  # fmt: skip
+    lines += ["", "## Training (equal-compute view)", ""]
+    lines += [
+        "Samples and minutes each arm trained, and how its runs ended. Comparing arms at equal "
+        "compute is only fair where the baseline ended on its plateau.",
+        "",
+    ]
+    lines += _rows(
+        figures,
+        ["fraction", "arm", "epochs per stage", "ended", "samples", "train min"],
+        lambda f: [
+            f"{f.fraction:g}", f.name, " + ".join(f"{e:.1f}" for e in f.epochs),
+            " / ".join(f.stopped), f"{f.samples:,.0f}", f"{f.minutes:.1f}",
+        ],
+    )  # fmt: skip
+    lines += ["", "## Hypotheses (pre-registered in docs/benchmark.md)", ""]
+    for v in verdicts:
+        lines.append(f"- **{v.name}** ({v.claim}): **{v.verdict}**. {v.evidence}")
+    lines += ["", "## Plots", ""]
+    lines += [f"![{caption}]({name})" for name, caption in plots]
+    return "\n".join(lines) + "\n"
 
 
 def _torch_version() -> str:

@@ -1,16 +1,19 @@
-"""`amr experiment`: every arm, every seed, the same model and the same number of samples.
+"""`amr experiment`: every arm, on every train fraction, for every seed, trained to convergence
+under one rule and scored on the held-out test split (docs/benchmark.md).
 
 Layout of the experiment directory:
 
-    experiment.json          the store fingerprint and the budget (a rerun must match them)
-    corpus/                  the augmented corpus of the store's train split (made once)
-    seed-S/ARM/              each arm's final run: config.json, metrics.jsonl, last.pt,
-                             val_preds.jsonl, val_metrics.json (its last model on val)
-    seed-S/stage1*/          cold-start runs that two-stage arms start from
-    results.md, *.png        the report (see report.py)
+    experiment.json               the store fingerprint and the budget (a rerun must match)
+    fraction-F/store/             the nested train subset (F < 1; F = 1 reads the store)
+    fraction-F/corpus/            the augmented corpus of that train split (made once)
+    fraction-F/seed-S/RUN/        training runs: baseline, stage1*, amr, the ablations'
+                                  stage 2 runs, …; each scored run holds scores.json and
+                                  val_preds.jsonl / test_preds.jsonl of its best checkpoint
+    results.json, results.md, *.png   the report (publish.py)
 
 Each run leaves `finished.json` when it is done; a rerun skips finished runs and resumes an
-interrupted one from its last.pt, so a long experiment can be stopped and continued.
+interrupted one from its last.pt, so a long experiment can be stopped and continued, and more
+seeds, arms or fractions added later.
 """
 
 from __future__ import annotations
@@ -30,24 +33,27 @@ from amr.console import stderr_console
 from amr.corpus.reader import Corpus
 from amr.corpus.schema import MANIFEST
 from amr.datasets.store import Store
+from amr.datasets.subset import subset_store
 from amr.errors import AmrError
-from amr.eval import evaluate, load_ground_truth, predictions_from_records
-from amr.eval.submission import write_submission
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
 from amr.experiment.records import FINISHED, ArmResult, RunRecord
+from amr.experiment.scoring import TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import write_json
 
-TRAIN_SPLIT, VAL_SPLIT = "train", "val"
+TRAIN_SPLIT = "train"
 CORPUS_SEED = 0  # the corpus is made once; seeds vary training (initialisation, order)
+SUBSET_SEED = 0  # one nested family of train subsets; seeds vary training, not the data
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     store: Path
     out: Path
+    fractions: tuple[float, ...] = (1.0,)
     seeds: int = 3
-    budget: str = "small"
+    headline_seeds: int | None = None  # headline arms and controls at the smallest fraction
+    budget: str = "cpu"
     arms: tuple[str, ...] = DEFAULT_ARMS
     device: str = "auto"
     workers: int = 2  # augmentation workers and loader threads
@@ -57,29 +63,43 @@ class ExperimentConfig:
     def resolved_budget(self) -> Budget:
         return self.budget_override or budget_named(self.budget)
 
+    def seeds_for(self, arm: Arm, fraction: float) -> int:
+        """How many seeds (0..n-1) the arm trains at this fraction."""
+        if arm.headline and fraction == min(self.fractions):
+            return max(self.seeds, self.headline_seeds or 0)
+        return self.seeds
+
 
 def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
-    """Train and evaluate every arm for seeds 0..seeds-1; returns one result per (arm, seed)."""
+    """Train and score every arm for every fraction and seed; one result per (arm, fraction,
+    seed), in that order of fractions, then seeds, then arms."""
     if config.seeds < 1:
         raise AmrError(f"--seeds must be at least 1, got {config.seeds}")
+    if not config.fractions or not all(0 < f <= 1 for f in config.fractions):
+        raise AmrError(f"--fractions must be in (0, 1], got {list(config.fractions)}")
     budget = config.resolved_budget()
     arms = arms_named(config.arms)
     store = Store.open(config.store)
-    for split in (TRAIN_SPLIT, VAL_SPLIT):
+    for split in (TRAIN_SPLIT, VAL_SPLIT, TEST_SPLIT):
         info = store.meta.splits.get(split)
         if info is None or not info.labeled:
-            raise AmrError(f"{store.root}: the experiment needs a labeled {split!r} split")
+            raise AmrError(
+                f"{store.root}: the experiment needs a labeled {split!r} split (synthetic "
+                "stores have one; for imported data, import a labelled split as test)"
+            )
     out = Path(config.out)
     _claim(out, store, budget)
-    corpus = _corpus(out / "corpus", store, budget, config)
     console = stderr_console()
     results = []
-    for seed in range(config.seeds):
-        runner = _SeedRunner(config, budget, store, corpus, out / f"seed-{seed}", seed, console)
-        for arm in arms:
-            if arm.name != "amr":
-                console.print(f"[bold]seed {seed}[/] · {arm.name}: {arm.title}")
-            results.append(runner.arm(arm))
+    for fraction in sorted(set(config.fractions)):
+        data = _fraction_data(out, store, fraction, budget, config)
+        scorer = Scorer(data.store, config.device)
+        for seed in range(max(config.seeds_for(arm, fraction) for arm in arms)):
+            runner = _SeedRunner(config, budget, data, scorer, seed, console)
+            for arm in arms:
+                if seed < config.seeds_for(arm, fraction):
+                    console.print(f"[bold]{fraction:g} · seed {seed}[/] · {arm.name}: {arm.title}")
+                    results.append(runner.arm(arm))
     return results
 
 
@@ -102,53 +122,64 @@ def _claim(out: Path, store: Store, budget: Budget) -> None:
     write_json(path, state)
 
 
-def _corpus(path: Path, store: Store, budget: Budget, config: ExperimentConfig) -> Corpus:
-    if not (path / MANIFEST).is_file():
+@dataclass(frozen=True)
+class FractionData:
+    fraction: float
+    root: Path  # fraction-F/
+    store: Path  # the store whose train split is the fraction
+    corpus: Corpus
+
+
+def _fraction_data(
+    out: Path, store: Store, fraction: float, budget: Budget, config: ExperimentConfig
+) -> FractionData:
+    root = out / f"fraction-{fraction:g}"
+    source = store.root
+    if fraction < 1:
+        source = root / "store"
+        if not (source / "store.json").is_file():
+            subset_store(store.root, TRAIN_SPLIT, fraction, SUBSET_SEED, source)
+    corpus = root / "corpus"
+    if not (corpus / MANIFEST).is_file():
         settings = AugmentConfig(multiplier=budget.multiplier, seed=CORPUS_SEED)
         augment(
-            store.root, TRAIN_SPLIT, path, settings, workers=config.workers, resume=True,
+            source, TRAIN_SPLIT, corpus, settings, workers=config.workers, resume=True,
             show_progress=config.show_progress,
         )  # fmt: skip
-    return Corpus.open(path)
+    return FractionData(fraction, root, source, Corpus.open(corpus))
 
 
 class _SeedRunner:
-    """The runs of one seed."""
+    """The runs of one seed at one fraction."""
 
     def __init__(
         self,
         config: ExperimentConfig,
         budget: Budget,
-        store: Store,
-        corpus: Corpus,
-        root: Path,
+        data: FractionData,
+        scorer: Scorer,
         seed: int,
         console: Console,
     ):
-        """Trains the AMR arm first (or reads it back): its samples are every arm's budget."""
-        self.config, self.budget, self.store, self.corpus = config, budget, store, corpus
-        self.root, self.seed = root, seed
-        self._truth = None
-        amr = arms_named(["amr"])[0]
-        console.print(f"[bold]seed {seed}[/] · amr: {amr.title} (sets every arm's budget)")
-        stage1 = self._stage1(amr, cap=None)
-        self.amr_runs = (stage1, self._stage2(amr, stage1, cap=None))
-
-    # -- runs -------------------------------------------------------------------------------
+        self.config, self.budget, self.data, self.scorer = config, budget, data, scorer
+        self.root, self.seed, self.console = data.root / f"seed-{seed}", seed, console
 
     def arm(self, arm: Arm) -> ArmResult:
-        amr_stage1, amr_stage2 = self.amr_runs
-        total = amr_stage1.samples + amr_stage2.samples
         if arm.recipe == "baseline":
-            runs = [self._baseline(arm, total)]
-        elif arm.recipe == "augmented":
-            runs = [self._stage1(arm, cap=total)]
-        elif arm.name == "amr":
-            runs = [amr_stage1, amr_stage2]
+            runs = [self._baseline(arm)]
+        elif arm.recipe in ("aug-only", "mixed"):
+            runs = [self._stage1(arm)]
+        elif arm.recipe == "real-repeat":
+            stage1 = self._real_stage1(arm)
+            runs = [stage1, self._stage2(arm, stage1)]
         else:
-            stage1 = self._stage1(arm, cap=amr_stage1.samples)
-            runs = [stage1, self._stage2(arm, stage1, cap=amr_stage2.samples)]
-        return ArmResult(arm, self.seed, self._evaluate(runs[-1].path), runs)
+            stage1 = self._stage1(arm)
+            runs = [stage1, self._stage2(arm, stage1)]
+        scored = runs[-1].path
+        metrics = self.scorer.score(scored)
+        return ArmResult(arm, self.data.fraction, self.seed, metrics, runs, scored)
+
+    # -- runs -------------------------------------------------------------------------------
 
     def _train_config(self, settings: dict[str, Any], **changes: Any):
         from amr.train.config import TrainConfig
@@ -157,70 +188,70 @@ class _SeedRunner:
         body["workers"] = self.config.workers
         return replace(TrainConfig.from_json(body), **changes)
 
-    def _stage1(self, arm: Arm, cap: int | None) -> RunRecord:
+    def _stage1(self, arm: Arm) -> RunRecord:
         from amr.train.stages import cold_start
 
         path = self.root / arm.stage1_name
-        config = self._train_config(self.budget.stage1, **arm.settings("train"))
-        if cap is not None:
-            rows = self._rows(arm.kinds or ("splice", "boundary", "negative"))
-            config = self._capped(config, cap, rows)
+        config = self._train_config(
+            self.budget.stage1, **arm.settings("train", 1),
+            include_original=arm.recipe == "mixed",
+        )  # fmt: skip
         return self._run(
             path,
+            config,
             lambda resume, overwrite: cold_start(
-                self.corpus.root, self.store.root, path, config, self.budget.model,
+                self.data.corpus.root, self.data.store, path, config, self.budget.model,
                 resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
                 kinds=arm.kinds,
             ),
         )  # fmt: skip
 
-    def _stage2(self, arm: Arm, stage1: RunRecord, cap: int | None) -> RunRecord:
+    def _real_stage1(self, arm: Arm) -> RunRecord:
+        """Stage 1 of the real-repeat control: the real rows, shuffled, with stage 1's
+        settings, for as many samples (so steps) as AMR's stage 1 of this seed."""
+        amr_stage1 = self._stage1(arms_named(["amr"])[0])
+        rows = self.data.corpus.manifest.get("kinds", {}).get("original", 0)
+        config = self._train_config(
+            self.budget.stage1,
+            epochs=math.ceil(amr_stage1.samples / max(int(rows), 1)) + 1,
+            max_samples=amr_stage1.samples,
+        )
+        return self._real_rows(self.root / arm.stage1_name, config)
+
+    def _stage2(self, arm: Arm, stage1: RunRecord) -> RunRecord:
         from amr.train.config import DistillConfig
         from amr.train.stages import distill
 
         path = self.root / arm.name
-        config = self._train_config(self.budget.stage2, **arm.settings("train"))
-        if cap is not None:
-            config = self._capped(config, cap, self._rows(("original",)))
-        settings = DistillConfig.from_json(arm.settings("distill"))
+        config = self._train_config(self.budget.stage2, **arm.settings("train", 2))
+        settings = DistillConfig.from_json(arm.settings("distill", 2))
         return self._run(
             path,
+            config,
             lambda resume, overwrite: distill(
-                stage1.path / "last.pt", self.corpus.root, self.store.root, path, config,
+                stage1.path / "last.pt", self.data.corpus.root, self.data.store, path, config,
                 settings, resume=resume, overwrite=overwrite,
                 show_progress=self.config.show_progress,
             ),
         )  # fmt: skip
 
-    def _baseline(self, arm: Arm, cap: int) -> RunRecord:
+    def _baseline(self, arm: Arm) -> RunRecord:
+        return self._real_rows(self.root / arm.name, self._train_config(self.budget.baseline))
+
+    def _real_rows(self, path: Path, config: Any) -> RunRecord:
+        """A baseline-stage run: the store's real train rows, shuffled."""
         from amr.train.stages import baseline
 
-        path = self.root / arm.name
-        rows = self.store.meta.splits[TRAIN_SPLIT].queries
-        config = self._capped(self._train_config(self.budget.baseline), cap, rows)
-        share = self.budget.baseline_lr_drop_share
-        if share is not None:
-            config = replace(config, lr_drop=max(1, round(share * cap / rows)))
         return self._run(
             path,
+            config,
             lambda resume, overwrite: baseline(
-                self.store.root, TRAIN_SPLIT, path, config, self.budget.model,
+                self.data.store, TRAIN_SPLIT, path, config, self.budget.model,
                 resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
             ),
         )  # fmt: skip
 
-    def _capped(self, config, samples: int, rows: int):
-        """`config` stopped after `samples` samples, with enough epochs to get there: the
-        curriculum's ramp epochs read less than all rows, every later epoch reads all."""
-        ramp = config.epochs_to_full if config.curriculum and config.pacing != "ordered" else 0
-        epochs = max(config.epochs, math.ceil(samples / rows) + ramp + 1)
-        return replace(config, epochs=epochs, max_samples=samples)
-
-    def _rows(self, kinds: tuple[str, ...]) -> int:
-        counts = self.corpus.manifest.get("kinds", {})
-        return max(1, sum(int(counts.get(kind, 0)) for kind in kinds))
-
-    def _run(self, path: Path, train: Callable[[bool, bool], Any]) -> RunRecord:
+    def _run(self, path: Path, config: Any, train: Callable[[bool, bool], Any]) -> RunRecord:
         """Skip a finished run, resume an interrupted one, else start it."""
         from amr.train.rundir import read_metrics
 
@@ -232,35 +263,20 @@ class _SeedRunner:
         for line in lines:
             seen += line["samples"]
             curve.append({"epoch": line["epoch"], "samples": seen, "val": line.get("val", {})})
+        if config.patience:
+            stopped = "plateau" if len(lines) < config.epochs else "max epochs"
+        else:
+            stopped = "schedule"
         body = {
             "samples": seen,
             "steps": lines[-1]["steps"] if lines else 0,
             "seconds": round(sum(line["seconds"] for line in lines), 3),
+            "epochs": len(lines),
+            "stopped": stopped,
             "curve": curve,
         }
         write_json(path / FINISHED, body)
         return RunRecord.read(path)
-
-    # -- evaluation ---------------------------------------------------------------------------
-
-    def _evaluate(self, run: Path) -> dict[str, Any]:
-        """The run's last model (not its best on val: that would select on the test data)."""
-        from amr.train.predict import predict_checkpoint
-
-        path = run / "val_metrics.json"
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
-        records = predict_checkpoint(
-            run / "last.pt", self.store.root, VAL_SPLIT, device=self.config.device
-        )
-        write_submission(run / "val_preds.jsonl", records)
-        if self._truth is None:
-            self._truth = load_ground_truth(store=self.store.root, split=VAL_SPLIT)
-        metrics = evaluate(
-            predictions_from_records(records, str(run / "val_preds.jsonl")), self._truth
-        )
-        write_json(path, metrics)
-        return metrics
 
 
 def default_workers() -> int:

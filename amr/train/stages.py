@@ -187,13 +187,15 @@ def distill(
 ) -> RunSummary:
     """Stage 2: the corpus's real rows, every one every epoch, easiest first; the student is
     the cold-start model at `init` (a run directory: its last.pt, the last epoch, as the
-    reference starts from) plus Active Queries, taught by a frozen copy of it."""
+    reference starts from) plus Active Queries, taught by a frozen copy of it. A baseline
+    model may stand in for the cold start (amr experiment's real-repeat control)."""
     settings = settings or DistillConfig()
     init = Path(init) / LAST if Path(init).is_dir() else Path(init)  # the last epoch
     body = load_checkpoint(init)
-    if body.get("stage") != COLD_START.name:
+    if body.get("stage") not in (COLD_START.name, BASELINE.name):
         raise AmrError(
-            f"{init}: --init must be a cold-start run or checkpoint, not {body.get('stage')!r}"
+            f"{init}: --init must be a cold-start (or baseline) run or checkpoint, not "
+            f"{body.get('stage')!r}"
         )
     teacher_config = model_config_of(body)
     opened = Store.open(store)
