@@ -154,6 +154,9 @@ def _knob(field: str, help: str):
 @_knob("cuts_per_minute", "Shot cuts per minute; the scene background jumps at each.")
 @_knob("label_jitter", "Clips by which each labelled boundary may miss the true one.")
 @_knob("test_share", "qvh/charades: share of val's videos that form the test split.")
+@_knob("train_videos", "demo/control: videos in the train split.")
+@_knob("val_videos", "demo/control: videos in the val split.")
+@_knob("test_videos", "demo/control: videos in the test split.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
 @quiet_option("No progress bar.")
 def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet, **knobs) -> None:
