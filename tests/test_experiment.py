@@ -188,6 +188,23 @@ def test_a_run_without_its_finished_mark_is_resumed_not_retrained(experiment):
     assert new.samples == old.samples
 
 
+def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path):
+    config, results, _ = experiment
+    run = config.out / "fraction-1" / "seed-0" / "no-disc"
+    mark = (run / "finished.json").read_bytes()
+    (run / "finished.json").unlink()  # as if still training
+    try:
+        partial = run_experiment(ExperimentConfig(**{**config.__dict__, "report_only": True}))
+        assert not (run / "finished.json").exists()
+    finally:
+        (run / "finished.json").write_bytes(mark)
+    key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
+    assert {key(r) for r in partial} == {key(r) for r in results} - {("no-disc", 1.0, 0)}
+    with pytest.raises(AmrError, match="not an experiment directory"):
+        run_experiment(ExperimentConfig(**{**config.__dict__, "report_only": True,
+                                           "out": tmp_path / "none"}))  # fmt: skip
+
+
 def test_bootstrap_intervals_are_paired_and_reproducible():
     rng = np.random.default_rng(0)
     scores = rng.choice([0.0, 100.0], size=(3, 200))

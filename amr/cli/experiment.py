@@ -66,10 +66,17 @@ def _fractions(text: str) -> tuple[float, ...]:
     default=None,
     help="Augmentation workers and loader threads [default: cores, at most 4].",
 )
+@click.option(
+    "--report-only",
+    is_flag=True,
+    help="Write the report from the runs that have finished; train nothing (for a long "
+    "experiment still running or stopped).",
+)
 @quiet_option("No progress display.")
 def experiment_command(
-    store_path, out, fractions, seeds, headline_seeds, budget, arms, device, workers, quiet
-) -> None:
+    store_path, out, fractions, seeds, headline_seeds, budget, arms, device, workers,
+    report_only, quiet,
+) -> None:  # fmt: skip
     """Test the paper's claim: the real-data baseline, AMR's two stages, the ablations and two
     controls (one stage on augmented + real rows; two stages whose first re-reads the real
     rows), on nested fractions of the train split.
@@ -94,6 +101,7 @@ def experiment_command(
         device=device,
         workers=workers or default_workers(),
         show_progress=not quiet,
+        report_only=report_only,
     )
     figures = write_report(config, run_experiment(config))
     console = Console()

@@ -58,6 +58,7 @@ class ExperimentConfig:
     device: str = "auto"
     workers: int = 2  # augmentation workers and loader threads
     show_progress: bool = True
+    report_only: bool = False  # score and report finished runs; train nothing
     budget_override: Budget | None = field(default=None, compare=False)  # tests: a tiny budget
 
     def resolved_budget(self) -> Budget:
@@ -72,7 +73,7 @@ class ExperimentConfig:
 
 def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     """Train and score every arm for every fraction and seed; one result per (arm, fraction,
-    seed), in that order of fractions, then seeds, then arms."""
+    seed). With `report_only`, only the arms whose runs have all finished."""
     if config.seeds < 1:
         raise AmrError(f"--seeds must be at least 1, got {config.seeds}")
     if not config.fractions or not all(0 < f <= 1 for f in config.fractions):
@@ -88,19 +89,43 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
                 "stores have one; for imported data, import a labelled split as test)"
             )
     out = Path(config.out)
+    if config.report_only and not (out / "experiment.json").is_file():
+        raise AmrError(f"{out}: not an experiment directory (nothing to report)")
     _claim(out, store, budget)
     console = stderr_console()
     results = []
     for fraction in sorted(set(config.fractions)):
+        if (
+            config.report_only
+            and not (_fraction_root(out, fraction) / "corpus" / MANIFEST).is_file()
+        ):
+            continue
         data = _fraction_data(out, store, fraction, budget, config)
         scorer = Scorer(data.store, config.device)
-        for seed in range(max(config.seeds_for(arm, fraction) for arm in arms)):
-            runner = _SeedRunner(config, budget, data, scorer, seed, console)
-            for arm in arms:
-                if seed < config.seeds_for(arm, fraction):
-                    console.print(f"[bold]{fraction:g} · seed {seed}[/] · {arm.name}: {arm.title}")
-                    results.append(runner.arm(arm))
+        # Headline arms and controls first, every seed of theirs, then the rest: the first
+        # runs to finish answer the main question.
+        for wave in ([a for a in arms if a.headline], [a for a in arms if not a.headline]):
+            if not wave:
+                continue
+            for seed in range(max(config.seeds_for(arm, fraction) for arm in wave)):
+                runner = _SeedRunner(config, budget, data, scorer, seed, console)
+                for arm in wave:
+                    if seed >= config.seeds_for(arm, fraction):
+                        continue
+                    if not config.report_only:
+                        console.print(
+                            f"[bold]{fraction:g} · seed {seed}[/] · {arm.name}: {arm.title}"
+                        )
+                    result = runner.arm(arm)
+                    if result is not None:
+                        results.append(result)
+    if not results:
+        raise AmrError(f"{out}: no finished runs to report")
     return results
+
+
+def _fraction_root(out: Path, fraction: float) -> Path:
+    return out / f"fraction-{fraction:g}"
 
 
 def _claim(out: Path, store: Store, budget: Budget) -> None:
@@ -133,7 +158,7 @@ class FractionData:
 def _fraction_data(
     out: Path, store: Store, fraction: float, budget: Budget, config: ExperimentConfig
 ) -> FractionData:
-    root = out / f"fraction-{fraction:g}"
+    root = _fraction_root(out, fraction)
     source = store.root
     if fraction < 1:
         source = root / "store"
@@ -164,7 +189,15 @@ class _SeedRunner:
         self.config, self.budget, self.data, self.scorer = config, budget, data, scorer
         self.root, self.seed, self.console = data.root / f"seed-{seed}", seed, console
 
-    def arm(self, arm: Arm) -> ArmResult:
+    def arm(self, arm: Arm) -> ArmResult | None:
+        """The arm's runs (trained, resumed or read back) and scores; None when reporting
+        only and a run of the arm has not finished."""
+        try:
+            return self._arm(arm)
+        except _Unfinished:
+            return None
+
+    def _arm(self, arm: Arm) -> ArmResult:
         if arm.recipe == "baseline":
             runs = [self._baseline(arm)]
         elif arm.recipe in ("aug-only", "mixed"):
@@ -257,6 +290,8 @@ class _SeedRunner:
 
         if (path / FINISHED).is_file():
             return RunRecord.read(path)
+        if self.config.report_only:
+            raise _Unfinished(path)
         train((path / "last.pt").is_file(), (path / "config.json").is_file())
         lines = read_metrics(path)
         seen, curve = 0, []
@@ -277,6 +312,10 @@ class _SeedRunner:
         }
         write_json(path / FINISHED, body)
         return RunRecord.read(path)
+
+
+class _Unfinished(Exception):
+    """A run that has not finished, met while reporting only."""
 
 
 def default_workers() -> int:
