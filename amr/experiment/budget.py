@@ -3,8 +3,8 @@
 Every arm trains to convergence under one rule (docs/benchmark.md): the baseline and stage 2
 stop once val MR-full-mAP has not improved for `patience` epochs, within the reference's 100
 epochs; stage 1 runs its schedule; every arm is scored with its best checkpoint on val.
-`cpu` fits the 10 % fraction's baseline + AMR in about an hour a seed on 2 CPU cores (qvh
-synthetic store, 128/64-d); `full` is the reference model and schedules, for a GPU.
+`cpu` trains the 10 % fraction's baseline + AMR in about 9 minutes a seed on 2 CPU cores (qvh
+synthetic store, 128/64-d; measured); `full` is the reference model and schedules, for a GPU.
 """
 
 from __future__ import annotations
