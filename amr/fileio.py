@@ -147,3 +147,23 @@ def prepare_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, rep
     if not overwrite:
         raise AmrError(f"{out}: {replace}")
     shutil.rmtree(out)
+
+
+def check_output_file(path: Path, ours: Callable[[Path], bool], overwrite: bool, what: str) -> None:
+    """Refuse to replace an existing file that is not `what` amr wrote (`ours` recognises its
+    own output), unless `overwrite`: a mistyped --out never clobbers someone's file."""
+    path = Path(path)
+    if path.is_dir():
+        raise AmrError(f"{path}: is a directory; --out takes a file")
+    if path.exists() and not overwrite and not ours(path):
+        raise AmrError(f"{path}: exists and is not {what}; pass --overwrite to replace it")
+
+
+def first_json_line(path: Path, limit: int = 1 << 20) -> Any:
+    """The first line of a file parsed as JSON, or None when it is not JSON."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline(limit)
+        return json.loads(line)
+    except (OSError, ValueError):
+        return None

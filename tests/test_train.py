@@ -266,11 +266,15 @@ def test_max_samples_ends_the_run_at_the_batch_that_reaches_it(small_store, tmp_
     assert again.steps == summary.steps  # a finished capped run does not train on
 
 
-def test_patience_stops_a_run_on_its_validation_plateau(small_store, tmp_path):
+def test_patience_stops_a_run_on_its_validation_plateau(small_store, tmp_path, monkeypatch):
     from amr.train.stages import baseline
+    from amr.train.validation import Validation
 
-    # lr 0: the first epoch's val mAP is never beaten, so patience 2 stops after epoch 3.
-    config = TrainConfig(**{**FAST.to_json(), "epochs": 30, "lr": 0.0, "patience": 2})
+    # A flat validation curve: the first epoch is never beaten, so patience 2 stops after
+    # epoch 3.
+    flat = {"MR-full-mAP": 10.0, "MR-full-R1@0.7": 5.0}
+    monkeypatch.setattr(Validation, "run", lambda self, model, device: dict(flat))
+    config = TrainConfig(**{**FAST.to_json(), "epochs": 30, "patience": 2})
     summary = baseline(small_store, "train", tmp_path / "b", config, TINY, show_progress=False)
     lines = read_metrics(tmp_path / "b")
     assert summary.epochs == len(lines) == 3

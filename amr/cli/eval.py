@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import rich_click as click
@@ -12,7 +13,7 @@ from amr.cli.options import store_option
 from amr.errors import AmrError
 from amr.eval import DATASETS as DATASETS_EVAL
 from amr.eval import evaluate, load_ground_truth, read_predictions
-from amr.fileio import write_json
+from amr.fileio import check_output_file, write_json
 
 
 @click.command("eval")
@@ -58,9 +59,11 @@ from amr.fileio import write_json
     default=None,
     help="Metrics JSON [default: NAME_metrics.json beside PREDICTIONS NAME.jsonl].",
 )
+@click.option("--overwrite", is_flag=True, help="Replace --out even if it is not metrics.")
 def eval_command(
-    predictions, annotations, store_path, split, dataset, clip_length, true_extents, out
-) -> None:
+    predictions, annotations, store_path, split, dataset, clip_length, true_extents, out,
+    overwrite,
+) -> None:  # fmt: skip
     """Score predictions with the standard metrics (same definitions, keys and rounding as the
     QVHighlights standalone evaluation; Charades-STA: R1/R5 at IoU 0.3/0.5/0.7 and mIoU).
 
@@ -72,17 +75,30 @@ def eval_command(
         )
     if true_extents and store_path is None:
         raise AmrError("--truth needs --store and --split (a synthetic store's truth.parquet)")
+    targets = [out or path.with_name(f"{path.stem}_metrics.json") for path in predictions]
+    for target in targets:  # before any work: a refused --out leaves everything as it was
+        check_output_file(target, is_metrics, overwrite, "metrics amr eval wrote")
     truth = load_ground_truth(annotations, store_path, split, clip_length, true_extents)
     results = []
-    for path in predictions:
+    for path, target in zip(predictions, targets, strict=True):
         result = evaluate(read_predictions(path), truth, dataset)
-        target = out or path.with_name(f"{path.stem}_metrics.json")
         write_json(target, result)
         results.append((path, result, target))
     if len(results) == 1:
         _print_eval(results[0][1], results[0][2])
     else:
         _print_comparison(results)
+
+
+def is_metrics(path: Path) -> bool:
+    """Whether a file is metrics JSON that amr eval wrote (a `brief` and an `amr` block)."""
+    if path.stat().st_size > 1 << 22:
+        return False
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and "brief" in body and "amr" in body
 
 
 def _print_comparison(results: list[tuple[Path, dict, Path]]) -> None:

@@ -10,7 +10,8 @@ import rich_click as click
 from rich.console import Console
 
 from amr.cli.options import AmrGroup, device_option, quiet_option, store_option
-from amr.eval.submission import write_submission
+from amr.eval.submission import is_submission, write_submission
+from amr.fileio import check_output_file
 from amr.train.ablations import ablation_settings, ablations_for
 from amr.train.config import ACTIVE_FFN, DISC_NEGATIVES, MATCHINGS, run_settings
 from amr.train.curriculum import PACINGS
@@ -261,12 +262,15 @@ def distill_command(
 @click.option("--split", required=True, help="The split to predict.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Predictions .jsonl.")
 @click.option("--nms", type=float, default=None, help="Temporal NMS IoU threshold [default: off].")
+@click.option("--overwrite", is_flag=True, help="Replace --out even if it is not predictions.")
 @device_option()
-def predict_command(checkpoint, store_path, split, out, nms, device) -> None:
+def predict_command(checkpoint, store_path, split, out, nms, overwrite, device) -> None:
     """Write a model's predictions for a store split in the submission format (every query
-    set of a stage-2 model ranked together)."""
+    set of a stage-2 model ranked together). An existing --out is replaced only if it holds
+    predictions (or with --overwrite)."""
     from amr.train.predict import predict_checkpoint  # torch loads only for the model
 
+    check_output_file(out, is_submission, overwrite, "a predictions file")
     records = predict_checkpoint(checkpoint, store_path, split, nms, device)
     write_submission(out, records)
     Console().print(f"wrote [bold]{out}[/]: {len(records):,} queries", soft_wrap=True)

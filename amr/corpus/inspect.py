@@ -86,6 +86,8 @@ def summarize_corpus(corpus: Corpus) -> CorpusSummary:
 
 def run_sql(corpus: Corpus, query: str, store: Store | None = None, limit: int = 1000):
     """(column names, rows) of `query`; at most `limit` rows are fetched."""
+    if limit < 0:
+        raise AmrError(f"--limit must be at least 0, got {limit}")
     db = connect(corpus, store)
     try:
         result = db.execute(query)

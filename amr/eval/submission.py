@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from amr.eval.moment import iou_cross
-from amr.fileio import atomic_path
+from amr.fileio import atomic_path, first_json_line
 
 # The names Codalab's QVHighlights server expects inside the zip (val and test predictions).
 CODALAB_FILES = ("hl_val_submission.jsonl", "hl_test_submission.jsonl")
@@ -80,6 +80,12 @@ def submission_records(
                 np.asarray(next(saliency_rows), dtype=np.float64), 4
             ).tolist()
         yield record
+
+
+def is_submission(path: Path) -> bool:
+    """Whether a file looks like predictions amr writes (its first line a submission record)."""
+    line = first_json_line(path)
+    return isinstance(line, dict) and "qid" in line and "pred_relevant_windows" in line
 
 
 def write_submission(path: str | Path, records: Iterable[dict[str, Any]]) -> Path:

@@ -100,6 +100,26 @@ class TrainConfig(JsonConfig):
     checkpoint_every: int = 500  # steps between last.pt saves inside an epoch
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        checks = (
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("lr", self.lr > 0, "positive"),
+            ("max_samples", self.max_samples is None or self.max_samples >= 1, "at least 1"),
+            ("patience", self.patience is None or self.patience >= 1, "at least 1"),
+            ("lr_drop", self.lr_drop >= 1, "at least 1"),
+            ("weight_decay", self.weight_decay >= 0, "at least 0"),
+            ("grad_clip", self.grad_clip >= 0, "at least 0"),
+            ("workers", self.workers >= 1, "at least 1"),
+            ("window_rows", self.window_rows >= 1, "at least 1"),
+            ("epochs_to_full", self.epochs_to_full >= 0, "at least 0"),
+            ("checkpoint_every", self.checkpoint_every >= 0, "at least 0"),
+        )
+        for name, ok, wanted in checks:
+            if not ok:
+                flag = "--" + name.replace("_", "-")
+                raise AmrError(f"{flag} must be {wanted}, got {getattr(self, name)}")
+
     def pacing_schedule(self) -> Pacing | None:
         """The pacing of the run's epochs; it reaches the whole data by the last epoch, however
         few epochs the run has (epochs_to_full is cut to epochs - 1)."""

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from amr.datasets.store import Store
+from amr.errors import AmrError
 from amr.eval.submission import postprocess, submission_records
 from amr.train.checkpoint import (
     check_model_fits_store,
@@ -109,6 +110,8 @@ def predict_checkpoint(
     device: str = "auto",
 ) -> list[dict[str, Any]]:
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
+    if nms_threshold is not None and not 0.0 <= nms_threshold <= 1.0:
+        raise AmrError(f"--nms must be an IoU in [0, 1], got {nms_threshold:g}")
     opened = Store.open(store)
     body = load_checkpoint(checkpoint)
     check_model_fits_store(model_config_of(body), opened, checkpoint)

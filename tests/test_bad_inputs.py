@@ -1,0 +1,123 @@
+"""Bad options and mistyped outputs: one `error:` line naming the option or file, a non-zero
+exit, and nothing a user wrote is replaced (issue 17's table)."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from amr.cli import cli
+
+
+@pytest.fixture(scope="module")
+def trained(small_store, tmp_path_factory):
+    """A one-epoch baseline run, and a corpus of the small store."""
+    root = tmp_path_factory.mktemp("bad")
+    runner = CliRunner()
+    tiny = root / "tiny.json"
+    tiny.write_text(json.dumps({"model": {"hidden": 32, "heads": 4, "ffn": 64,
+                                          "encoder_layers": 1, "decoder_layers": 1}}))  # fmt: skip
+    result = runner.invoke(cli, ["train", "baseline", "--store", str(small_store), "--out",
+                                 str(root / "run"), "--epochs", "1", "--config", str(tiny),
+                                 "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["augment", "--store", str(small_store), "--out",
+                                 str(root / "corpus"), "--multiplier", "1", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["predict", "--checkpoint", str(root / "run"), "--store",
+                                 str(small_store), "--split", "val", "--out",
+                                 str(root / "run" / "val_preds.jsonl")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return root
+
+
+TRAIN = ["train", "baseline", "--store", "{store}", "--out", "{root}/new"]
+CASES = [
+    ([*TRAIN, "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    ([*TRAIN, "--epochs", "-3"], "--epochs must be at least 1, got -3"),
+    ([*TRAIN, "--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    ([*TRAIN, "--lr", "0"], "--lr must be positive, got 0.0"),
+    ([*TRAIN, "--lr", "-1e-4"], "--lr must be positive"),
+    ([*TRAIN, "--max-samples", "-5"], "--max-samples must be at least 1, got -5"),
+    ([*TRAIN, "--patience", "0"], "--patience must be at least 1, got 0"),
+    (
+        [
+            "predict",
+            "--checkpoint",
+            "{root}/run",
+            "--store",
+            "{store}",
+            "--split",
+            "val",
+            "--out",
+            "{root}/p.jsonl",
+            "--nms",
+            "1.5",
+        ],
+        "--nms must be an IoU in [0, 1], got 1.5",
+    ),
+    (
+        ["inspect", "{root}/corpus", "--sql", "SELECT 1", "--limit", "-1"],
+        "--limit must be at least 0, got -1",
+    ),
+    (
+        [
+            "predict",
+            "--checkpoint",
+            "{root}/run",
+            "--store",
+            "{store}",
+            "--split",
+            "val",
+            "--out",
+            "{store}/store.json",
+        ],
+        "store.json: exists and is not a predictions file; pass --overwrite",
+    ),
+    (
+        [
+            "eval",
+            "--predictions",
+            "{root}/run/val_preds.jsonl",
+            "--store",
+            "{store}",
+            "--split",
+            "val",
+            "--out",
+            "{store}/store.json",
+        ],
+        "store.json: exists and is not metrics amr eval wrote",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), CASES)
+def test_bad_input_is_one_error_line(trained, small_store, args, message):
+    before = (small_store / "store.json").read_bytes()
+    filled = [a.format(store=small_store, root=trained) for a in args]
+    result = CliRunner().invoke(cli, filled)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("error: ") and message in " ".join(result.output.split())
+    assert (small_store / "store.json").read_bytes() == before
+    assert not (trained / "new").exists()
+
+
+def test_amr_outputs_are_replaced_and_overwrite_replaces_anything(trained, small_store):
+    runner = CliRunner()
+    preds = trained / "again.jsonl"
+    base = ["predict", "--checkpoint", str(trained / "run"), "--store", str(small_store),
+            "--split", "val", "--out", str(preds)]  # fmt: skip
+    assert runner.invoke(cli, base).exit_code == 0
+    assert runner.invoke(cli, base).exit_code == 0  # its own predictions: replaced
+    notes = trained / "notes.txt"
+    notes.write_text("mine")
+    refused = runner.invoke(cli, [*base[:-1], str(notes)])
+    assert refused.exit_code == 1 and notes.read_text() == "mine"
+    assert runner.invoke(cli, [*base[:-1], str(notes), "--overwrite"]).exit_code == 0
+    assert json.loads(notes.read_text().splitlines()[0])["qid"]
+    metrics = trained / "m.json"
+    scored = ["eval", "--predictions", str(preds), "--store", str(small_store), "--split", "val",
+              "--out", str(metrics)]  # fmt: skip
+    assert runner.invoke(cli, scored).exit_code == 0
+    assert runner.invoke(cli, scored).exit_code == 0  # its own metrics: replaced
