@@ -7,8 +7,10 @@ import sys
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from amr.augment import AugmentConfig, augment
+from amr.cli import cli
 from amr.errors import AmrError
 from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
 from amr.train import engine as engine_module
@@ -107,6 +109,53 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     assert set(json.loads((tmp_path / "whole" / "config.json").read_text())) >= {
         "model", "train", "loss", "corpus", "store_fingerprint",
     }  # fmt: skip
+
+
+def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
+    train_corpus, small_store, tmp_path, monkeypatch
+):
+    import os
+    import signal
+
+    from amr.errors import Interrupted
+
+    whole = cold_start(train_corpus, small_store, tmp_path / "whole", FAST, TINY,
+                       show_progress=False)  # fmt: skip
+    real_step, calls = engine_module.train_step, {"n": 0}
+
+    def interrupted_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # before any checkpoint: the run had nothing to resume from
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "train_step", interrupted_step)
+    with pytest.raises(Interrupted, match=r"SIGINT: saved .*last.pt after batch 2 of epoch 1"):
+        cold_start(train_corpus, small_store, tmp_path / "cut", FAST, TINY, show_progress=False)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["step"] == 2
+    monkeypatch.setattr(engine_module, "train_step", real_step)
+    resumed = cold_start(train_corpus, small_store, tmp_path / "cut", FAST, TINY, resume=True,
+                         show_progress=False)  # fmt: skip
+    assert resumed.steps == whole.steps
+    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    def twice(*args, **kwargs):  # a second Ctrl-C does not wait for the batch
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "train_step", twice)
+    with pytest.raises(KeyboardInterrupt):
+        cold_start(train_corpus, small_store, tmp_path / "cut2", FAST, TINY, show_progress=False)
+
+    calls["n"] = 0  # from the command line: one line and exit status 130
+    monkeypatch.setattr(engine_module, "train_step", interrupted_step)
+    result = CliRunner().invoke(cli, ["train", "baseline", "--store", str(small_store), "--out",
+                                      str(tmp_path / "cli"), "--quiet"])  # fmt: skip
+    assert result.exit_code == 130 and result.output.startswith("error: SIGINT: saved")
 
 
 def test_bad_training_runs_are_clear_errors(train_corpus, small_store, tmp_path):

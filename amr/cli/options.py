@@ -26,7 +26,7 @@ class AmrGroup(click.RichGroup):
             stderr_console().print(
                 Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True
             )
-            ctx.exit(1)
+            ctx.exit(getattr(exc, "exit_code", 1))
 
 
 def store_option(help: str, required: bool = False):

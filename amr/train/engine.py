@@ -21,12 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from amr.console import stderr_console
 from amr.datasets.store import Store
-from amr.errors import AmrError
+from amr.errors import AmrError, Interrupted
 from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, save_checkpoint
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
 from amr.train.data import LoaderConfig, RowSource, iterate_batches
 from amr.train.device import autocast, join
+from amr.train.interrupt import StopRequest
 from amr.train.model import MomentDETR
 from amr.train.rundir import (
     RunOptions,
@@ -111,7 +112,7 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
         limits = limits[: cursor[0]]
     progress = _progress(options.show_progress and ranks.main)
     task = progress.add_task(spec.stage, total=sum(limits), completed=step)
-    with progress:
+    with StopRequest(enabled=ranks.world == 1) as stop, progress:
         for epoch in range(cursor[0], len(limits)):
             plan, limit = plan_of(epoch), limits[epoch]
             done = cursor[1] if epoch == cursor[0] else 0
@@ -135,6 +136,9 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                     progress.update(task, description=shown)
                 if ranks.main and config.checkpoint_every and step % config.checkpoint_every == 0:
                     save(LAST, (epoch, done))
+                if stop.signal:
+                    save(LAST, (epoch, done))
+                    raise _interrupted(stop.signal, out, epoch, done)
             scheduler.step()
             epoch_seen = ranks.total(epoch_seen)
             seen += epoch_seen
@@ -166,11 +170,20 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                 save(LAST, (epoch + 1, 0))
                 progress.update(task, description=_describe(epoch, config, step, {}, metrics))
             trained_epochs = epoch + 1
+            if stop.signal:  # arrived during validation: last.pt already holds the epoch
+                raise _interrupted(stop.signal, out, epoch + 1, 0)
             plateau = _plateaued(config, history)
             if ranks.total(int(plateau and ranks.main)):  # rank 0 decides; every rank stops
                 break
     elapsed = time.perf_counter() - started
     return RunSummary(out, trained_epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+
+
+def _interrupted(signal_name: str, out: Path, epoch: int, done: int) -> Interrupted:
+    where = f"after batch {done} of epoch {epoch + 1}" if done else f"after epoch {epoch}"
+    return Interrupted(
+        f"{signal_name}: saved {out / LAST} {where}; continue with --resume (the same command)"
+    )
 
 
 def _plateaued(config: TrainConfig, history: list[float | None]) -> bool:
