@@ -158,6 +158,42 @@ def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
     assert result.exit_code == 130 and result.output.startswith("error: SIGINT: saved")
 
 
+def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    config = tmp_path / "tiny.json"
+    fast = {k: v for k, v in FAST.to_json().items() if k != "max_samples"}
+    config.write_text(json.dumps({"model": TINY, "train": fast}))
+    runner = CliRunner()
+    start = ["train", "cold-start", "--corpus", str(train_corpus), "--store", str(small_store),
+             "--config", str(config), "--lr", "5e-4", "--kinds", "splice,boundary",
+             "--quiet"]  # fmt: skip
+    assert runner.invoke(cli, [*start, "--out", str(tmp_path / "whole")]).exit_code == 0
+    real_step, calls = engine_module.train_step, {"n": 0}
+
+    def interrupted_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "train_step", interrupted_step)
+    assert runner.invoke(cli, [*start, "--out", str(tmp_path / "cut")]).exit_code == 130
+    monkeypatch.setattr(engine_module, "train_step", real_step)
+    resume = ["train", "cold-start", "--out", str(tmp_path / "cut"), "--resume", "--quiet"]
+    result = runner.invoke(cli, [*resume, "--lr", "1e-3"])
+    assert result.exit_code == 1
+    assert "different train.lr: the run has 0.0005, this command 0.001" in result.output
+    result = runner.invoke(cli, resume)  # the store, corpus, kinds and settings: the run's
+    assert result.exit_code == 0, result.output
+    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    result = runner.invoke(cli, ["train", "cold-start", "--out", str(tmp_path / "new")])
+    assert result.exit_code == 2 and "Missing option '--corpus'" in result.output
+
+
 def test_bad_training_runs_are_clear_errors(train_corpus, small_store, tmp_path):
     run = tmp_path / "run"
     with pytest.raises(AmrError, match="nothing to resume"):
@@ -167,7 +203,7 @@ def test_bad_training_runs_are_clear_errors(train_corpus, small_store, tmp_path)
     with pytest.raises(AmrError, match="exists and is not empty; pass --resume"):
         cold_start(train_corpus, small_store, run, one, TINY, show_progress=False)
     other = TrainConfig(**{**one.to_json(), "lr": 5e-4})
-    with pytest.raises(AmrError, match="--resume with a different train"):
+    with pytest.raises(AmrError, match=r"--resume with a different train\.lr: the run has 0\.0001"):
         cold_start(train_corpus, small_store, run, other, TINY, resume=True, show_progress=False)
     with pytest.raises(AmrError, match="not a multiple of heads"):
         cold_start(train_corpus, small_store, tmp_path / "x", one, {"hidden": 30},

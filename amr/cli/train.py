@@ -70,7 +70,12 @@ RUN_OPTIONS = _apply(
         click.option("--lr", type=float, default=None, help="[default: 1e-4]"),
         click.option("--seed", type=int, default=None, help="[default: 0]"),
         device_option(),
-        click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt."),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Continue the run in --out from last.pt; its config.json supplies every "
+            "option not given.",
+        ),
         click.option("--overwrite", is_flag=True, help="Replace a run directory at --out."),
         quiet_option("No progress display."),
     ]
@@ -118,14 +123,48 @@ def _choice(flag: str, choices: tuple[str, ...], help: str):
     )
 
 
-def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=None):
-    """The command's settings: the stage's defaults < --config < flags, then the ablations."""
+def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=None, saved=None):
+    """The command's settings: the stage's defaults < the resumed run's own < --config <
+    flags, then the ablations."""
     from amr.train.stages import STAGES  # torch loads only when a command trains
 
     train_flags = {**flags, **ablation_settings(ablations, "train")}
     if distill_flags is not None:
         distill_flags = {**distill_flags, **ablation_settings(ablations, "distill")}
-    return run_settings(config_file, STAGES[stage].train_defaults, train_flags, distill_flags)
+    return run_settings(
+        config_file, STAGES[stage].train_defaults, train_flags, distill_flags, saved
+    )
+
+
+# option name -> the config.json field a resumed run takes it from
+RESUMED_PATHS = {"store_path": "store", "corpus": "corpus", "init": "init", "split": "split"}
+
+
+def _resumed(out: Path, resume: bool, stage: str, **paths):
+    """With --resume, the run directory's config.json fills the paths not given and is a
+    layer of the settings, so `--out RUN --resume` is enough; without, every path must be
+    given. Returns (paths, saved settings or None)."""
+    saved = None
+    if resume:
+        from amr.train.rundir import saved_run_config
+
+        body = saved_run_config(out)
+        for option, key in RESUMED_PATHS.items():
+            if option in paths and paths[option] is None:
+                paths[option] = body.get(key)
+        saved = {"train": body["train"], "loss": body["loss"]}
+        if stage != "distill":  # stage 2 takes its model from --init
+            skip = ("video_dim", "text_dim")  # from the store
+            saved["model"] = {k: v for k, v in body["model"].items() if k not in skip}
+        if body.get("distill") is not None:
+            saved["distill"] = body["distill"]
+        if "kinds" in paths and paths["kinds"] is None and body.get("kinds"):
+            paths["kinds"] = ",".join(body["kinds"])
+    for option, value in paths.items():
+        if value is None and option in ("store_path", "corpus", "init"):
+            flag = "--" + ("store" if option == "store_path" else option)
+            raise click.UsageError(f"Missing option '{flag}' (or --resume a run that has one).")
+    return paths, saved
 
 
 def _run_flags(resume: bool, overwrite: bool, quiet: bool) -> dict[str, bool]:
@@ -146,8 +185,8 @@ def _print_run(out: Path, summary) -> None:
 
 
 @train.command("baseline")
-@store_option("The store.", required=True)
-@click.option("--split", default="train", show_default=True, help="The split to train on.")
+@store_option("The store (with --resume: the run's).")
+@click.option("--split", default=None, help="The split to train on [default: train].")
 @RUN_OPTIONS
 def baseline_command(store_path, split, out, config_file, resume, overwrite, quiet, **flags):
     """The model on the real split only (no augmentation, no curriculum): the reference every
@@ -155,17 +194,22 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, qui
     validation MR-full-mAP) into --out."""
     from amr.train.stages import baseline
 
-    settings = _settings(config_file, "baseline", flags)
+    paths, saved = _resumed(out, resume, "baseline", store_path=store_path, split=split)
+    paths["split"] = paths["split"] or "train"
+    settings = _settings(config_file, "baseline", flags, saved=saved)
     run = _run_flags(resume, overwrite, quiet)
     summary = baseline(
-        store_path, split, out, settings.train, settings.model_options, settings.loss, **run
-    )
+        paths["store_path"], paths["split"], out, settings.train, settings.model_options,
+        settings.loss, **run,
+    )  # fmt: skip
     _print_run(out, summary)
 
 
 @train.command("cold-start")
-@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
-@store_option("The corpus's source store (text features, validation split).", required=True)
+@click.option(
+    "--corpus", type=click.Path(path_type=Path), help="The corpus (with --resume: the run's)."
+)
+@store_option("The corpus's source store (text features, validation split).")
 @RUN_OPTIONS
 @PACING_OPTIONS
 @click.option("--include-original", is_flag=True, default=None, help="Also train on the real rows.")
@@ -185,12 +229,15 @@ def cold_start_command(
     """
     from amr.train.stages import cold_start
 
-    settings = _settings(config_file, "cold-start", flags, ablations)
-    kinds = kinds and [k.strip() for k in kinds.split(",")]
+    paths, saved = _resumed(
+        out, resume, "cold-start", corpus=corpus, store_path=store_path, kinds=kinds
+    )
+    settings = _settings(config_file, "cold-start", flags, ablations, saved=saved)
+    kinds = paths["kinds"] and [k.strip() for k in paths["kinds"].split(",")]
     run = _run_flags(resume, overwrite, quiet)
     summary = cold_start(
-        corpus, store_path, out, settings.train, settings.model_options, settings.loss,
-        kinds=kinds, **run,
+        paths["corpus"], paths["store_path"], out, settings.train, settings.model_options,
+        settings.loss, kinds=kinds, **run,
     )  # fmt: skip
     _print_run(out, summary)
 
@@ -198,13 +245,14 @@ def cold_start_command(
 @train.command("distill")
 @click.option(
     "--init",
-    required=True,
     type=click.Path(path_type=Path),
     help="The cold-start run directory (its last.pt, the last epoch, as the reference starts "
-    "from) or a checkpoint file.",
+    "from) or a checkpoint file (with --resume: the run's).",
 )
-@click.option("--corpus", required=True, type=click.Path(path_type=Path), help="The corpus.")
-@store_option("The corpus's source store.", required=True)
+@click.option(
+    "--corpus", type=click.Path(path_type=Path), help="The corpus (with --resume: the run's)."
+)
+@store_option("The corpus's source store.")
 @RUN_OPTIONS
 @PACING_OPTIONS
 @click.option(
@@ -243,11 +291,13 @@ def distill_command(
 
     distill_flags = {"replay_fraction": replay_fraction, "matching": matching,
                      "active_ffn": active_ffn, "disc_negatives": disc_negatives}  # fmt: skip
-    settings = _settings(config_file, "distill", flags, ablations, distill_flags)
+    paths, saved = _resumed(out, resume, "distill", init=init, corpus=corpus, store_path=store_path)
+    settings = _settings(config_file, "distill", flags, ablations, distill_flags, saved)
     run = _run_flags(resume, overwrite, quiet)
     summary = distill(
-        init, corpus, store_path, out, settings.train, settings.distill, settings.loss, **run
-    )
+        paths["init"], paths["corpus"], paths["store_path"], out, settings.train,
+        settings.distill, settings.loss, **run,
+    )  # fmt: skip
     _print_run(out, summary)
 
 

@@ -213,10 +213,17 @@ def run_settings(
     train_defaults: Mapping[str, Any] | None = None,
     train_flags: Mapping[str, Any] | None = None,
     distill_flags: Mapping[str, Any] | None = None,
+    saved: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunSettings:
     """The layered settings of one `amr train` command. `distill_flags` is None for stages
-    without distillation settings (then a `distill` section in the file is an error)."""
-    sections = read_config_file(config_file)
+    without distillation settings (then a `distill` section in the file is an error).
+    `saved` (with --resume: the run's own config.json sections) lies between the stage's
+    defaults and the config file, so a resumed run needs no options repeated."""
+    from_file = read_config_file(config_file)
+    sections = {
+        name: {**(saved or {}).get(name, {}), **from_file.get(name, {})}
+        for name in {*from_file, *(saved or {})}
+    }
     loss = LossConfig.from_json(sections.get("loss", {}))
     train = TrainConfig.from_json(
         layered(train_defaults or {}, sections.get("train", {}), train_flags or {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +140,11 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                 if stop.signal:
                     save(LAST, (epoch, done))
                     raise _interrupted(stop.signal, out, epoch, done)
-            scheduler.step()
+            with warnings.catch_warnings():  # a run resumed at an epoch's end steps no batch
+                warnings.filterwarnings(
+                    "ignore", "Detected call of `lr_scheduler.step", UserWarning
+                )
+                scheduler.step()
             epoch_seen = ranks.total(epoch_seen)
             seen += epoch_seen
             seconds = time.perf_counter() - epoch_started

@@ -43,9 +43,32 @@ def start_run_dir(out: Path, spec_json: dict[str, Any], overwrite: bool) -> None
 
 def check_resumable(out: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
     """--resume continues only the run it was asked for: the saved spec must be the same."""
-    if saved != wanted:
-        changed = sorted(k for k in wanted.keys() | saved.keys() if saved.get(k) != wanted.get(k))
-        raise AmrError(f"{out}: --resume with a different {', '.join(changed)} than the run had")
+    changed = differences(saved, wanted)
+    if changed:
+        name, had, asked = changed[0]
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise AmrError(
+            f"{out}: --resume with a different {name}: the run has {had!r}, this command "
+            f"{asked!r}{more}; drop the option to continue the run as it was"
+        )
+
+
+def differences(saved: Any, wanted: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted setting, saved value, wanted value) for every leaf that differs."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        found = []
+        for key in sorted(saved.keys() | wanted.keys()):
+            found += differences(saved.get(key), wanted.get(key), f"{prefix}{key}.")
+        return found
+    return [] if saved == wanted else [(prefix.rstrip("."), saved, wanted)]
+
+
+def saved_run_config(out: Path) -> dict[str, Any]:
+    """A run directory's config.json, for --resume with nothing but the directory."""
+    path = Path(out) / "config.json"
+    if not path.is_file():
+        raise AmrError(f"{out}: nothing to resume (no config.json)")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def append_metrics(out: Path, line: dict[str, Any]) -> None:
