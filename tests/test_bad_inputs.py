@@ -53,6 +53,7 @@ CASES = [
         [*EVAL, "--out", "{store}/store.json"],
         "store.json: exists and is not metrics amr eval wrote",
     ),
+    (["inspect", "{store}"], "is a store, not a corpus (amr datasets info describes a store"),
 ]
 
 
@@ -86,3 +87,14 @@ def test_amr_outputs_are_replaced_and_overwrite_replaces_anything(trained, small
               "--out", str(metrics)]  # fmt: skip
     assert runner.invoke(cli, scored).exit_code == 0
     assert runner.invoke(cli, scored).exit_code == 0  # its own metrics: replaced
+
+
+def test_resuming_a_finished_corpus_is_a_no_op(trained, small_store):
+    corpus = trained / "corpus"
+    before = {p.name: p.stat().st_mtime_ns for p in corpus.iterdir()}
+    args = ["augment", "--store", str(small_store), "--out", str(corpus), "--multiplier", "1"]
+    result = CliRunner().invoke(cli, [*args, "--resume"])
+    assert result.exit_code == 0 and "already finished with these settings" in result.output
+    assert {p.name: p.stat().st_mtime_ns for p in corpus.iterdir()} == before
+    other = CliRunner().invoke(cli, [*args[:-1], "2", "--resume"])  # other settings
+    assert other.exit_code == 1 and "pass --overwrite" in other.output

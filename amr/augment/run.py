@@ -97,6 +97,7 @@ class AugmentSummary:
     bytes_written: int
     seconds: float
     complete: bool  # False for a shard: `amr corpus merge` finishes the corpus
+    already_done: bool = False  # --resume found the same corpus finished: nothing was written
 
 
 # -- worker side ---------------------------------------------------------------------------------
@@ -206,6 +207,21 @@ def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwri
         write_json(state_file, run_state)
 
 
+def _finished(out: Path, store: Store, split: str, config: AugmentConfig) -> dict | None:
+    """The manifest of a finished corpus at `out` made from this store, split and config
+    (what --resume asks for, already there), else None."""
+    if not (out / MANIFEST).is_file():
+        return None
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    source = manifest.get("source", {})
+    same = (
+        source.get("fingerprint") == store.meta.fingerprint
+        and source.get("split") == split
+        and manifest.get("config") == config.to_json()
+    )
+    return manifest if same else None
+
+
 def make_generator(
     store: Store,
     index: SplitIndex,
@@ -282,6 +298,13 @@ def augment(
         "config": config.to_json(),
         "amr_version": __version__,
     }
+    finished = _finished(out, store, split, config) if resume and shard.count == 1 else None
+    if finished is not None:
+        return AugmentSummary(
+            out=out, rows=finished["rows"], kinds=finished["kinds"], parts_written=0,
+            parts_skipped=len(finished["parts"]), bytes_written=0,
+            seconds=time.perf_counter() - started, complete=True, already_done=True,
+        )  # fmt: skip
     _prepare_out(out, run_state, shard, resume, overwrite)
 
     pool_path = None if config.recipes_only else out / WORK_DIR / "video-pool.f16"

@@ -164,6 +164,13 @@ def augment_command(
 
 def _print_augment(summary: AugmentSummary) -> None:
     kinds = ", ".join(f"{k} {v:,}" for k, v in summary.kinds.items())
+    if summary.already_done:
+        Console().print(
+            f"[bold]{summary.out}[/] is already finished with these settings ({summary.rows:,} "
+            f"rows: {kinds}); nothing to do",
+            soft_wrap=True,
+        )
+        return
     rate = summary.rows / summary.seconds if summary.complete else 0
     skipped = f", {summary.parts_skipped} kept from before" if summary.parts_skipped else ""
     Console().print(
