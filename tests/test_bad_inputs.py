@@ -98,3 +98,41 @@ def test_resuming_a_finished_corpus_is_a_no_op(trained, small_store):
     assert {p.name: p.stat().st_mtime_ns for p in corpus.iterdir()} == before
     other = CliRunner().invoke(cli, [*args[:-1], "2", "--resume"])  # other settings
     assert other.exit_code == 1 and "pass --overwrite" in other.output
+
+
+def _missing_field(corpus):
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    del manifest["kinds"]
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _truncated(corpus):
+    part = corpus / "part-00000.parquet"
+    part.write_bytes(part.read_bytes()[:1000])
+
+
+def _symlinked(corpus):
+    part = corpus / "part-00000.parquet"
+    elsewhere = corpus.parent / f"{corpus.name}-elsewhere.parquet"
+    part.rename(elsewhere)
+    part.symlink_to(elsewhere)
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["corpus", "info"]])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_missing_field, "manifest has no 'kinds' field"),
+        (_truncated, "part-00000.parquet: truncated (1,000 of"),
+        (_symlinked, "part-00000.parquet: is a symbolic link"),
+    ],
+)
+def test_a_damaged_corpus_is_one_error_line(trained, tmp_path, command, damage, message):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(trained / "corpus", corpus)
+    damage(corpus)
+    result = CliRunner().invoke(cli, [*command, str(corpus)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("error: ") and message in " ".join(result.output.split())

@@ -15,6 +15,25 @@ from amr.corpus.parts import PartInfo
 from amr.corpus.schema import CORPUS_FORMAT, CORPUS_FORMAT_VERSION, MANIFEST
 from amr.errors import AmrError
 
+# What every manifest has (amr.augment.manifest.build_manifest writes them all).
+MANIFEST_FIELDS = ("source", "config", "rows", "kinds", "features", "difficulty", "parts")
+
+
+def check_part_file(path: Path, part: PartInfo) -> None:
+    """A part is a regular file of the size the manifest says: a symbolic link (which could
+    point anywhere) or a truncated download is a clear error before anything reads it. The
+    checksum is `amr corpus verify`'s job."""
+    if path.is_symlink():
+        raise AmrError(f"{path}: is a symbolic link; corpus parts must be regular files")
+    if not path.is_file():
+        raise AmrError(f"{path}: missing (listed in the manifest)")
+    size = path.stat().st_size
+    if size != part.bytes:
+        state = "truncated" if size < part.bytes else "larger than the manifest says"
+        raise AmrError(
+            f"{path}: {state} ({size:,} of {part.bytes:,} bytes); re-download or rebuild it"
+        )
+
 
 @dataclass
 class Corpus:
@@ -25,7 +44,9 @@ class Corpus:
     parts: list[PartInfo]
 
     @classmethod
-    def open(cls, root: str | Path) -> Corpus:
+    def open(cls, root: str | Path, check_parts: bool = True) -> Corpus:
+        """The corpus at `root`; with `check_parts` (not for `amr corpus verify`, which lists
+        every problem), a missing, symlinked or truncated part is an error here."""
         root = Path(root)
         path = root / MANIFEST
         if not path.is_file():
@@ -47,9 +68,14 @@ class Corpus:
                 f"{path}: corpus format version {manifest.get('format_version')} is not supported "
                 f"(this amr reads version {CORPUS_FORMAT_VERSION})"
             )
-        parts = [PartInfo.from_json(p, path) for p in manifest.get("parts", [])]
+        missing = [key for key in MANIFEST_FIELDS if key not in manifest]
+        if missing:
+            raise AmrError(f"{path}: the manifest has no {missing[0]!r} field")
+        parts = [PartInfo.from_json(p, path) for p in manifest["parts"]]
         if len({p.file for p in parts}) != len(parts):
             raise AmrError(f"{path}: a part is listed twice")
+        for part in parts if check_parts else ():
+            check_part_file(root / part.file, part)
         return cls(root, manifest, parts)
 
     @property
