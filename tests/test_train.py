@@ -194,6 +194,46 @@ def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path
     assert result.exit_code == 2 and "Missing option '--corpus'" in result.output
 
 
+def test_a_corrupt_part_or_nan_features_stop_training_with_one_line(
+    train_corpus, small_store, tmp_path
+):
+    import shutil
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from amr.corpus.schema import features_from_arrow, features_to_arrow
+    from amr.fileio import checksum_file
+
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
+    bad = tmp_path / "bad"
+    shutil.copytree(train_corpus, bad)
+    part = bad / "part-00000.parquet"
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    part.write_bytes(bytes(data))
+    with pytest.raises(AmrError, match=r"part-00000\.parquet: checksum does not match"):
+        cold_start(bad, small_store, tmp_path / "r1", one, TINY, show_progress=False)
+
+    shutil.copytree(train_corpus, bad, dirs_exist_ok=True)  # intact again
+    manifest = json.loads((bad / "manifest.json").read_text())
+    last = bad / manifest["parts"][-1]["file"]  # the hardest rows: augmented, so trained on
+    source = pq.ParquetFile(last)
+    table = source.read()
+    flat, offsets = features_from_arrow(table.column("features"), manifest["source"]["video_dim"])
+    flat = flat.copy()
+    flat[offsets[3] + 1, 0] = np.nan  # row 3's second clip
+    column = table.schema.get_field_index("features")
+    table = table.set_column(column, table.schema.field(column), features_to_arrow(flat, offsets))
+    pq.write_table(table, last, row_group_size=source.metadata.row_group(0).num_rows)
+    manifest["parts"][-1]["bytes"] = last.stat().st_size
+    manifest["parts"][-1]["checksum"] = checksum_file(last)  # a consistent, but bad, corpus
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    sample = table.column("sample_id")[3].as_py()
+    with pytest.raises(AmrError, match=rf"{last.name}: sample {sample} has NaN or infinite"):
+        cold_start(bad, small_store, tmp_path / "r2", one, TINY, show_progress=False)
+
+
 def test_bad_training_runs_are_clear_errors(train_corpus, small_store, tmp_path):
     run = tmp_path / "run"
     with pytest.raises(AmrError, match="nothing to resume"):
