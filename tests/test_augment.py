@@ -279,6 +279,36 @@ def test_verify_catches_a_tampered_recipe_even_with_a_fixed_checksum(corpus, sma
     assert len(problems) == 1 and f"{path.name} row {row}" in problems[0]
 
 
+def test_verify_catches_a_tampered_window_even_with_a_fixed_checksum(corpus, tmp_path):
+    from amr.fileio import checksum_file
+
+    copy = tmp_path / "c"
+    shutil.copytree(corpus, copy)
+    path = copy / "part-00001.parquet"
+    table = pq.read_table(path)
+    windows = table.column("relevant_windows").to_pylist()
+    durations = table.column("duration").to_pylist()
+    row = next(i for i, w in enumerate(windows) if w[0][0] >= 4.0)
+    windows[row][0] = [windows[row][0][0] - 4.0, windows[row][0][1] - 4.0]  # two clips earlier
+    assert 0 <= windows[row][0][0] < windows[row][0][1] <= durations[row]  # still plausible
+    column = table.schema.get_field_index("relevant_windows")
+    table = table.set_column(
+        column, table.schema.field(column),
+        __import__("pyarrow").array(windows, table.schema.field(column).type),
+    )  # fmt: skip
+    write_part(path, table, CONFIG.row_group_rows)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for entry in manifest["parts"]:
+        if entry["file"] == path.name:
+            entry["checksum"], entry["bytes"] = checksum_file(path), path.stat().st_size
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    problems = verify(copy, show_progress=False).problems
+    assert problems == [
+        f"{path.name} row {row} (sample {table.column('sample_id')[row].as_py()}): "
+        "relevant_clip_ids do not match relevant_windows"
+    ]
+
+
 def test_checksums_name_their_algorithm(corpus, tmp_path):
     from amr.fileio import checksum_file
 

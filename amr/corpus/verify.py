@@ -19,6 +19,7 @@ from amr.corpus.reader import Corpus
 from amr.corpus.recipe import check_recipe, compose
 from amr.corpus.schema import corpus_schema, features_from_arrow, recipes_from_arrow
 from amr.datasets.store import Store
+from amr.datasets.wrong_spans import window_clips
 from amr.errors import AmrError
 from amr.fileio import file_matches
 
@@ -136,6 +137,8 @@ def _check_rows(
     if "features" in table.column_names:
         features = features_from_arrow(table.column("features"), corpus.video_dim)
 
+    clip_length = float(corpus.manifest["source"]["clip_length"])
+
     def source_clips(vid: str) -> int | None:
         if store is None:
             return 1 << 30  # without the store, only the recipe's shape can be checked
@@ -156,6 +159,11 @@ def _check_rows(
         clip_ids = row["relevant_clip_ids"] or []
         if any(not 0 <= c < n_clips for c in clip_ids):
             problems.append(f"{where}: relevant_clip_ids outside the sample's {n_clips} clips")
+        elif clip_ids:  # the clips the windows cover, as every store and corpus writes them
+            spans = window_clips(row["relevant_windows"] or [], clip_length)
+            covered = sorted({c for first, stop in spans for c in range(first, min(stop, n_clips))})
+            if covered != sorted(clip_ids):
+                problems.append(f"{where}: relevant_clip_ids do not match relevant_windows")
         if row["saliency_scores"] and len(row["saliency_scores"]) != len(clip_ids):
             problems.append(
                 f"{where}: {len(row['saliency_scores'])} saliency rows for {len(clip_ids)} clips"
