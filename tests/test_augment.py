@@ -253,6 +253,19 @@ def test_verify_passes_a_good_corpus_and_catches_a_flipped_byte(corpus, small_st
     ]
 
 
+def _rewrite_part(copy, path, table):
+    """Write a changed part and give the manifest its new checksum: a tampered corpus that
+    passes the byte check."""
+    from amr.fileio import checksum_file
+
+    write_part(path, table, CONFIG.row_group_rows)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for entry in manifest["parts"]:
+        if entry["file"] == path.name:
+            entry["checksum"], entry["bytes"] = checksum_file(path), path.stat().st_size
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_verify_catches_a_tampered_recipe_even_with_a_fixed_checksum(corpus, small_store, tmp_path):
     copy = tmp_path / "c"
     shutil.copytree(corpus, copy)
@@ -266,22 +279,13 @@ def test_verify_catches_a_tampered_recipe_even_with_a_fixed_checksum(corpus, sma
         "recipe",
         __import__("pyarrow").array(recipes, table.schema.field("recipe").type),
     )
-    write_part(path, table, CONFIG.row_group_rows)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    from amr.fileio import checksum_file
-
-    for entry in manifest["parts"]:
-        if entry["file"] == path.name:
-            entry["checksum"], entry["bytes"] = checksum_file(path), path.stat().st_size
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    _rewrite_part(copy, path, table)
     assert verify(copy, show_progress=False).ok  # without the store it cannot know
     problems = verify(copy, small_store, show_progress=False).problems
     assert len(problems) == 1 and f"{path.name} row {row}" in problems[0]
 
 
 def test_verify_catches_a_tampered_window_even_with_a_fixed_checksum(corpus, tmp_path):
-    from amr.fileio import checksum_file
-
     copy = tmp_path / "c"
     shutil.copytree(corpus, copy)
     path = copy / "part-00001.parquet"
@@ -296,12 +300,7 @@ def test_verify_catches_a_tampered_window_even_with_a_fixed_checksum(corpus, tmp
         column, table.schema.field(column),
         __import__("pyarrow").array(windows, table.schema.field(column).type),
     )  # fmt: skip
-    write_part(path, table, CONFIG.row_group_rows)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    for entry in manifest["parts"]:
-        if entry["file"] == path.name:
-            entry["checksum"], entry["bytes"] = checksum_file(path), path.stat().st_size
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    _rewrite_part(copy, path, table)
     problems = verify(copy, show_progress=False).problems
     assert problems == [
         f"{path.name} row {row} (sample {table.column('sample_id')[row].as_py()}): "
