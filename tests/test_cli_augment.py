@@ -102,3 +102,15 @@ def test_missing_store_and_corrupt_part(cli_corpus, tmp_path):
     assert result.returncode == 1
     assert "part-00000.parquet: checksum does not match" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_shard_says_what_it_wrote(small_store, tmp_path):
+    args = ["augment", "--store", str(small_store), "--out", str(tmp_path / "c"),
+            "--multiplier", "3", "--part-rows", "100", "--quiet"]  # fmt: skip
+    first = amr(*args, "--shard", "0/2")
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads((tmp_path / "c" / "shard-0-of-2.json").read_text())
+    mine = len(manifest["parts"])
+    rows = sum(p["rows"] for p in manifest["parts"])
+    assert f"shard 0/2: wrote {mine} of its {mine} parts ({rows:,} rows" in first.stdout
+    assert "amr corpus merge" in first.stdout

@@ -98,6 +98,9 @@ class AugmentSummary:
     seconds: float
     complete: bool  # False for a shard: `amr corpus merge` finishes the corpus
     already_done: bool = False  # --resume found the same corpus finished: nothing was written
+    shard: Shard = Shard()
+    shard_parts: int = 0  # the parts this shard owns
+    rows_written: int = 0  # rows of the parts written by this run
 
 
 # -- worker side ---------------------------------------------------------------------------------
@@ -365,4 +368,7 @@ def augment(
         bytes_written=sum(infos[p].bytes for p in todo),
         seconds=time.perf_counter() - started,
         complete=shard.count == 1,
+        shard=shard,
+        shard_parts=len(mine),
+        rows_written=sum(infos[p].rows for p in todo),
     )

@@ -171,16 +171,23 @@ def _print_augment(summary: AugmentSummary) -> None:
             soft_wrap=True,
         )
         return
-    rate = summary.rows / summary.seconds if summary.complete else 0
     skipped = f", {summary.parts_skipped} kept from before" if summary.parts_skipped else ""
+    size = f"{summary.bytes_written / 1e6:,.1f} MB in {summary.seconds:.1f} s"
+    if not summary.complete:
+        shard = summary.shard
+        Console().print(
+            f"shard {shard.index}/{shard.count}: wrote {summary.parts_written} of its "
+            f"{summary.shard_parts} parts{skipped} ({summary.rows_written:,} rows, {size}) into "
+            f"[bold]{summary.out}[/]; when every shard is done, run [bold]amr corpus merge[/]",
+            soft_wrap=True,
+        )
+        return
+    rate = summary.rows / summary.seconds
     Console().print(
         f"wrote [bold]{summary.out}[/]: {summary.rows:,} rows ({kinds}); "
-        f"{summary.parts_written} parts{skipped}, {summary.bytes_written / 1e6:,.1f} MB "
-        f"in {summary.seconds:.1f} s" + (f" ({rate:,.0f} rows/s)" if rate else ""),
+        f"{summary.parts_written} parts{skipped}, {size} ({rate:,.0f} rows/s)",
         soft_wrap=True,
     )
-    if not summary.complete:
-        Console().print("this shard is done; when every shard is, run [bold]amr corpus merge[/]")
 
 
 @click.command("inspect")

@@ -314,13 +314,14 @@ def distill_command(
 @click.option("--nms", type=float, default=None, help="Temporal NMS IoU threshold [default: off].")
 @click.option("--overwrite", is_flag=True, help="Replace --out even if it is not predictions.")
 @device_option()
-def predict_command(checkpoint, store_path, split, out, nms, overwrite, device) -> None:
+@quiet_option("No progress bar.")
+def predict_command(checkpoint, store_path, split, out, nms, overwrite, device, quiet) -> None:
     """Write a model's predictions for a store split in the submission format (every query
     set of a stage-2 model ranked together). An existing --out is replaced only if it holds
     predictions (or with --overwrite)."""
     from amr.train.predict import predict_checkpoint  # torch loads only for the model
 
     check_output_file(out, is_submission, overwrite, "a predictions file")
-    records = predict_checkpoint(checkpoint, store_path, split, nms, device)
+    records = predict_checkpoint(checkpoint, store_path, split, nms, device, not quiet)
     write_submission(out, records)
     Console().print(f"wrote [bold]{out}[/]: {len(records):,} queries", soft_wrap=True)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from amr.console import track
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.eval.submission import postprocess, submission_records
@@ -63,6 +64,7 @@ def predict_split(
     batch_size: int = 64,
     device: torch.device | str = "cpu",
     nms_threshold: float | None = None,
+    show_progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Submission lines for every query of the split: windows (seconds, on the clip grid, best
     first) and one saliency score per clip."""
@@ -71,7 +73,11 @@ def predict_split(
     if text is None:
         text = TextBank.from_store(store, store.samples(split).column("qid").to_numpy(), 32)
     records: list[dict[str, Any]] = []
-    for batch in split_batches(store, split, text, batch_size, model.config.max_clips):
+    batches = split_batches(store, split, text, batch_size, model.config.max_clips)
+    total = (
+        -(-store.meta.splits[split].queries // batch_size) if split in store.meta.splits else None
+    )
+    for batch in track(batches, total, f"predicting {split}", show_progress):
         inputs = [
             batch[k].to(device, non_blocking=True)
             for k in ("video", "video_mask", "text", "text_mask")
@@ -108,6 +114,7 @@ def predict_checkpoint(
     split: str,
     nms_threshold: float | None = None,
     device: str = "auto",
+    show_progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
     if nms_threshold is not None and not 0.0 <= nms_threshold <= 1.0:
@@ -117,4 +124,7 @@ def predict_checkpoint(
     check_model_fits_store(model_config_of(body), opened, checkpoint)
     target = resolve_device(device)
     model = model_from_checkpoint(body).to(target)
-    return predict_split(model, opened, split, device=target, nms_threshold=nms_threshold)
+    return predict_split(
+        model, opened, split, device=target, nms_threshold=nms_threshold,
+        show_progress=show_progress,
+    )  # fmt: skip
