@@ -136,3 +136,19 @@ def test_a_damaged_corpus_is_one_error_line(trained, tmp_path, command, damage, 
     result = CliRunner().invoke(cli, [*command, str(corpus)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("error: ") and message in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["eval", "--nope"], "No such option '--nope'"),
+        (["train", "cold-start", "--out", "x"], "Missing option '--corpus'"),
+        (["experiment", "--store", "s", "--budget", "huge"], "'huge' is not one of"),
+    ],
+)
+def test_usage_mistakes_are_one_error_line_with_status_2(args, message):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "--help')" in lines[0]

@@ -4,6 +4,7 @@ exit status 1, never a traceback) and the options several commands declare."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import rich_click as click
@@ -17,16 +18,35 @@ DEVICES = ("auto", "cpu", "cuda")  # as amr.train.device.DEVICES, without import
 
 
 class AmrGroup(click.RichGroup):
-    """Reports a user mistake (AmrError) as one red line and exit status 1, never a traceback."""
+    """Reports a user mistake as one red `error:` line, never a traceback: exit status 1 for
+    bad input (AmrError), 2 for a usage mistake (click's errors, which would otherwise draw a
+    box of their own)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            _error("aborted")
+            sys.exit(1)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _error(exc.format_message() + hint)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except AmrError as exc:
-            stderr_console().print(
-                Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True
-            )
+            _error(str(exc))
             ctx.exit(getattr(exc, "exit_code", 1))
+
+
+def _error(message: str) -> None:
+    stderr_console().print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 def store_option(help: str, required: bool = False):
