@@ -4,6 +4,7 @@ verification and bad input."""
 import itertools
 import json
 import shutil
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -410,3 +411,49 @@ def test_cross_fades_are_half_way_at_the_labeled_boundaries(corpus):
                     assert weights[first] > 0.5
                     faded += 1
     assert faded > 20
+
+
+def test_workers_die_with_a_killed_parent(tmp_path):
+    """A SIGKILLed `amr augment` leaves no worker processes behind (Linux)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import time\n"
+        "from amr.augment.workers import parallel_map\n"
+        "def slow(x):\n"
+        "    time.sleep(60)\n"
+        "for _ in parallel_map(slow, [1, 2], None, 2):\n"
+        "    pass\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)])
+    children_file = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+    children: list[int] = []
+    for _ in range(100):  # the pool's two workers
+        children = [int(c) for c in children_file.read_text().split()]
+        if len(children) == 2:
+            break
+        time.sleep(0.05)
+    assert len(children) == 2
+    time.sleep(0.3)  # the workers are past their start-up
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+
+    deadline = time.time() + 5
+    while any(running(c) for c in children) and time.time() < deadline:
+        time.sleep(0.05)
+    alive = [c for c in children if running(c)]
+    for pid in alive:  # never leave them behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not alive
