@@ -4,8 +4,8 @@ verification and bad input."""
 import itertools
 import json
 import shutil
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
