@@ -200,6 +200,12 @@ def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path
         (run / "finished.json").write_bytes(mark)
     key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
     assert {key(r) for r in partial} == {key(r) for r in results} - {("no-disc", 1.0, 0)}
+    write_report(config, partial, command="amr experiment --report-only (test)")
+    text = (config.out / "results.md").read_text()
+    assert "**Partial results**" in text and "not yet run: 1 no-disc (seed 0)." in text
+    assert "(provisional)" in text
+    write_report(config, results, command="amr experiment (test)")  # as the fixture left it
+    assert "Partial" not in (config.out / "results.md").read_text()
     with pytest.raises(AmrError, match="not an experiment directory"):
         run_experiment(ExperimentConfig(**{**config.__dict__, "report_only": True,
                                            "out": tmp_path / "none"}))  # fmt: skip

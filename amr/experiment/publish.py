@@ -11,6 +11,7 @@ from amr.corpus.reader import Corpus
 from amr.datasets.store import Store
 from amr.experiment import plots
 from amr.experiment.analysis import Analysis, ArmFigures, hypotheses
+from amr.experiment.arms import arms_named
 from amr.experiment.records import ArmResult
 from amr.experiment.report import markdown
 from amr.experiment.runner import ExperimentConfig
@@ -51,9 +52,26 @@ def write_report(
     plots.difficulty_histogram(corpus, out / "difficulty.png")
     command = command or "amr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     text = markdown(figures, verdicts, store, config.resolved_budget(),
-                    _device_name(config.device), command, list(PLOTS))  # fmt: skip
+                    _device_name(config.device), command, list(PLOTS),
+                    _missing(config, results))  # fmt: skip
     atomic_write_text(out / "results.md", text)
     return figures
+
+
+def _missing(config: ExperimentConfig, results: list[ArmResult]) -> list[str]:
+    """The planned runs without a result, as "F ARM (seeds a, b)" phrases."""
+    done = {(r.arm.name, r.fraction, r.seed) for r in results}
+    phrases = []
+    for fraction in sorted(set(config.fractions)):
+        for arm in arms_named(config.arms):
+            seeds = [
+                s for s in range(config.seeds_for(arm, fraction))
+                if (arm.name, fraction, s) not in done
+            ]  # fmt: skip
+            if seeds:
+                listed = ", ".join(map(str, seeds))
+                phrases.append(f"{fraction:g} {arm.name} (seed{'s' * (len(seeds) > 1)} {listed})")
+    return phrases
 
 
 def _device_name(device: str) -> str:

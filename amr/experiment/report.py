@@ -42,7 +42,7 @@ def terminal_table(figures: list[ArmFigures], title: str) -> Table:
 
 
 def _rows(figures: list[ArmFigures], header: list[str], cells) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
     lines += ["| " + " | ".join(cells(f)) + " |" for f in figures]
     return lines
 
@@ -69,8 +69,10 @@ def markdown(
     device: str,
     command: str,
     plots: list[tuple[str, str]],
+    missing: list[str] | None = None,
 ) -> str:
-    """results.md: what was run, on what data and machine, the tables and the hypotheses."""
+    """results.md: what was run, on what data and machine, the tables and the hypotheses.
+    `missing` (a partial report): which planned runs have not finished."""
     synthetic = store.meta.sources.get("kind") == "synthetic"
     preset = store.meta.sources.get("config", {}).get("preset", "")
     data = f"synthetic world `{preset}`" if synthetic else "imported features"
@@ -101,6 +103,12 @@ def markdown(
         lines.append(
             "- **Synthetic world**: these figures say how each recipe does on the synthetic "
             "features (docs/synthetic.md), not what it scores on real video."
+        )
+    if missing:
+        lines.append(
+            "- **Partial results**: the experiment has not finished; not yet run: "
+            + "; ".join(missing)
+            + ". Every verdict below is provisional until it has."
         )
     headline = [f for f in figures if f.group in ("headline", "control")]
     lines += ["", "## Baseline, AMR and the controls (test)", ""]
@@ -146,7 +154,8 @@ def markdown(
     )  # fmt: skip
     lines += ["", "## Hypotheses (pre-registered in docs/benchmark.md)", ""]
     for v in verdicts:
-        lines.append(f"- **{v.name}** ({v.claim}): **{v.verdict}**. {v.evidence}")
+        verdict = f"{v.verdict} (provisional)" if missing and v.verdict != "not run" else v.verdict
+        lines.append(f"- **{v.name}** ({v.claim}): **{verdict}**. {v.evidence}")
     lines += ["", "## Plots", ""]
     lines += [f"![{caption}]({name})" for name, caption in plots]
     return "\n".join(lines) + "\n"
