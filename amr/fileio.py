@@ -140,13 +140,21 @@ def prepare_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, rep
     with `replace`; anything else is refused with `refuse`, overwrite or not: amr never deletes
     what it did not write. Messages are prefixed with the path."""
     out = Path(out)
+    if check_output_dir(out, marker, overwrite, refuse, replace):
+        shutil.rmtree(out)
+
+
+def check_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, replace: str) -> bool:
+    """prepare_output_dir's checks alone, for output built elsewhere and swapped in whole
+    (building_directory): True when `out` holds earlier output that `overwrite` replaces."""
+    out = Path(out)
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
-        return
+        return False
     if not (out / marker).is_file():
         raise AmrError(f"{out}: {refuse}")
     if not overwrite:
         raise AmrError(f"{out}: {replace}")
-    shutil.rmtree(out)
+    return True
 
 
 def check_output_file(path: Path, ours: Callable[[Path], bool], overwrite: bool, what: str) -> None:

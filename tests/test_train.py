@@ -22,6 +22,7 @@ from amr.train.stages import cold_start
 
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
         "decoder_layers": 2}  # fmt: skip
+REAL_TRAIN_STEP = engine_module.train_step
 FAST = TrainConfig(epochs=2, batch_size=16, window_rows=48, epochs_to_full=2, workers=2,
                    checkpoint_every=0)  # fmt: skip
 
@@ -78,6 +79,27 @@ def test_a_tiny_set_is_overfitted():
     assert (iou >= 0.7).float().mean() >= 0.9
 
 
+def _sigint_at(step: int):
+    """engine.train_step that sends this process SIGINT (Ctrl-C) on its `step`-th call."""
+    import os
+    import signal
+
+    real_step, calls = REAL_TRAIN_STEP, {"n": 0}  # the engine's, whatever is patched in now
+
+    def interrupted_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(*args, **kwargs)
+
+    return interrupted_step
+
+
+def _same_weights(run_a, run_b) -> bool:
+    a, b = (load_checkpoint(run / "last.pt")["model"] for run in (run_a, run_b))
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_resumed_run_equals_an_uninterrupted_one(
     train_corpus, small_store, tmp_path, monkeypatch
 ):
@@ -100,9 +122,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     resumed = cold_start(train_corpus, small_store, tmp_path / "cut", config, TINY, resume=True,
                          show_progress=False)  # fmt: skip
     assert resumed.steps == whole.steps
-    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
-    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _same_weights(tmp_path / "whole", tmp_path / "cut")
     lines = [json.loads(x) for x in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
     cut = [json.loads(x) for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
     assert [x["val"] for x in lines] == [x["val"] for x in cut]
@@ -121,15 +141,9 @@ def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
 
     whole = cold_start(train_corpus, small_store, tmp_path / "whole", FAST, TINY,
                        show_progress=False)  # fmt: skip
-    real_step, calls = engine_module.train_step, {"n": 0}
-
-    def interrupted_step(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:  # before any checkpoint: the run had nothing to resume from
-            os.kill(os.getpid(), signal.SIGINT)
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(engine_module, "train_step", interrupted_step)
+    real_step = engine_module.train_step
+    # at step 2, before any checkpoint: the run had nothing to resume from
+    monkeypatch.setattr(engine_module, "train_step", _sigint_at(2))
     with pytest.raises(Interrupted, match=r"SIGINT: saved .*last.pt after batch 2 of epoch 1"):
         cold_start(train_corpus, small_store, tmp_path / "cut", FAST, TINY, show_progress=False)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
@@ -138,9 +152,7 @@ def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
     resumed = cold_start(train_corpus, small_store, tmp_path / "cut", FAST, TINY, resume=True,
                          show_progress=False)  # fmt: skip
     assert resumed.steps == whole.steps
-    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
-    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _same_weights(tmp_path / "whole", tmp_path / "cut")
 
     def twice(*args, **kwargs):  # a second Ctrl-C does not wait for the batch
         os.kill(os.getpid(), signal.SIGINT)
@@ -151,16 +163,14 @@ def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
     with pytest.raises(KeyboardInterrupt):
         cold_start(train_corpus, small_store, tmp_path / "cut2", FAST, TINY, show_progress=False)
 
-    calls["n"] = 0  # from the command line: one line and exit status 130
-    monkeypatch.setattr(engine_module, "train_step", interrupted_step)
+    # from the command line: one line and exit status 130
+    monkeypatch.setattr(engine_module, "train_step", _sigint_at(2))
     result = CliRunner().invoke(cli, ["train", "baseline", "--store", str(small_store), "--out",
                                       str(tmp_path / "cli"), "--quiet"])  # fmt: skip
     assert result.exit_code == 130 and result.output.startswith("error: SIGINT: saved")
 
 
 def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path, monkeypatch):
-    import os
-    import signal
 
     config = tmp_path / "tiny.json"
     fast = {k: v for k, v in FAST.to_json().items() if k != "max_samples"}
@@ -170,15 +180,8 @@ def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path
              "--config", str(config), "--lr", "5e-4", "--kinds", "splice,boundary",
              "--quiet"]  # fmt: skip
     assert runner.invoke(cli, [*start, "--out", str(tmp_path / "whole")]).exit_code == 0
-    real_step, calls = engine_module.train_step, {"n": 0}
-
-    def interrupted_step(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(engine_module, "train_step", interrupted_step)
+    real_step = engine_module.train_step
+    monkeypatch.setattr(engine_module, "train_step", _sigint_at(2))
     assert runner.invoke(cli, [*start, "--out", str(tmp_path / "cut")]).exit_code == 130
     monkeypatch.setattr(engine_module, "train_step", real_step)
     resume = ["train", "cold-start", "--out", str(tmp_path / "cut"), "--resume", "--quiet"]
@@ -187,9 +190,7 @@ def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path
     assert "different train.lr: the run has 0.0005, this command 0.001" in result.output
     result = runner.invoke(cli, resume)  # the store, corpus, kinds and settings: the run's
     assert result.exit_code == 0, result.output
-    a = load_checkpoint(tmp_path / "whole" / "last.pt")["model"]
-    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _same_weights(tmp_path / "whole", tmp_path / "cut")
     result = runner.invoke(cli, ["train", "cold-start", "--out", str(tmp_path / "new")])
     assert result.exit_code == 2 and "Missing option '--corpus'" in result.output
 

@@ -26,7 +26,7 @@ from amr.datasets.store import TEXT_FILE, VIDEO_FILE, SplitInfo, Store, StoreMet
 from amr.datasets.store import compute_fingerprint as store_fingerprint
 from amr.datasets.truth import TRUTH_FILE
 from amr.errors import AmrError
-from amr.fileio import building_directory, write_json
+from amr.fileio import building_directory, check_output_dir, write_json
 
 SUBSET_STREAM = 0x53554253  # "SUBS"
 
@@ -66,11 +66,11 @@ def subset_store(
         raise AmrError(f"{source.root}: no split {split!r} (has {', '.join(source.splits)})")
     if out.resolve() == source.root.resolve():
         raise AmrError(f"{out}: the subset must go to a new directory")
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        if not (out / "store.json").is_file():
-            raise AmrError(f"{out}: exists and is not a store; refusing to overwrite it")
-        if not overwrite:
-            raise AmrError(f"{out}: store exists; pass --overwrite to replace it")
+    check_output_dir(
+        out, "store.json", overwrite,
+        refuse="exists and is not a store; refusing to overwrite it",
+        replace="store exists; pass --overwrite to replace it",
+    )  # fmt: skip
     samples = source.samples(split)
     kept = subset_videos(samples["vid"].to_pylist(), fraction, seed)
     table = samples.filter(pc.is_in(samples["vid"], value_set=pa.array(kept, pa.string())))

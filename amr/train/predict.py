@@ -74,9 +74,7 @@ def predict_split(
         text = TextBank.from_store(store, store.samples(split).column("qid").to_numpy(), 32)
     records: list[dict[str, Any]] = []
     batches = split_batches(store, split, text, batch_size, model.config.max_clips)
-    total = (
-        -(-store.meta.splits[split].queries // batch_size) if split in store.meta.splits else None
-    )
+    total = -(-store.samples(split).num_rows // batch_size)  # read once: the store caches it
     for batch in track(batches, total, f"predicting {split}", show_progress):
         inputs = [
             batch[k].to(device, non_blocking=True)

@@ -25,7 +25,7 @@ from amr.datasets.synthetic.world import World, stable_hash
 from amr.datasets.truth import TRUTH_FILE, TruthRow, write_truth
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
-from amr.fileio import sha256_file, write_json
+from amr.fileio import check_output_dir, sha256_file, write_json
 
 __all__ = ["PRESETS", "SynthConfig", "default_annotations", "make_world", "synthesize"]
 
@@ -96,11 +96,11 @@ def synthesize(
     those files are kept and only the features are synthesised.
     """
     out = Path(out)
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        if not (out / "store.json").is_file():
-            raise AmrError(f"{out}: exists and is not a store; refusing to overwrite it")
-        if not overwrite:
-            raise AmrError(f"{out}: store exists; pass --overwrite to replace it")
+    check_output_dir(
+        out, "store.json", overwrite,
+        refuse="exists and is not a store; refusing to overwrite it",
+        replace="store exists; pass --overwrite to replace it",
+    )  # fmt: skip
     world = make_world(config)
     sources: dict = {"kind": "synthetic", "config": asdict(config)}
     if annotations:

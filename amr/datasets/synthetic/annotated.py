@@ -56,18 +56,11 @@ def annotated_videos(
         background = world.background(
             world.scene_vector(vid), n_clips, rng, cut_chance(config), config.cut_jump
         )
-        truths = [
-            jittered(
-                [(s / step, e / step) for s, e in q.relevant_windows],
-                n_clips,
-                config.label_jitter,
-                rng,
-            )
-            for q in queries
-        ]
+        labels = [[(s / step, e / step) for s, e in q.relevant_windows] for q in queries]
+        truths = [jittered(windows, n_clips, config.label_jitter, rng) for windows in labels]
         occupied = np.zeros(n_clips, dtype=bool)
-        for q, truth in zip(queries, truths, strict=True):
-            for start, end in [(s / step, e / step) for s, e in q.relevant_windows] + truth:
+        for label, truth in zip(labels, truths, strict=True):
+            for start, end in label + truth:
                 occupied[int(start) : math.ceil(end)] = True
         events: list[Event] = []
         for q, windows in zip(queries, truths, strict=True):
