@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from amr.corpus import Corpus, recipes_from_arrow
 from amr.corpus.recipe import compose
+from amr.corpus.schema import features_to_arrow
 from amr.datasets import Store, SynthConfig, default_annotations, synthesize
 
 QUERIES = 1000
@@ -135,6 +136,7 @@ def _layouts(work: Path) -> list[tuple[str, str, str, str]]:
             pa.binary(2 * dim), n * clips, [None, pa.py_buffer(flat)]
         ),
     )
+    per_row = features_to_arrow(flat, np.arange(0, n * clips + 1, clips))
     variants = [
         ("list<fixed_size_list<float16>>, plain", typed, {}),
         (
@@ -147,8 +149,9 @@ def _layouts(work: Path) -> list[tuple[str, str, str, str]]:
             typed,
             {"compression": "zstd", "compression_level": 1},
         ),
-        ("list<fixed_size_binary> (amr), plain", blob, {}),
+        ("list<fixed_size_binary> (format 2), plain", blob, {}),
         ("list<fixed_size_binary>, zstd-1", blob, {"compression": "zstd", "compression_level": 1}),
+        ("binary, one value per row (amr, format 3), plain", per_row, {}),
     ]
     rows = []
     for name, column, options in variants:

@@ -21,7 +21,13 @@ from amr.console import track
 from amr.corpus.parts import PartInfo, part_writer
 from amr.corpus.reader import Corpus
 from amr.corpus.recipe import check_recipe, compose
-from amr.corpus.schema import corpus_schema, features_entry, features_to_arrow, recipes_from_arrow
+from amr.corpus.schema import (
+    CORPUS_FORMAT_VERSION,
+    corpus_schema,
+    features_entry,
+    features_to_arrow,
+    recipes_from_arrow,
+)
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.fileio import atomic_path, file_matches
@@ -127,6 +133,7 @@ def materialize(
     manifest["config"] = config.to_json()
     manifest["recipes_only"] = False
     manifest["features"] = features_entry(store.meta.video_dim)
+    manifest["format_version"] = CORPUS_FORMAT_VERSION  # the parts are written in today's layout
     manifest["parts"] = [p.to_json() for p in parts]
     finalize(out, ordered(manifest))
     return Corpus.open(out)

@@ -50,6 +50,7 @@ from amr.corpus.parts import PartInfo, part_writer
 from amr.corpus.recipe import compose_rows
 from amr.corpus.schema import (
     COMPONENTS,
+    CORPUS_FORMAT_VERSION,
     KINDS,
     MANIFEST,
     corpus_schema,
@@ -218,7 +219,8 @@ def _finished(out: Path, store: Store, split: str, config: AugmentConfig) -> dic
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     source = manifest.get("source", {})
     same = (
-        source.get("fingerprint") == store.meta.fingerprint
+        manifest.get("format_version") == CORPUS_FORMAT_VERSION
+        and source.get("fingerprint") == store.meta.fingerprint
         and source.get("split") == split
         and manifest.get("config") == config.to_json()
     )

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from amr.corpus.schema import corpus_schema
 from amr.fileio import atomic_write_text
 
 LICENCES = {
@@ -31,21 +34,96 @@ def source_licence(source: dict[str, Any]) -> str:
     return "Unknown: check the licences of the annotations and features the store was built from."
 
 
+def licence_id(source: dict[str, Any]) -> str:
+    """The Hugging Face licence identifier for the front matter; "other" points to the card's
+    Licence section (real features carry their feature files' licence as well)."""
+    text = source_licence(source)
+    if text.startswith("Unknown"):
+        return "unknown"
+    synthetic = source.get("sources", {}).get("kind") == "synthetic"
+    if synthetic and "QVHighlights" in text and "Charades" not in text:
+        return "cc-by-nc-sa-4.0"
+    return "other"
+
+
+TAGS = ("moment-retrieval", "video-grounding", "data-augmentation", "amr")
+_HF_DTYPES = {"float": "float32", "double": "float64", "halffloat": "float16"}
+
+
+def _yaml_type(kind: pa.DataType, indent: int) -> list[str]:
+    """One column type in the Hugging Face card's `features` YAML (as `datasets` writes it)."""
+    pad = " " * indent
+    if pa.types.is_list(kind):
+        inner = kind.value_type
+        if not (pa.types.is_list(inner) or pa.types.is_struct(inner)):
+            return [f"{pad}list: {_HF_DTYPES.get(str(inner), str(inner))}"]
+        return [f"{pad}list:", *_yaml_type(inner, indent + 2)]
+    if pa.types.is_struct(kind):
+        return [line for field in kind for line in _yaml_field(field, indent)]
+    return [f"{pad}dtype: {_HF_DTYPES.get(str(kind), str(kind))}"]
+
+
+def _yaml_field(field: pa.Field, indent: int) -> list[str]:
+    return [f"{' ' * indent}- name: {field.name}", *_yaml_type(field.type, indent + 2)]
+
+
+def _size_category(rows: int) -> str:
+    bounds = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M")]
+    bounds += [(10**7, "1M<n<10M"), (10**8, "10M<n<100M")]
+    return next((name for bound, name in bounds if rows < bound), "n>100M")
+
+
+def front_matter(manifest: dict[str, Any]) -> str:
+    """YAML for the Hugging Face Hub and `datasets.load_dataset(CORPUS_DIR)`: the licence, tags,
+    the parts as the one `train` split (so README.md and manifest.json are not read as data) and
+    the features schema."""
+    source = manifest["source"]
+    features = manifest["features"]
+    schema = corpus_schema(features["dim"] if features else None, manifest["format_version"])
+    lines = [
+        "---",
+        f"license: {licence_id(source)}",
+        f"pretty_name: amr augmented corpus of {source['store']} / {source['split']}",
+        "task_categories:",
+        "- video-text-to-text",
+        "tags:",
+        *(
+            f"- {tag}"
+            for tag in ("moment-retrieval", "video-grounding", "data-augmentation", "amr")
+        ),
+        "size_categories:",
+        f"- {_size_category(manifest['rows'])}",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        "    path: part-*.parquet",
+        "dataset_info:",
+        "  features:",
+        *(line for field in schema for line in _yaml_field(field, 2)),
+        "---",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write_card(out: Path, manifest: dict[str, Any]) -> None:
     source, config = manifest["source"], manifest["config"]
     kinds = ", ".join(f"{k} {v:,}" for k, v in manifest["kinds"].items())
     size = sum(p["bytes"] for p in manifest["parts"])
     features = manifest["features"]
     feature_line = (
-        f"`features`: {features['dim']}-d float16 per clip, stored as "
-        f"`list<fixed_size_binary({2 * features['dim']})>` (one little-endian vector per clip)."
+        f"`features`: the row's clips as an (n_clips, {features['dim']}) float16 matrix, row-major "
+        "and little-endian, in one `binary` value."
         if features
         else "Recipes only: no features. Re-create them from your own copy of the source store "
         "with `amr corpus materialize`, which checks the source fingerprint first."
     )
     weights = ", ".join(f"{k} {v:g}" for k, v in manifest["difficulty"]["weights"].items())
     dim = features["dim"] if features else source["video_dim"]
-    text = f"""# Augmented moment-retrieval corpus: {source["store"]} / {source["split"]}
+    text = (
+        front_matter(manifest)
+        + f"""
+# Augmented moment-retrieval corpus: {source["store"]} / {source["split"]}
 
 Made by `amr augment` (amr {manifest["amr_version"]}), the offline augmentation of AMR
 ("Augmenting Moment Retrieval", ICCV 2025).
@@ -78,21 +156,29 @@ the corpus (weights: {weights}); `curriculum_bin` cuts that order into
 {source_licence(source)}
 
 ## Reading it
+Every reader below works with its default settings. `features` arrives as bytes; a row's clips
+are `np.frombuffer(features, "<f2").reshape(n_clips, {dim})`.
 ```python
-import duckdb
-duckdb.sql("SELECT kind, count(*), avg(difficulty) FROM 'part-*.parquet' GROUP BY kind").show()
+import numpy as np, pyarrow.parquet as pq
+row = pq.read_table("part-00000.parquet").slice(0, 1).to_pylist()[0]
+clips = np.frombuffer(row["features"], "<f2").reshape(row["n_clips"], {dim})
 
 import pandas as pd
-rows = pd.read_parquet("part-00000.parquet", columns=["qid", "query", "relevant_windows"])
+rows = pd.read_parquet("part-00000.parquet")
+clips = np.frombuffer(rows.features[0], "<f2").reshape(rows.n_clips[0], {dim})
 
-import numpy as np, pyarrow.parquet as pq
-row = pq.read_table("part-00000.parquet", columns=["features"]).column(0)[0].as_py()
-clips = np.frombuffer(b"".join(row), "<f2").reshape(len(row), {dim})  # (n_clips, dim)
+import duckdb
+n_clips, blob = duckdb.sql("SELECT n_clips, features FROM 'part-*.parquet' LIMIT 1").fetchone()
+clips = np.frombuffer(blob, "<f2").reshape(n_clips, {dim})
 
-from datasets import load_dataset  # Hugging Face
-corpus = load_dataset("parquet", data_files="part-*.parquet", split="train")
+from datasets import load_dataset  # Hugging Face: this card names the parts as the train split
+corpus = load_dataset("path/to/this/corpus", split="train")
+clips = np.frombuffer(corpus[0]["features"], "<f2").reshape(corpus[0]["n_clips"], {dim})
 ```
+With `with_format("numpy")` or `"torch"`, `datasets` turns bytes into numpy `bytes_`, which drops
+trailing zero bytes; decode from the default format, or with `corpus.with_transform(...)`.
 `amr inspect .` summarises it and `amr inspect . --sql "..."` queries it; `amr corpus verify .`
 checks every part against `manifest.json`.
 """
+    )
     atomic_write_text(out / "README.md", text)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from amr.corpus.parts import PartInfo
-from amr.corpus.schema import CORPUS_FORMAT, CORPUS_FORMAT_VERSION, MANIFEST
+from amr.corpus.schema import CORPUS_FORMAT, MANIFEST, READABLE_FORMAT_VERSIONS
 from amr.errors import AmrError
 
 # What every manifest has (amr.augment.manifest.build_manifest writes them all).
@@ -63,10 +63,11 @@ class Corpus:
             raise AmrError(f"{path}: malformed JSON ({exc})") from None
         if not isinstance(manifest, dict) or manifest.get("format") != CORPUS_FORMAT:
             raise AmrError(f"{path}: not an amr corpus manifest")
-        if manifest.get("format_version") != CORPUS_FORMAT_VERSION:
+        if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
+            readable = ", ".join(map(str, READABLE_FORMAT_VERSIONS))
             raise AmrError(
                 f"{path}: corpus format version {manifest.get('format_version')} is not supported "
-                f"(this amr reads version {CORPUS_FORMAT_VERSION})"
+                f"(this amr reads versions {readable})"
             )
         missing = [key for key in MANIFEST_FIELDS if key not in manifest]
         if missing:
@@ -81,6 +82,10 @@ class Corpus:
     @property
     def recipes_only(self) -> bool:
         return bool(self.manifest.get("recipes_only"))
+
+    @property
+    def format_version(self) -> int:
+        return int(self.manifest["format_version"])
 
     @property
     def video_dim(self) -> int:

@@ -6,10 +6,14 @@
     CORPUS/part-00000.parquet    rows in difficulty order (part 0 holds the easiest)
     CORPUS/README.md             dataset card
 
-`features` is ``list<fixed_size_binary(2 × dim)>``: one value per clip holding that clip's float16
-vector (little-endian). Measured (make bench): pyarrow writes it at disk speed and reads it at
-GB/s, where a typed ``list<fixed_size_list<float16>>`` column tops out near 150 MB/s on both.
-In numpy: ``np.frombuffer(b"".join(row), "<f2").reshape(len(row), dim)``.
+`features` (format 3) is ``binary``: one value per row holding the row's (n_clips, dim) float16
+matrix, row-major, little-endian. pandas, DuckDB, pyarrow and Hugging Face `datasets` read it with
+their default settings (as bytes), and pyarrow writes it at disk speed and reads it at GB/s, where
+a typed ``list<fixed_size_list<float16>>`` column tops out near 150 MB/s (make bench). In numpy:
+``np.frombuffer(row["features"], "<f2").reshape(row["n_clips"], dim)``.
+
+Format 2 stored one ``fixed_size_binary(2 × dim)`` value per clip (``list<fixed_size_binary>``),
+which pandas cannot convert; amr still reads it.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ import pyarrow as pa
 
 from amr.corpus.recipe import Paste, Recipe
 from amr.datasets.schema import SAMPLES_SCHEMA
+from amr.errors import AmrError
 
 CORPUS_FORMAT = "amr-corpus"
-CORPUS_FORMAT_VERSION = 2  # 2: part checksums name their algorithm
+CORPUS_FORMAT_VERSION = 3  # 2: part checksums name their algorithm; 3: `features` is binary
+READABLE_FORMAT_VERSIONS = (2, 3)
 MANIFEST = "manifest.json"
 PART_NAME = re.compile(r"part-(\d{5})\.parquet")
 KINDS = ("original", "splice", "boundary", "negative")
@@ -54,15 +60,25 @@ def part_name(index: int) -> str:
 
 
 def feature_layout(video_dim: int) -> dict[str, Any]:
-    """How the `features` column stores a clip (in the schema metadata and the manifest)."""
-    return {"dtype": "float16", "byte_order": "little", "dim": video_dim, "per": "clip"}
+    """How the `features` column stores a row (in the schema metadata and the manifest)."""
+    return {
+        "dtype": "float16",
+        "byte_order": "little",
+        "dim": video_dim,
+        "shape": ["n_clips", video_dim],
+        "per": "row",
+    }
 
 
 def features_entry(video_dim: int) -> dict[str, Any]:
     return {"column": "features", **feature_layout(video_dim)}
 
 
-def corpus_schema(video_dim: int | None) -> pa.Schema:
+def features_type(video_dim: int, format_version: int = CORPUS_FORMAT_VERSION) -> pa.DataType:
+    return pa.binary() if format_version >= 3 else pa.list_(pa.binary(2 * video_dim))
+
+
+def corpus_schema(video_dim: int | None, format_version: int = CORPUS_FORMAT_VERSION) -> pa.Schema:
     """The columns of every part; `features` only when the corpus is materialised."""
     fields = [
         pa.field("sample_id", pa.int64(), nullable=False),
@@ -85,8 +101,13 @@ def corpus_schema(video_dim: int | None) -> pa.Schema:
     ]
     metadata = {}
     if video_dim is not None:
-        fields.append(pa.field("features", pa.list_(pa.binary(2 * video_dim)), nullable=False))
-        metadata[b"amr.features"] = json.dumps(feature_layout(video_dim)).encode()
+        kind = features_type(video_dim, format_version)
+        fields.append(pa.field("features", kind, nullable=False))
+        if format_version >= 3:
+            metadata[b"amr.features"] = json.dumps(feature_layout(video_dim)).encode()
+        else:
+            layout = {"dtype": "float16", "byte_order": "little", "dim": video_dim, "per": "clip"}
+            metadata[b"amr.features"] = json.dumps(layout).encode()
     return pa.schema(fields, metadata=metadata)
 
 
@@ -115,25 +136,46 @@ def recipes_from_arrow(column: pa.ChunkedArray | pa.Array) -> list[Recipe]:
     return [pastes[offsets[r] : offsets[r + 1]] for r in range(len(column))]
 
 
-def features_to_arrow(flat: np.ndarray, offsets: np.ndarray) -> pa.ListArray:
-    """(total_clips, dim) float16 + row offsets → list<fixed_size_binary>, without a copy."""
+def features_to_arrow(flat: np.ndarray, offsets: np.ndarray) -> pa.BinaryArray:
+    """(total_clips, dim) float16 + row offsets → one binary value per row, without a copy."""
     flat = np.ascontiguousarray(flat, dtype="<f2")
-    clips = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(flat.shape[1] * 2), len(flat), [None, pa.py_buffer(flat)]
+    row_bytes = np.asarray(offsets, dtype=np.int64) * (2 * flat.shape[1])
+    if len(row_bytes) and row_bytes[-1] >= 2**31:
+        raise AmrError(f"{row_bytes[-1]:,} bytes of features in one row group; use fewer rows")
+    return pa.BinaryArray.from_buffers(
+        pa.binary(),
+        len(row_bytes) - 1,
+        [None, pa.py_buffer(row_bytes.astype(np.int32)), pa.py_buffer(flat)],
     )
-    return pa.ListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int32)), clips)
 
 
 def features_from_arrow(
-    column: pa.ChunkedArray | pa.Array, dim: int
+    column: pa.ChunkedArray | pa.Array, dim: int, where: str = ""
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, offsets) as in the store: rows is (total_clips, dim) float16, zero-copy."""
+    """(rows, offsets) as in the store: rows is (total_clips, dim) float16, zero-copy. Reads
+    both layouts: binary (format 3) and list<fixed_size_binary> (format 2)."""
     if isinstance(column, pa.ChunkedArray):  # combine_chunks would copy even a single chunk
         column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    offsets = column.offsets.to_numpy().astype(np.int64)
-    values = column.values
-    buffer = values.buffers()[1]
     width = 2 * dim
-    start = values.offset * width
-    flat = np.frombuffer(buffer, dtype="<f2", count=len(values) * dim, offset=start)
-    return flat.reshape(-1, dim), offsets - offsets[0]
+    if pa.types.is_list(column.type):  # format 2: one fixed_size_binary value per clip
+        offsets = column.offsets.to_numpy().astype(np.int64)
+        values = column.values
+        buffer = values.buffers()[1]
+        start = values.offset * width
+        flat = np.frombuffer(buffer, dtype="<f2", count=len(values) * dim, offset=start)
+        return flat.reshape(-1, dim), offsets - offsets[0]
+    if len(column) == 0:
+        return np.empty((0, dim), dtype="<f2"), np.zeros(1, dtype=np.int64)
+    raw = np.frombuffer(
+        column.buffers()[1], dtype=np.int32, count=len(column) + 1, offset=4 * column.offset
+    )
+    first = int(raw[0])
+    byte_offsets = raw.astype(np.int64) - first
+    ragged = np.flatnonzero(byte_offsets % width)
+    if len(ragged):
+        raise AmrError(
+            f"{where}row {int(ragged[0]) - 1}: features are not whole {dim}-d float16 clips"
+        )
+    count = int(byte_offsets[-1]) // 2
+    flat = np.frombuffer(column.buffers()[2], dtype="<f2", count=count, offset=first)
+    return flat.reshape(-1, dim), byte_offsets // width

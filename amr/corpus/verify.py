@@ -54,7 +54,9 @@ def verify(
             f"({corpus.manifest['source']['fingerprint']})"
         )
         store = None
-    expected = corpus_schema(None if corpus.recipes_only else corpus.video_dim)
+    expected = corpus_schema(
+        None if corpus.recipes_only else corpus.video_dim, corpus.format_version
+    )
     previous_difficulty = -np.inf
     seen_ids: set[int] = set()
     for part in track(corpus.parts, len(corpus.parts), "verifying parts", show_progress):
@@ -135,7 +137,11 @@ def _check_rows(
     recipes = recipes_from_arrow(table.column("recipe"))
     features = None
     if "features" in table.column_names:
-        features = features_from_arrow(table.column("features"), corpus.video_dim)
+        try:
+            features = features_from_arrow(table.column("features"), corpus.video_dim, f"{name} ")
+        except AmrError as exc:
+            problems.append(str(exc))
+            return
 
     clip_length = float(corpus.manifest["source"]["clip_length"])
 

@@ -174,7 +174,9 @@ class CorpusSource(RowSource):
                 np.isin(table.column("sample_id").to_numpy(), self._replayable[group])
             )
             keep[replayable[self._replayed(group, epoch)]] = True
-        flat, offsets = features_from_arrow(table.column("features"), self.video_dim)
+        flat, offsets = features_from_arrow(
+            table.column("features"), self.video_dim, f"{path}: row group {index} "
+        )
         _check_finite(flat, offsets, table, path)
         rows = np.flatnonzero(keep)
         return _Group(table.select(LABEL_COLUMNS).take(rows), flat, offsets[:-1][rows])
