@@ -27,10 +27,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/amr datasets synth $(DEMO)/store --preset demo --seed 0 --train-videos 400 --val-videos 150 --test-videos 300 --overwrite
-	$(BIN)/amr datasets info $(DEMO)/store
+	$(BIN)/amr datasets synth --out $(DEMO)/store --preset demo --seed 0 --train-videos 400 --val-videos 150 --test-videos 300 --overwrite
+	$(BIN)/amr datasets info --store $(DEMO)/store
 	$(BIN)/amr augment --store $(DEMO)/store --split train --out $(DEMO)/corpus --seed 0 --overwrite
-	$(BIN)/amr inspect $(DEMO)/corpus
+	$(BIN)/amr inspect --corpus $(DEMO)/corpus
 	$(BIN)/amr train baseline --store $(DEMO)/store --split train --out $(DEMO)/baseline --config configs/demo-baseline.json --overwrite
 	$(BIN)/amr train cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/cold-start --config configs/demo.json --overwrite
 	$(BIN)/amr train distill --init $(DEMO)/cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/distill --config configs/demo-distill.json --overwrite
@@ -55,13 +55,13 @@ bench: $(VENV)/.installed
 # BUDGET=cpu: the 10 % fraction's baseline + amr in about 9 minutes a seed on 2 CPU cores
 # (128/64-d); BUDGET=full: real dims, for a GPU. Rerunning continues where it stopped.
 experiment: $(VENV)/.installed
-	test -f $(EXPERIMENT)-$(BUDGET)-store/store.json || $(BIN)/amr datasets synth $(EXPERIMENT)-$(BUDGET)-store --preset qvh --seed 0 $(DIMS_$(BUDGET))
+	test -f $(EXPERIMENT)-$(BUDGET)-store/store.json || $(BIN)/amr datasets synth --out $(EXPERIMENT)-$(BUDGET)-store --preset qvh --seed 0 $(DIMS_$(BUDGET))
 	$(BIN)/amr experiment --store $(EXPERIMENT)-$(BUDGET)-store --out $(EXPERIMENT)-$(BUDGET) --fractions $(FRACTIONS) --seeds $(SEEDS) --budget $(BUDGET) --arms $(ARMS)
 
 # The commands of docs/benchmark.md, section 5; rerunning continues where it stopped.
 benchmark: $(VENV)/.installed
-	test -f $(BENCH)/qvh/store.json || $(BIN)/amr datasets synth $(BENCH)/qvh --preset qvh --seed 0
-	test -f $(BENCH)/control/store.json || $(BIN)/amr datasets synth $(BENCH)/control --preset control --seed 0 --train-videos 7200 --val-videos 800 --test-videos 800
+	test -f $(BENCH)/qvh/store.json || $(BIN)/amr datasets synth --out $(BENCH)/qvh --preset qvh --seed 0
+	test -f $(BENCH)/control/store.json || $(BIN)/amr datasets synth --out $(BENCH)/control --preset control --seed 0 --train-videos 7200 --val-videos 800 --test-videos 800
 	$(BIN)/amr experiment --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5
 	$(BIN)/amr experiment --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr
 

@@ -214,7 +214,7 @@ def test_difficulty_is_a_weighted_mean_of_ranks_cut_into_equal_bins():
 def test_config_rejects_bad_values():
     with pytest.raises(AmrError, match="multiplier"):
         AugmentConfig(multiplier=0)
-    with pytest.raises(AmrError, match="unknown op crop"):
+    with pytest.raises(AmrError, match="unknown kind crop"):
         AugmentConfig(ops=("splice", "crop"))
     with pytest.raises(AmrError, match="even"):
         AugmentConfig(fade_clips=(3,))

@@ -45,7 +45,7 @@ CASES = [
     ([*TRAIN, "--patience", "0"], "--patience must be at least 1, got 0"),
     ([*PREDICT, "--out", "{root}/p.jsonl", "--nms", "1.5"], "--nms must be an IoU in [0, 1]"),
     (
-        ["inspect", "{root}/corpus", "--sql", "SELECT 1", "--limit", "-1"],
+        ["inspect", "--corpus", "{root}/corpus", "--sql", "SELECT 1", "--limit", "-1"],
         "--limit must be at least",
     ),
     ([*PREDICT, "--out", "{store}/store.json"], "store.json: exists and is not a predictions file"),
@@ -53,7 +53,10 @@ CASES = [
         [*EVAL, "--out", "{store}/store.json"],
         "store.json: exists and is not metrics amr eval wrote",
     ),
-    (["inspect", "{store}"], "is a store, not a corpus (amr datasets info describes a store"),
+    (
+        ["inspect", "--corpus", "{store}"],
+        "is a store, not a corpus (amr datasets info --store describes a store",
+    ),
 ]
 
 
@@ -133,7 +136,7 @@ def test_a_damaged_corpus_is_one_error_line(trained, tmp_path, command, damage, 
     corpus = tmp_path / "corpus"
     shutil.copytree(trained / "corpus", corpus)
     damage(corpus)
-    result = CliRunner().invoke(cli, [*command, str(corpus)])
+    result = CliRunner().invoke(cli, [*command, "--corpus", str(corpus)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("error: ") and message in " ".join(result.output.split())
 

@@ -28,7 +28,7 @@ def test_version():
 
 
 def test_user_mistake_is_one_line_on_stderr_without_traceback(tmp_path):
-    result = amr("datasets", "info", str(tmp_path / "missing"))
+    result = amr("datasets", "info", "--store", str(tmp_path / "missing"))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'missing'}: not a store (no store.json)"
@@ -37,8 +37,8 @@ def test_user_mistake_is_one_line_on_stderr_without_traceback(tmp_path):
 
 
 def test_demo_synth_and_info_end_to_end(tmp_path):
-    result = amr("datasets", "synth", str(tmp_path / "store"), "--quiet")
+    result = amr("datasets", "synth", "--out", str(tmp_path / "store"), "--quiet")
     assert result.returncode == 0, result.stderr
-    result = amr("datasets", "info", str(tmp_path / "store"))
+    result = amr("datasets", "info", "--store", str(tmp_path / "store"))
     assert result.returncode == 0
     assert "synthetic-demo" in result.stdout and "fingerprint sha256:" in result.stdout

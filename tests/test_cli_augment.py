@@ -21,7 +21,6 @@ def cli_corpus(small_store, tmp_path_factory):
         "100",
         "--workers",
         "2",
-        "--quiet",
     )
     assert result.returncode == 0, result.stderr
     assert "rows (original" in result.stdout
@@ -30,17 +29,18 @@ def cli_corpus(small_store, tmp_path_factory):
 
 def test_augment_help_explains_the_options():
     result = amr("augment", "--help")
-    for option in ("--multiplier", "--ops", "--shard", "--recipes-only", "--resume", "--workers"):
+    for option in ("--multiplier", "--kinds", "--shard", "--recipes-only", "--resume", "--workers"):
         assert option in result.stdout
 
 
 def test_inspect_summary_and_sql(cli_corpus, small_store):
-    result = amr("inspect", str(cli_corpus))
+    result = amr("inspect", "--corpus", str(cli_corpus))
     assert result.returncode == 0, result.stderr
     for text in ("rows per kind", "difficulty histogram", "curriculum bins", "negative"):
         assert text in result.stdout
     result = amr(
         "inspect",
+        "--corpus",
         str(cli_corpus),
         "--sql",
         "SELECT kind, count(*) AS n FROM corpus GROUP BY kind ORDER BY kind",
@@ -49,6 +49,7 @@ def test_inspect_summary_and_sql(cli_corpus, small_store):
     assert "boundary" in result.stdout and "original" in result.stdout
     result = amr(
         "inspect",
+        "--corpus",
         str(cli_corpus),
         "--store",
         str(small_store),
@@ -56,15 +57,15 @@ def test_inspect_summary_and_sql(cli_corpus, small_store):
         "SELECT count(*) AS real_rows FROM samples",
     )
     assert result.returncode == 0 and "real_rows" in result.stdout
-    result = amr("inspect", str(cli_corpus), "--sql", "SELECT nope FROM corpus")
+    result = amr("inspect", "--corpus", str(cli_corpus), "--sql", "SELECT nope FROM corpus")
     assert result.returncode == 1 and result.stderr.startswith("error: SQL:")
 
 
 def test_corpus_info_and_verify(cli_corpus, small_store, tmp_path):
-    result = amr("corpus", "info", str(cli_corpus), "--json")
+    result = amr("corpus", "info", "--corpus", str(cli_corpus), "--json")
     manifest = json.loads(result.stdout)
     assert manifest["format"] == "amr-corpus" and manifest["config"]["multiplier"] == 3
-    result = amr("corpus", "verify", str(cli_corpus), "--store", str(small_store), "--quiet")
+    result = amr("corpus", "verify", "--corpus", str(cli_corpus), "--store", str(small_store))
     assert result.returncode == 0 and "ok:" in result.stdout
     card = (cli_corpus / "README.md").read_text()
     assert "\n# Augmented moment-retrieval corpus" in card and "path: part-*.parquet" in card
@@ -75,8 +76,8 @@ def test_corpus_info_and_verify(cli_corpus, small_store, tmp_path):
     [
         (["--multiplier", "0"], "error: --multiplier must be at least 1, got 0"),
         (
-            ["--ops", "splice,crop"],
-            "error: unknown op crop; choose from splice, boundary, negative",
+            ["--kinds", "splice,crop"],
+            "error: --kinds: unknown kind crop; choose from splice, boundary, negative",
         ),
         (["--split", "holdout"], "no split 'holdout'"),
         (["--shard", "3/2"], "error: --shard '3/2': need 0 <= K < N"),
@@ -99,7 +100,7 @@ def test_missing_store_and_corrupt_part(cli_corpus, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(cli_corpus, copy)
     (copy / "part-00000.parquet").write_bytes(b"not parquet")
-    result = amr("corpus", "verify", str(copy), "--quiet")
+    result = amr("corpus", "verify", "--corpus", str(copy), "--quiet")
     assert result.returncode == 1
     assert "part-00000.parquet: checksum does not match" in result.stderr
     assert "Traceback" not in result.stderr
@@ -107,7 +108,7 @@ def test_missing_store_and_corrupt_part(cli_corpus, tmp_path):
 
 def test_a_shard_says_what_it_wrote(small_store, tmp_path):
     args = ["augment", "--store", str(small_store), "--out", str(tmp_path / "c"),
-            "--multiplier", "3", "--part-rows", "100", "--quiet"]  # fmt: skip
+            "--multiplier", "3", "--part-rows", "100"]  # fmt: skip
     first = amr(*args, "--shard", "0/2")
     assert first.returncode == 0, first.stderr
     manifest = json.loads((tmp_path / "c" / "shard-0-of-2.json").read_text())

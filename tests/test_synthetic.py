@@ -143,15 +143,17 @@ def test_config_validation():
 
 def test_cli_synth_protects_existing_output(tmp_path, demo_store, monkeypatch):
     runner = CliRunner()
-    result = runner.invoke(cli, ["datasets", "synth", str(demo_store), "--quiet"])
+    result = runner.invoke(cli, ["datasets", "synth", "--out", str(demo_store), "--quiet"])
     assert result.exit_code == 1 and "store exists; pass --overwrite" in result.output
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("x")
-    result = runner.invoke(cli, ["datasets", "synth", str(tmp_path / "notes"), "--overwrite"])
+    result = runner.invoke(
+        cli, ["datasets", "synth", "--out", str(tmp_path / "notes"), "--overwrite"]
+    )
     assert result.exit_code == 1 and "is not a store" in result.output
     assert (tmp_path / "notes" / "a.txt").exists()
     result = runner.invoke(
-        cli, ["datasets", "synth", str(tmp_path / "x"), "--family-closeness", "1.5"]
+        cli, ["datasets", "synth", "--out", str(tmp_path / "x"), "--family-closeness", "1.5"]
     )
     assert result.exit_code == 2 and "family_closeness" in result.output
     monkeypatch.setenv("AMR_DATA_DIR", str(tmp_path / "empty"))
@@ -168,6 +170,7 @@ def test_cli_synth_then_info(tmp_path):
         [
             "datasets",
             "synth",
+            "--out",
             str(out),
             "--seed",
             "1",
@@ -179,11 +182,11 @@ def test_cli_synth_then_info(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["datasets", "info", str(out)])
+    result = runner.invoke(cli, ["datasets", "info", "--store", str(out)])
     assert result.exit_code == 0
     assert "video dim 48" in result.output and "text dim 24" in result.output
     assert "train" in result.output and "val" in result.output
-    result = runner.invoke(cli, ["datasets", "info", str(out), "--json"])
+    result = runner.invoke(cli, ["datasets", "info", "--store", str(out), "--json"])
     summary = json.loads(result.output)
     assert [s["name"] for s in summary["splits"]] == ["train", "val", "test"]
     assert summary["splits"][0]["queries"] == Store.open(out).meta.splits["train"].queries

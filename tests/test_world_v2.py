@@ -149,7 +149,16 @@ def test_subsets_are_nested_and_keep_the_other_splits(v2_store, tmp_path):
         subset_store(v2_store, "train", 0.25, seed=1, out=tmp_path / "s25")
     result = CliRunner().invoke(
         cli,
-        ["datasets", "subset", str(v2_store), "--fraction", "0.1", "--out", str(tmp_path / "c")],
+        [
+            "datasets",
+            "subset",
+            "--store",
+            str(v2_store),
+            "--fraction",
+            "0.1",
+            "--out",
+            str(tmp_path / "c"),
+        ],
     )
     expected = f"train: {-(-total // 10)} of {total} queries"  # ceil: whole videos
     assert result.exit_code == 0 and expected in result.output

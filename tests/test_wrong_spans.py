@@ -93,8 +93,8 @@ def test_stores_mine_wrong_spans_and_the_command_recomputes_them(small_store, tm
     before = store.meta.fingerprint
     video_inode = (root / "video_features.parquet").stat().st_ino
     result = CliRunner().invoke(
-        cli, ["datasets", "wrong-spans", str(root), "--split", "train", "--per-query", "1",
-              "--margin", "2"],
+        cli, ["datasets", "wrong-spans", "--store", str(root), "--split", "train",
+              "--per-query", "1", "--margin", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     again = Store.open(root)
@@ -104,7 +104,9 @@ def test_stores_mine_wrong_spans_and_the_command_recomputes_them(small_store, tm
     assert max(len(s) for s in again.samples("train").column("wrong_spans").to_pylist()) == 1
     assert again.samples("val").equals(store.samples("val"))
     assert (root / "video_features.parquet").stat().st_ino == video_inode  # linked, not copied
-    bad = CliRunner().invoke(cli, ["datasets", "wrong-spans", str(root), "--split", "nope"])
+    bad = CliRunner().invoke(
+        cli, ["datasets", "wrong-spans", "--store", str(root), "--split", "nope"]
+    )
     assert bad.exit_code == 1 and "no split 'nope'" in bad.output
 
 

@@ -44,10 +44,11 @@ class AugmentConfig:
         unknown = [op for op in self.ops if op not in OPS]
         if unknown or not self.ops:
             raise AmrError(
-                f"unknown op {', '.join(unknown) or '(none given)'}; choose from {', '.join(OPS)}"
+                f"--kinds: unknown kind {', '.join(unknown) or '(none given)'}; choose from "
+                f"{', '.join(OPS)}"
             )
         if len(set(self.ops)) != len(self.ops):
-            raise AmrError(f"--ops lists an op twice: {','.join(self.ops)}")
+            raise AmrError(f"--kinds lists a kind twice: {','.join(self.ops)}")
         if self.negatives not in NEGATIVES:
             raise AmrError(f"--negatives must be {' or '.join(NEGATIVES)}, got {self.negatives!r}")
         if self.negatives_per_sample < 1 or self.negative_pool < 1:

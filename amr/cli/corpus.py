@@ -3,7 +3,7 @@ materialise it."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from pathlib import Path
 
 import rich_click as click
@@ -22,7 +22,16 @@ from amr.augment import (
     merge,
     parse_weights,
 )
-from amr.cli.options import AmrGroup, default_workers, quiet_option, store_option
+from amr.cli.options import (
+    AmrGroup,
+    Output,
+    corpus_option,
+    deprecated,
+    output_options,
+    positional_moved,
+    store_option,
+    workers_option,
+)
 from amr.console import stderr_console
 from amr.corpus import Corpus, CorpusSummary, run_sql, summarize_corpus, verify
 from amr.corpus.inspect import bar
@@ -46,11 +55,13 @@ from amr.errors import AmrError
     help="Augmented samples per labeled real sample.",
 )
 @click.option(
-    "--ops",
+    "--kinds",
     default=",".join(OPS),
     show_default=True,
-    help="Operators, cycled over each donor's samples.",
+    help="Kinds of augmented rows (the operators that make them), cycled over each donor's "
+    "samples; the corpus's `kind` column and `amr train cold-start --kinds` use the same names.",
 )
+@click.option("--ops", hidden=True, default=None, help="Deprecated spelling of --kinds.")
 @click.option(
     "--negatives",
     type=click.Choice(NEGATIVES),
@@ -67,13 +78,7 @@ from amr.errors import AmrError
     "of kind negative.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--workers",
-    type=int,
-    default=default_workers,
-    show_default="CPU cores, ≤ 8",
-    help="Processes. The corpus is byte-identical for any number.",
-)
+@workers_option("Processes. The corpus is byte-identical for any number.")
 @click.option(
     "--shard",
     default="0/1",
@@ -108,12 +113,13 @@ from amr.errors import AmrError
     show_default=True,
     help="Rows per part file.",
 )
-@quiet_option()
+@output_options()
 def augment_command(
     store_path,
     split,
     out,
     multiplier,
+    kinds,
     ops,
     negatives,
     negatives_everywhere,
@@ -126,7 +132,7 @@ def augment_command(
     difficulty_weights,
     bins,
     part_rows,
-    quiet,
+    output: Output,
 ) -> None:
     """Augment a split into a Parquet corpus (spliced clips, synthetic boundaries, hard negatives).
 
@@ -135,11 +141,12 @@ def augment_command(
     random choice derives from (seed, sample id), so --workers, --shard and --resume never change
     the bytes.
     """
-    if workers < 1:
-        raise AmrError(f"--workers must be at least 1, got {workers}")
+    if ops is not None:
+        deprecated("--ops", "--kinds")
+        kinds = ops
     config = AugmentConfig(
         multiplier=multiplier,
-        ops=tuple(op.strip() for op in ops.split(",") if op.strip()),
+        ops=tuple(kind.strip() for kind in kinds.split(",") if kind.strip()),
         negatives=negatives,
         negatives_everywhere=negatives_everywhere,
         seed=seed,
@@ -157,9 +164,9 @@ def augment_command(
         shard=Shard.parse(shard),
         resume=resume,
         overwrite=overwrite,
-        show_progress=not quiet,
+        show_progress=output.progress,
     )
-    _print_augment(summary)
+    output.result(asdict(summary), lambda: _print_augment(summary))
 
 
 def _print_augment(summary: AugmentSummary) -> None:
@@ -191,7 +198,7 @@ def _print_augment(summary: AugmentSummary) -> None:
 
 
 @click.command("inspect")
-@click.argument("corpus", type=click.Path(path_type=Path))
+@corpus_option("The corpus to look into.", required=False)
 @click.option(
     "--sql",
     "query",
@@ -200,23 +207,30 @@ def _print_augment(summary: AugmentSummary) -> None:
 )
 @store_option("The source store, for the `samples` view.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Rows shown for --sql.")
-def inspect_command(corpus, query, store_path, limit) -> None:
+@output_options("Print nothing; the exit status says whether the corpus opens (and --sql runs).")
+@positional_moved("corpus", "--corpus")
+def inspect_command(corpus, query, store_path, limit, output) -> None:
     """Summarise a corpus, or query it with SQL.
 
-    Example: `amr inspect CORPUS --sql "SELECT kind, avg(difficulty) FROM corpus GROUP BY kind"`
+    Example: `amr inspect --corpus C --sql "SELECT kind, avg(difficulty) FROM corpus GROUP BY kind"`
     """
     opened = Corpus.open(corpus)
     if query is None:
-        _print_corpus(opened, summarize_corpus(opened))
+        summary = summarize_corpus(opened)
+        output.result(asdict(summary), lambda: _print_corpus(opened, summary))
         return
     store = Store.open(store_path) if store_path else None
     names, rows = run_sql(opened, query, store, limit=limit)
-    table = Table()
-    for name in names:
-        table.add_column(name, overflow="fold", min_width=min(len(name), 24))
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    Console().print(table)
+
+    def show() -> None:
+        table = Table()
+        for name in names:
+            table.add_column(name, overflow="fold", min_width=min(len(name), 24))
+        for row in rows:
+            table.add_row(*(_cell(v) for v in row))
+        Console().print(table)
+
+    output.result({"columns": names, "rows": [list(row) for row in rows]}, show)
 
 
 def _cell(value) -> str:
@@ -270,67 +284,90 @@ def corpus() -> None:
 
 
 @corpus.command("info")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print manifest.json.")
-def corpus_info_command(path, as_json) -> None:
-    """What a corpus is: source, config, counts, parts."""
-    opened = Corpus.open(path)
-    if as_json:
-        click.echo(json.dumps(opened.manifest, indent=2))
-        return
-    _print_corpus(opened, summarize_corpus(opened))
-    config = opened.manifest["config"]
-    Console().print(
-        "config: " + ", ".join(f"{k}={v}" for k, v in config.items() if k != "difficulty_weights"),
-        soft_wrap=True,
-    )
+@corpus_option("The corpus to describe.", required=False)
+@output_options("Print nothing; the exit status says whether the corpus opens.")
+@positional_moved("corpus", "--corpus")
+def corpus_info_command(corpus, output) -> None:
+    """What a corpus is: source, config, counts, parts (--json: its manifest.json)."""
+    opened = Corpus.open(corpus)
+
+    def show() -> None:
+        _print_corpus(opened, summarize_corpus(opened))
+        config = opened.manifest["config"]
+        settings = ", ".join(f"{k}={v}" for k, v in config.items() if k != "difficulty_weights")
+        Console().print("config: " + settings, soft_wrap=True)
+
+    output.result(opened.manifest, show)
 
 
 @corpus.command("verify")
-@click.argument("path", type=click.Path(path_type=Path))
+@corpus_option("The corpus to check.", required=False)
 @store_option(
     "Also check the source fingerprint, that recipes name clips the store has, "
     "and that they reproduce the stored features."
 )
-@quiet_option("No progress bar.")
-def corpus_verify_command(path, store_path, quiet) -> None:
+@output_options("No progress bar and no summary; problems still print.")
+@positional_moved("corpus", "--corpus")
+def corpus_verify_command(corpus, store_path, output) -> None:
     """Check checksums, schema, labels (inside the duration) and recipes. Exit 1 on a problem."""
-    report = verify(path, store_path, show_progress=not quiet)
-    console = Console()
+    report = verify(corpus, store_path, show_progress=output.progress)
     if report.ok:
         checked = " and features recomposed from the store" if report.checked_features else ""
-        console.print(f"[green]ok[/]: {report.parts} parts, {report.rows:,} rows{checked}")
+        output.result(
+            {**asdict(report), "ok": True},
+            lambda: Console().print(
+                f"[green]ok[/]: {report.parts} parts, {report.rows:,} rows{checked}"
+            ),
+        )
         return
-    err = stderr_console()
-    for problem in report.problems:
-        err.print(Text("problem: ", style="bold red") + Text(problem), soft_wrap=True)
-    raise AmrError(f"{path}: {len(report.problems)} problem(s) found")
+    if output.as_json:
+        output.result({**asdict(report), "ok": False}, lambda: None)
+    else:
+        err = stderr_console()
+        for problem in report.problems:
+            err.print(Text("problem: ", style="bold red") + Text(problem), soft_wrap=True)
+    raise AmrError(f"{corpus}: {len(report.problems)} problem(s) found")
 
 
 @corpus.command("merge")
-@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="The corpus to finish.")
 @click.argument("shard_dirs", nargs=-1, type=click.Path(path_type=Path))
-def corpus_merge_command(out, shard_dirs) -> None:
-    """Join the shards of `amr augment --shard K/N` into one corpus at OUT.
+@output_options()
+def corpus_merge_command(out, shard_dirs, output) -> None:
+    """Join the shards of `amr augment --shard K/N` into one corpus at --out.
 
-    Shards that wrote into OUT need no SHARD_DIRS; parts in other directories are copied in.
+    Shards that wrote into --out need no SHARD_DIRS; parts in other directories are copied in.
     The result is byte-identical to a single run.
     """
+    if out is None:  # the old spelling: `amr corpus merge OUT [SHARD_DIRS]`
+        if not shard_dirs:
+            raise click.UsageError("Missing option '--out'.")
+        out, shard_dirs = shard_dirs[0], shard_dirs[1:]
+        deprecated(f"'amr corpus merge {out}'", f"'amr corpus merge --out {out}'")
     merged = merge(out, list(shard_dirs))
-    Console().print(f"merged [bold]{out}[/]: {merged.rows:,} rows in {len(merged.parts)} parts")
+    output.result(
+        {"corpus": str(out), "rows": merged.rows, "parts": len(merged.parts)},
+        lambda: Console().print(
+            f"merged [bold]{out}[/]: {merged.rows:,} rows in {len(merged.parts)} parts"
+        ),
+    )
 
 
 @corpus.command("materialize")
-@click.argument("path", type=click.Path(path_type=Path))
+@corpus_option("The recipes-only corpus.", required=False)
 @store_option("Your copy of the source store (its fingerprint must match).", required=True)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The full corpus.")
-@click.option("--workers", type=int, default=default_workers, show_default="CPU cores, ≤ 8")
+@workers_option()
 @click.option("--overwrite", is_flag=True, help="Replace a corpus at --out.")
-@quiet_option()
-def corpus_materialize_command(path, store_path, out, workers, overwrite, quiet) -> None:
+@output_options()
+@positional_moved("corpus", "--corpus")
+def corpus_materialize_command(corpus, store_path, out, workers, overwrite, output) -> None:
     """Re-create the features of a recipes-only corpus from the source store."""
     full = materialize(
-        path, store_path, out, workers=workers, overwrite=overwrite, show_progress=not quiet
+        corpus, store_path, out, workers=workers, overwrite=overwrite, show_progress=output.progress
     )
-    size = sum(p.bytes for p in full.parts) / 1e6
-    Console().print(f"wrote [bold]{out}[/]: {full.rows:,} rows, {size:,.1f} MB")
+    size = sum(p.bytes for p in full.parts)
+    output.result(
+        {"corpus": str(out), "rows": full.rows, "parts": len(full.parts), "bytes": size},
+        lambda: Console().print(f"wrote [bold]{out}[/]: {full.rows:,} rows, {size / 1e6:,.1f} MB"),
+    )

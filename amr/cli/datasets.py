@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import rich_click as click
 from rich.console import Console
 from rich.table import Table
 
-from amr.cli.options import AmrGroup, quiet_option
+from amr.cli.options import AmrGroup, Output, output_options, positional_moved, store_option
 from amr.datasets import (
     ImportConfig,
     ImportSummary,
@@ -86,10 +85,11 @@ def _pairs(annotations: tuple[Path, ...], splits: tuple[str, ...]) -> list[tuple
     help="Seconds per feature clip [default: 2 for qvhighlights, 1 for charades].",
 )
 @click.option("--name", default=None, help="Store name [default: the dataset].")
-@quiet_option()
+@output_options()
 def import_command(
-    dataset, annotation_files, splits, video_features, text_features, out, clip_length, name, quiet
-) -> None:
+    dataset, annotation_files, splits, video_features, text_features, out, clip_length, name,
+    output: Output,
+) -> None:  # fmt: skip
     """Import annotations and features into a store.
 
     Reads only the videos and queries the annotations reference. Each video source is
@@ -106,9 +106,27 @@ def import_command(
             clip_length=clip_length,
             name=name,
         ),
-        show_progress=not quiet,
+        show_progress=output.progress,
     )
-    _print_import(summary, out)
+    reports = {
+        split: {**asdict(report), "path": str(report.path)}
+        for split, report in summary.reports.items()
+    }
+    output.result(
+        {
+            **_store_json(out, summary.meta),
+            "files": reports,
+            "videos_read": summary.videos_read,
+            "queries_read": summary.queries_read,
+            "clips_past_features": summary.clips_past_features,
+        },
+        lambda: _print_import(summary, out),
+    )
+
+
+def _store_json(root: Path, meta) -> dict:
+    """A written store for --json: its path and its store.json."""
+    return {"store": str(root), **meta.to_json()}
 
 
 def _knob(field: str, help: str):
@@ -124,7 +142,7 @@ def _knob(field: str, help: str):
 
 
 @datasets.command("synth")
-@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="The store to write.")
 @click.option(
     "--preset",
     type=click.Choice(list(PRESETS)),
@@ -157,10 +175,11 @@ def _knob(field: str, help: str):
 @_knob("train_videos", "demo/control: videos in the train split.")
 @_knob("val_videos", "demo/control: videos in the val split.")
 @_knob("test_videos", "demo/control: videos in the test split.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
-@quiet_option("No progress bar.")
-def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet, **knobs) -> None:
-    """Write a synthetic store to OUT (see docs/synthetic.md for the generative model).
+@click.option("--overwrite", is_flag=True, help="Replace --out if it is already a store.")
+@output_options()
+@positional_moved("out", "--out")
+def synth_command(out, preset, annotation_files, splits, seed, overwrite, output, **knobs) -> None:
+    """Write a synthetic store to --out (see docs/synthetic.md for the generative model).
 
     The same options and seed give byte-identical Parquet files.
     """
@@ -169,7 +188,11 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet,
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     pairs = _pairs(annotation_files, splits) or default_annotations(preset)
-    meta = synthesize(out, config, pairs, overwrite=overwrite, show_progress=not quiet)
+    meta = synthesize(out, config, pairs, overwrite=overwrite, show_progress=output.progress)
+    output.result(_store_json(out, meta), lambda: _print_synth(out, meta))
+
+
+def _print_synth(out: Path, meta) -> None:
     counts = ", ".join(f"{name} {info.queries} queries" for name, info in meta.splits.items())
     Console().print(
         f"wrote [bold]{out}[/] ({meta.name}: {counts}; {meta.fingerprint[:19]}…)", soft_wrap=True
@@ -185,7 +208,7 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet,
 
 
 @datasets.command("subset")
-@click.argument("store", type=click.Path(path_type=Path))
+@store_option("The store to cut down.")
 @click.option("--split", default="train", show_default=True, help="The split to cut down.")
 @click.option(
     "--fraction",
@@ -201,24 +224,29 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, quiet,
     help="Order in which videos are taken; one seed gives nested subsets.",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The new store.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it is already a store.")
-def subset_command(store, split, fraction, seed, out, overwrite) -> None:
-    """Write a copy of STORE whose --split keeps --fraction of its queries.
+@click.option("--overwrite", is_flag=True, help="Replace --out if it is already a store.")
+@output_options()
+@positional_moved("store_path", "--store")
+def subset_command(store_path, split, fraction, seed, out, overwrite, output) -> None:
+    """Write a copy of --store whose --split keeps --fraction of its queries.
 
     For one --seed the subsets are nested: the 10 % subset is inside the 25 % one. The other
-    splits and the features are shared with STORE (hard links where possible).
+    splits and the features are shared with --store (hard links where possible).
     """
-    meta = subset_store(store, split, fraction, seed, out, overwrite=overwrite)
+    meta = subset_store(store_path, split, fraction, seed, out, overwrite=overwrite)
     info = meta.sources["subset"]
-    Console().print(
-        f"wrote [bold]{out}[/] ({split}: {info['queries']:,} of {info['of_queries']:,} queries, "
-        f"{meta.splits[split].videos:,} videos; {meta.fingerprint[:19]}…)",
-        soft_wrap=True,
+    output.result(
+        _store_json(out, meta),
+        lambda: Console().print(
+            f"wrote [bold]{out}[/] ({split}: {info['queries']:,} of {info['of_queries']:,} "
+            f"queries, {meta.splits[split].videos:,} videos; {meta.fingerprint[:19]}…)",
+            soft_wrap=True,
+        ),
     )
 
 
 @datasets.command("wrong-spans")
-@click.argument("store", type=click.Path(path_type=Path))
+@store_option("The store; it is rewritten in place.")
 @click.option(
     "--split", "splits", multiple=True, required=True, help="A labelled split; repeatable."
 )
@@ -243,7 +271,9 @@ def subset_command(store, split, fraction, seed, out, overwrite) -> None:
     show_default=True,
     help="The longest wrong span, in clips (each is as long as the query's windows).",
 )
-def wrong_spans_command(store, splits, per_query, margin, max_clips) -> None:
+@output_options()
+@positional_moved("store_path", "--store")
+def wrong_spans_command(store_path, splits, per_query, margin, max_clips, output) -> None:
     """Mine each query's wrong spans again: spans of its own video, outside every relevant
     window by --margin clips, whose features look most like the moment's.
 
@@ -251,26 +281,28 @@ def wrong_spans_command(store, splits, per_query, margin, max_clips) -> None:
     this recomputes them with other settings. The store's fingerprint changes.
     """
     config = MiningConfig(per_query=per_query, margin=margin, max_clips=max_clips)
-    meta, reports = remine_wrong_spans(store, list(splits), config)
-    for r in reports:
-        Console().print(
-            f"{r.split}: {r.spans:,} wrong spans for {r.with_spans:,} of {r.queries:,} labelled "
-            f"queries (at most {per_query} each, {margin} clip(s) from any window)",
-            soft_wrap=True,
-        )
-    Console().print(f"wrote [bold]{store}[/] ({meta.fingerprint[:19]}…)", soft_wrap=True)
+    meta, reports = remine_wrong_spans(store_path, list(splits), config)
+
+    def show() -> None:
+        for r in reports:
+            Console().print(
+                f"{r.split}: {r.spans:,} wrong spans for {r.with_spans:,} of {r.queries:,} "
+                f"labelled queries (at most {per_query} each, {margin} clip(s) from any window)",
+                soft_wrap=True,
+            )
+        Console().print(f"wrote [bold]{store_path}[/] ({meta.fingerprint[:19]}…)", soft_wrap=True)
+
+    output.result({**_store_json(store_path, meta), "mined": [asdict(r) for r in reports]}, show)
 
 
 @datasets.command("info")
-@click.argument("store", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def info_command(store, as_json) -> None:
+@store_option("The store to describe.")
+@output_options("Print nothing; the exit status says whether the store opens.")
+@positional_moved("store_path", "--store")
+def info_command(store_path, output) -> None:
     """Summarise a store: splits, queries, videos, dims, moment lengths, windows per query."""
-    summary = summarize_store(Store.open(store))
-    if as_json:
-        click.echo(json.dumps(asdict(summary), indent=2))
-    else:
-        _print_summary(summary)
+    summary = summarize_store(Store.open(store_path))
+    output.result(asdict(summary), lambda: _print_summary(summary))
 
 
 def _stats(stats: Stats | None, unit: str = "") -> str:

@@ -9,7 +9,7 @@ import rich_click as click
 from rich.console import Console
 from rich.table import Table
 
-from amr.cli.options import store_option
+from amr.cli.options import Output, output_options, store_option
 from amr.errors import AmrError
 from amr.eval import DATASETS as DATASETS_EVAL
 from amr.eval import evaluate, load_ground_truth, read_predictions
@@ -60,9 +60,10 @@ from amr.fileio import check_output_file, write_json
     help="Metrics JSON [default: NAME_metrics.json beside PREDICTIONS NAME.jsonl].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace --out even if it is not metrics.")
+@output_options("No tables; the metrics are still written.")
 def eval_command(
     predictions, annotations, store_path, split, dataset, clip_length, true_extents, out,
-    overwrite,
+    overwrite, output: Output,
 ) -> None:  # fmt: skip
     """Score predictions with the standard metrics (same definitions, keys and rounding as the
     QVHighlights standalone evaluation; Charades-STA: R1/R5 at IoU 0.3/0.5/0.7 and mIoU).
@@ -84,10 +85,11 @@ def eval_command(
         result = evaluate(read_predictions(path), truth, dataset)
         write_json(target, result)
         results.append((path, result, target))
+    data = [{"predictions": str(p), "metrics": str(t), **r} for p, r, t in results]
     if len(results) == 1:
-        _print_eval(results[0][1], results[0][2])
+        output.result(data[0], lambda: _print_eval(results[0][1], results[0][2]))
     else:
-        _print_comparison(results)
+        output.result(data, lambda: _print_comparison(results))
 
 
 def is_metrics(path: Path) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import rich_click as click
 from rich.console import Console
 
-from amr.cli.options import device_option, quiet_option, store_option
+from amr.cli.options import Output, device_option, output_options, store_option, workers_option
 from amr.experiment.arms import ARMS, DEFAULT_ARMS
 from amr.experiment.budget import BUDGETS
 
@@ -60,22 +60,17 @@ def _fractions(text: str) -> tuple[float, ...]:
     help=f"Comma-separated arms ({', '.join(a.name for a in ARMS)}).",
 )
 @device_option()
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Augmentation workers and loader threads [default: cores, at most 4].",
-)
+@workers_option("Augmentation workers and loader threads (results do not depend on it).")
 @click.option(
     "--report-only",
     is_flag=True,
     help="Write the report from the runs that have finished; train nothing (for a long "
     "experiment still running or stopped).",
 )
-@quiet_option("No progress display.")
+@output_options("No progress display and no table; errors still print.")
 def experiment_command(
     store_path, out, fractions, seeds, headline_seeds, budget, arms, device, workers,
-    report_only, quiet,
+    report_only, output: Output,
 ) -> None:  # fmt: skip
     """Test the paper's claim: the real-data baseline, AMR's two stages, the ablations and two
     controls (one stage on augmented + real rows; two stages whose first re-reads the real
@@ -88,7 +83,6 @@ def experiment_command(
     hypotheses of docs/benchmark.md) and fractions.png, curves.png, difficulty.png.
     """
     from amr.experiment import ExperimentConfig, run_experiment, terminal_table, write_report
-    from amr.experiment.runner import default_workers
 
     config = ExperimentConfig(
         store=store_path,
@@ -99,12 +93,19 @@ def experiment_command(
         budget=budget,
         arms=tuple(a.strip() for a in arms.split(",") if a.strip()),
         device=device,
-        workers=workers or default_workers(),
-        show_progress=not quiet,
+        workers=workers,
+        show_progress=output.progress,
         report_only=report_only,
     )
     figures = write_report(config, run_experiment(config))
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=130)  # the table stays unwrapped in logs
-    console.print(terminal_table(figures, f"test metrics, 95 % intervals ({out}/results.md)"))
+
+    def show() -> None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=130)  # the table stays unwrapped in logs
+        title = f"test metrics, 95 % intervals ({out}/results.md)"
+        console.print(terminal_table(figures, title))
+
+    output.result(
+        {"results": str(Path(out) / "results.json"), "report": str(Path(out) / "results.md")}, show
+    )

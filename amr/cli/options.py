@@ -3,9 +3,14 @@ exit status 1, never a traceback) and the options several commands declare."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import rich_click as click
 from rich.text import Text
@@ -67,9 +72,105 @@ def device_option(help: str = "cuda runs with bf16 autocast."):
     )
 
 
-def quiet_option(what: str = "No progress bars."):
-    return click.option("--quiet", is_flag=True, help=what)
+def corpus_option(help: str, required: bool = True):
+    """`--corpus CORPUS` (passed as `corpus`)."""
+    return click.option(
+        "--corpus", type=click.Path(path_type=Path), required=required, default=None, help=help
+    )
+
+
+def workers_option(help: str = "Processes."):
+    """`--workers N`, with the one default every command uses."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=default_workers,
+        show_default="CPU cores, at most 8",
+        help=help,
+    )
 
 
 def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command prints: a human summary, nothing (--quiet) or JSON (--json)."""
+
+    quiet: bool = False
+    as_json: bool = False
+
+    @property
+    def progress(self) -> bool:
+        """Progress bars (stderr) only for a person reading along."""
+        return not (self.quiet or self.as_json)
+
+    def result(self, data: Any, show: Callable[[], None]) -> None:
+        """The command's result: `data` as JSON with --json, else `show()` unless --quiet."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        elif not self.quiet:
+            show()
+
+
+def output_options(quiet: str = "No progress bars and no summary; errors still print."):
+    """`--quiet` and `--json`, which every command that prints takes; the command receives
+    them as one `output` (an Output)."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, quiet: bool, as_json: bool, **kwargs):
+            return command(*args, output=Output(quiet, as_json), **kwargs)
+
+        wrapper = click.option(
+            "--json", "as_json", is_flag=True, help="Print the result as JSON (no progress bars)."
+        )(wrapper)
+        return click.option("--quiet", is_flag=True, help=quiet)(wrapper)
+
+    return decorate
+
+
+def deprecated(old: str, new: str) -> None:
+    """A note on stderr that an old spelling still works, for one more release."""
+    stderr_console().print(
+        Text("note: ", style="bold yellow")
+        + Text(f"{old} is deprecated; write {new} (the old spelling goes in the next release)"),
+        soft_wrap=True,
+    )
+
+
+class _LegacyArgument(click.Argument):
+    """An old positional spelling: still accepted, left out of the usage line."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return []
+
+
+def positional_moved(param: str, flag: str, required: bool = True):
+    """Accept the old positional spelling of an option that `flag` now names (for one release,
+    with a note on stderr); `param` is the option's parameter name."""
+
+    def decorate(command):
+        legacy = f"legacy_{param}"
+
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            old = kwargs.pop(legacy)
+            ctx = click.get_current_context()
+            if old is not None:
+                if kwargs.get(param) is not None and Path(kwargs[param]) != Path(old):
+                    raise click.UsageError(f"{flag} is given twice ({kwargs[param]} and {old})")
+                kwargs[param] = old
+                path = ctx.command_path
+                deprecated(f"'{path} {old}'", f"'{path} {flag} {old}'")
+            if required and kwargs.get(param) is None:
+                raise click.UsageError(f"Missing option '{flag}'.", ctx)
+            return command(*args, **kwargs)
+
+        argument = click.argument(
+            legacy, cls=_LegacyArgument, required=False, type=click.Path(path_type=Path)
+        )
+        return argument(wrapper)
+
+    return decorate

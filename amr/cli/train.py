@@ -4,12 +4,13 @@ runs its stage (amr.train.stages); the ablation flags come from amr.train.ablati
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import rich_click as click
 from rich.console import Console
 
-from amr.cli.options import AmrGroup, device_option, quiet_option, store_option
+from amr.cli.options import AmrGroup, Output, device_option, output_options, store_option
 from amr.eval.submission import is_submission, write_submission
 from amr.fileio import check_output_file
 from amr.train.ablations import ablation_settings, ablations_for
@@ -77,7 +78,6 @@ RUN_OPTIONS = _apply(
             "option not given.",
         ),
         click.option("--overwrite", is_flag=True, help="Replace a run directory at --out."),
-        quiet_option("No progress display."),
     ]
 )
 
@@ -167,20 +167,26 @@ def _resumed(out: Path, resume: bool, stage: str, **paths):
     return paths, saved
 
 
-def _run_flags(resume: bool, overwrite: bool, quiet: bool) -> dict[str, bool]:
-    return {"resume": resume, "overwrite": overwrite, "show_progress": not quiet}
+def _run_flags(resume: bool, overwrite: bool, output: Output) -> dict[str, bool]:
+    return {"resume": resume, "overwrite": overwrite, "show_progress": output.progress}
 
 
-def _print_run(out: Path, summary) -> None:
+RUN_OUTPUT = output_options("No progress display and no summary; errors still print.")
+
+
+def _print_run(out: Path, summary, output: Output) -> None:
     from amr.train.validation import best_value
 
     chosen = best_value(summary.last_metrics)
     name = chosen[0] if chosen else "MR-full-mAP"
     best = "–" if summary.best is None else f"{summary.best:.2f}"
-    Console().print(
-        f"trained [bold]{out}[/]: {summary.epochs} epochs, {summary.steps:,} steps, "
-        f"{summary.samples_per_second:,.0f} samples/s; best val {name} {best}",
-        soft_wrap=True,
+    output.result(
+        {**asdict(summary), "best_metric": name},
+        lambda: Console().print(
+            f"trained [bold]{out}[/]: {summary.epochs} epochs, {summary.steps:,} steps, "
+            f"{summary.samples_per_second:,.0f} samples/s; best val {name} {best}",
+            soft_wrap=True,
+        ),
     )
 
 
@@ -188,7 +194,8 @@ def _print_run(out: Path, summary) -> None:
 @store_option("The store (with --resume: the run's).")
 @click.option("--split", default=None, help="The split to train on [default: train].")
 @RUN_OPTIONS
-def baseline_command(store_path, split, out, config_file, resume, overwrite, quiet, **flags):
+@RUN_OUTPUT
+def baseline_command(store_path, split, out, config_file, resume, overwrite, output, **flags):
     """The model on the real split only (no augmentation, no curriculum): the reference every
     result is compared with. Writes config.json, metrics.jsonl, last.pt and best.pt (best
     validation MR-full-mAP) into --out."""
@@ -197,12 +204,12 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, qui
     paths, saved = _resumed(out, resume, "baseline", store_path=store_path, split=split)
     paths["split"] = paths["split"] or "train"
     settings = _settings(config_file, "baseline", flags, saved=saved)
-    run = _run_flags(resume, overwrite, quiet)
+    run = _run_flags(resume, overwrite, output)
     summary = baseline(
         paths["store_path"], paths["split"], out, settings.train, settings.model_options,
         settings.loss, **run,
     )  # fmt: skip
-    _print_run(out, summary)
+    _print_run(out, summary, output)
 
 
 @train.command("cold-start")
@@ -219,8 +226,9 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, qui
     help="Comma-separated augmented kinds to read [default: splice,boundary,negative].",
 )
 @ablation_options("cold-start")
+@RUN_OUTPUT
 def cold_start_command(
-    corpus, store_path, out, config_file, resume, overwrite, quiet, kinds, ablations, **flags
+    corpus, store_path, out, config_file, resume, overwrite, output, kinds, ablations, **flags
 ):
     """Stage 1: train on the corpus's augmented rows, easiest first (curriculum).
 
@@ -234,12 +242,12 @@ def cold_start_command(
     )
     settings = _settings(config_file, "cold-start", flags, ablations, saved=saved)
     kinds = paths["kinds"] and [k.strip() for k in paths["kinds"].split(",")]
-    run = _run_flags(resume, overwrite, quiet)
+    run = _run_flags(resume, overwrite, output)
     summary = cold_start(
         paths["corpus"], paths["store_path"], out, settings.train, settings.model_options,
         settings.loss, kinds=kinds, **run,
     )  # fmt: skip
-    _print_run(out, summary)
+    _print_run(out, summary, output)
 
 
 @train.command("distill")
@@ -280,8 +288,9 @@ def cold_start_command(
     "reference's) or from its most similar other clips (top-k)",
 )
 @ablation_options("distill")
+@RUN_OUTPUT
 def distill_command(
-    init, corpus, store_path, out, config_file, resume, overwrite, quiet, replay_fraction,
+    init, corpus, store_path, out, config_file, resume, overwrite, output, replay_fraction,
     matching, active_ffn, disc_negatives, ablations, **flags,
 ):  # fmt: skip
     """Stage 2: the corpus's real rows, every one every epoch, easy to hard, with Original and
@@ -293,12 +302,12 @@ def distill_command(
                      "active_ffn": active_ffn, "disc_negatives": disc_negatives}  # fmt: skip
     paths, saved = _resumed(out, resume, "distill", init=init, corpus=corpus, store_path=store_path)
     settings = _settings(config_file, "distill", flags, ablations, distill_flags, saved)
-    run = _run_flags(resume, overwrite, quiet)
+    run = _run_flags(resume, overwrite, output)
     summary = distill(
         paths["init"], paths["corpus"], paths["store_path"], out, settings.train,
         settings.distill, settings.loss, **run,
     )  # fmt: skip
-    _print_run(out, summary)
+    _print_run(out, summary, output)
 
 
 @click.command("predict")
@@ -314,14 +323,17 @@ def distill_command(
 @click.option("--nms", type=float, default=None, help="Temporal NMS IoU threshold [default: off].")
 @click.option("--overwrite", is_flag=True, help="Replace --out even if it is not predictions.")
 @device_option()
-@quiet_option("No progress bar.")
-def predict_command(checkpoint, store_path, split, out, nms, overwrite, device, quiet) -> None:
+@output_options()
+def predict_command(checkpoint, store_path, split, out, nms, overwrite, device, output) -> None:
     """Write a model's predictions for a store split in the submission format (every query
     set of a stage-2 model ranked together). An existing --out is replaced only if it holds
     predictions (or with --overwrite)."""
     from amr.train.predict import predict_checkpoint  # torch loads only for the model
 
     check_output_file(out, is_submission, overwrite, "a predictions file")
-    records = predict_checkpoint(checkpoint, store_path, split, nms, device, not quiet)
+    records = predict_checkpoint(checkpoint, store_path, split, nms, device, output.progress)
     write_submission(out, records)
-    Console().print(f"wrote [bold]{out}[/]: {len(records):,} queries", soft_wrap=True)
+    output.result(
+        {"predictions": str(out), "queries": len(records)},
+        lambda: Console().print(f"wrote [bold]{out}[/]: {len(records):,} queries", soft_wrap=True),
+    )

@@ -177,8 +177,8 @@ clips = np.frombuffer(corpus[0]["features"], "<f2").reshape(corpus[0]["n_clips"]
 ```
 With `with_format("numpy")` or `"torch"`, `datasets` turns bytes into numpy `bytes_`, which drops
 trailing zero bytes; decode from the default format, or with `corpus.with_transform(...)`.
-`amr inspect .` summarises it and `amr inspect . --sql "..."` queries it; `amr corpus verify .`
-checks every part against `manifest.json`.
+`amr inspect --corpus .` summarises it and `amr inspect --corpus . --sql "..."` queries it;
+`amr corpus verify --corpus .` checks every part against `manifest.json`.
 """
     )
     atomic_write_text(out / "README.md", text)

@@ -52,8 +52,8 @@ class Corpus:
         if not path.is_file():
             if (root / "store.json").is_file():
                 raise AmrError(
-                    f"{root}: is a store, not a corpus (amr datasets info describes a store; "
-                    "amr augment makes a corpus from it)"
+                    f"{root}: is a store, not a corpus (amr datasets info --store describes a "
+                    "store; amr augment makes a corpus from it)"
                 )
             hint = " (an unfinished run? finish it with --resume, or amr corpus merge shards)"
             raise AmrError(f"{root}: not a corpus (no {MANIFEST}){hint if root.is_dir() else ''}")

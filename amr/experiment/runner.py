@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -316,7 +315,3 @@ class _SeedRunner:
 
 class _Unfinished(Exception):
     """A run that has not finished, met while reporting only."""
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
