@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -195,6 +196,9 @@ def test_cli_import_and_its_one_line_errors(tmp_path, qvh_features, qvh_val):
     result = runner.invoke(cli, args[:-1])  # without --quiet: the summary table
     assert result.exit_code == 0, result.output
     assert "imported into" in result.output and "20" in result.output
+    result = runner.invoke(cli, [*args[:-2], str(tmp_path / "store-json"), "--json"])
+    body = json.loads(result.stdout)
+    assert body["files"]["val"]["queries"] == 20 and body["fingerprint"].startswith("sha256:")
 
     missing = write_jsonl(tmp_path / "missing.jsonl", [{**rows[0], "qid": 77777777, "vid": "zz"}])
     args[4] = str(missing)
