@@ -32,7 +32,7 @@ from amr.fileio import file_matches
 from amr.ragged import offsets_of, positions
 from amr.train.curriculum import EpochPlan
 from amr.train.labels import clip_mask, saliency_levels, saliency_pairs, span_targets
-from amr.train.text import TextBank
+from amr.train.text import MAX_WORDS, TextBank
 
 LABEL_COLUMNS = [
     "sample_id", "qid", "duration", "n_clips",
@@ -46,7 +46,7 @@ class LoaderConfig:
     batch_size: int = 32
     window_rows: int = 256  # rows read and shuffled together (a few row groups)
     max_clips: int = 75
-    max_words: int = 32
+    max_words: int = MAX_WORDS
     saliency_pairs: int = 2  # (relevant, other) clip pairs per sample for the margin loss
     workers: int = 2  # loader threads
 

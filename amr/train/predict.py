@@ -1,4 +1,5 @@
-"""`amr predict`: a model's windows and saliency scores for a store split, as submission lines."""
+"""`amr predict`: a model's windows and saliency scores for a store split, as submission lines.
+The numbers come from `Predictor` (amr.train.predictor), fed the split in file order."""
 
 from __future__ import annotations
 
@@ -7,28 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from amr.console import track
 from amr.datasets.store import Store
-from amr.errors import AmrError
-from amr.eval.submission import postprocess, submission_records
-from amr.train.checkpoint import (
-    check_model_fits_store,
-    load_checkpoint,
-    model_config_of,
-    model_from_checkpoint,
-)
-from amr.train.device import autocast, resolve_device
+from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_config_of
 from amr.train.model import MomentDETR
-from amr.train.spans import cw_to_se
-from amr.train.text import TextBank
+from amr.train.predictor import Predictor
+from amr.train.text import MAX_WORDS, TextBank
 
 
 def split_batches(
     store: Store, split: str, text: TextBank, batch_size: int, max_clips: int
 ) -> Iterator[dict[str, Any]]:
-    """The split's queries in file order, batched like training batches (plus names)."""
+    """The split's queries in file order, padded in batches (plus names)."""
     samples = store.samples(split)
     qids = samples.column("qid").to_numpy()
     vids = samples.column("vid").to_pylist()
@@ -44,10 +36,10 @@ def split_batches(
             video[i, : len(c)] = c
         words, words_mask = text.gather(qids[start:stop])
         yield {
-            "video": torch.from_numpy(video),
-            "video_mask": torch.from_numpy(np.arange(video.shape[1])[None, :] < counts[:, None]),
-            "text": torch.from_numpy(words),
-            "text_mask": torch.from_numpy(words_mask),
+            "video": video,
+            "video_mask": np.arange(video.shape[1])[None, :] < counts[:, None],
+            "text": words,
+            "text_mask": words_mask,
             "qid": qids[start:stop],
             "vid": vids[start:stop],
             "query": queries[start:stop],
@@ -55,52 +47,37 @@ def split_batches(
         }
 
 
-@torch.no_grad()
 def predict_split(
-    model: MomentDETR,
+    model: MomentDETR | Predictor,
     store: Store,
     split: str,
     text: TextBank | None = None,
     batch_size: int = 64,
-    device: torch.device | str = "cpu",
+    device: str = "cpu",
     nms_threshold: float | None = None,
     show_progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Submission lines for every query of the split: windows (seconds, on the clip grid, best
     first) and one saliency score per clip."""
-    model.eval()
-    device = torch.device(device)
+    predictor = model
+    if not isinstance(predictor, Predictor):
+        predictor = Predictor(model, store.meta.clip_length, device, nms_threshold, batch_size)
     if text is None:
-        text = TextBank.from_store(store, store.samples(split).column("qid").to_numpy(), 32)
+        text = TextBank.from_store(store, store.samples(split).column("qid").to_numpy(), MAX_WORDS)
     records: list[dict[str, Any]] = []
-    batches = split_batches(store, split, text, batch_size, model.config.max_clips)
-    total = -(-store.samples(split).num_rows // batch_size)  # read once: the store caches it
+    batches = split_batches(
+        store, split, text, predictor.batch_size, predictor.model.config.max_clips
+    )
+    total = -(-store.samples(split).num_rows // predictor.batch_size)  # cached by the store
     for batch in track(batches, total, f"predicting {split}", show_progress):
-        inputs = [
-            batch[k].to(device, non_blocking=True)
-            for k in ("video", "video_mask", "text", "text_mask")
-        ]
-        with autocast(device):
-            out = model(inputs[0].float(), inputs[1], inputs[2].float(), inputs[3])
-        # Every query set's windows ranked together, by probability × predicted IoU.
-        scores, spans = out.ranked_candidates(by_iou=model.config.rank_by_iou)
-        scores = scores.cpu().numpy()
-        spans = cw_to_se(spans.float()).clamp(0, 1).cpu().numpy()
-        windows = spans * batch["duration"][:, None, None]
-        windows, ranked, keep = postprocess(
-            windows, scores, batch["duration"], store.meta.clip_length, nms_threshold
-        )
-        saliency = out.saliency.float().cpu().numpy()
-        lengths = batch["video_mask"].sum(dim=1).numpy()
+        predictions = predictor.predict_padded(
+            batch["video"], batch["video_mask"], batch["text"], batch["text_mask"],
+            batch["duration"],
+        )  # fmt: skip
         records.extend(
-            submission_records(
-                batch["qid"],
-                batch["query"],
-                batch["vid"],
-                windows,
-                ranked,
-                keep,
-                (saliency[i, : lengths[i]] for i in range(len(lengths))),
+            p.to_record(q, text, v)
+            for p, q, text, v in zip(
+                predictions, batch["qid"], batch["query"], batch["vid"], strict=True
             )
         )
     return records
@@ -115,14 +92,10 @@ def predict_checkpoint(
     show_progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
-    if nms_threshold is not None and not 0.0 <= nms_threshold <= 1.0:
-        raise AmrError(f"--nms must be an IoU in [0, 1], got {nms_threshold:g}")
     opened = Store.open(store)
     body = load_checkpoint(checkpoint)
     check_model_fits_store(model_config_of(body), opened, checkpoint)
-    target = resolve_device(device)
-    model = model_from_checkpoint(body).to(target)
-    return predict_split(
-        model, opened, split, device=target, nms_threshold=nms_threshold,
-        show_progress=show_progress,
-    )  # fmt: skip
+    predictor = Predictor.from_checkpoint(
+        checkpoint, device, opened.meta.clip_length, nms_threshold
+    )
+    return predict_split(predictor, opened, split, show_progress=show_progress)

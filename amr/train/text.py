@@ -9,6 +9,8 @@ from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.ragged import offsets_of, padded, ranges
 
+MAX_WORDS = 32  # tokens per query the model reads (the rest are cut)
+
 
 class TextBank:
     """Every query's token features in one float16 array (shared by forked workers)."""

@@ -1,0 +1,222 @@
+"""`Predictor`: a trained model's moments for features in memory, one video and query or many.
+
+    from amr import Predictor
+    predictor = Predictor.from_checkpoint("runs/demo/distill")
+    result = predictor.predict(video_features, text_features)   # (clips, dim), (tokens, dim)
+    result.moments[0]    # Moment(start=12.0, end=30.0, score=0.8123), seconds, best first
+    result.saliency      # one score per clip
+
+`amr predict` runs the same code on a store split, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from amr.errors import AmrError
+from amr.eval.submission import postprocess
+from amr.ragged import padded
+from amr.train.checkpoint import load_checkpoint, model_from_checkpoint
+from amr.train.device import autocast, resolve_device
+from amr.train.model import MomentDETR
+from amr.train.spans import cw_to_se
+from amr.train.text import MAX_WORDS
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A predicted window in seconds, on the clip grid, with its score in [0, 1]."""
+
+    start: float
+    end: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One query's windows (best first) and one saliency score per clip."""
+
+    moments: list[Moment]
+    saliency: np.ndarray
+
+    def to_record(self, qid: int, query: str, vid: str) -> dict[str, Any]:
+        """The query's line in the QVHighlights submission format (what `amr predict` writes)."""
+        return {
+            "qid": int(qid),
+            "query": query,
+            "vid": vid,
+            "pred_relevant_windows": [[m.start, m.end, m.score] for m in self.moments],
+            "pred_saliency_scores": np.round(self.saliency.astype(np.float64), 4).tolist(),
+        }
+
+
+class Predictor:
+    """A model ready to predict: baseline, cold-start and distill checkpoints alike (a stage-2
+    model's Original and Active query sets are ranked together, as `amr predict` ranks them)."""
+
+    def __init__(
+        self,
+        model: MomentDETR,
+        clip_length: float,
+        device: torch.device | str = "cpu",
+        nms_threshold: float | None = None,
+        batch_size: int = 64,
+    ):
+        if nms_threshold is not None and not 0.0 <= nms_threshold <= 1.0:
+            raise AmrError(f"--nms must be an IoU in [0, 1], got {nms_threshold:g}")
+        if clip_length <= 0:
+            raise AmrError(f"clip_length must be positive, got {clip_length:g}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.clip_length = float(clip_length)
+        self.nms_threshold = nms_threshold
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        checkpoint: str | Path,
+        device: str = "auto",
+        clip_length: float | None = None,
+        nms_threshold: float | None = None,
+    ) -> Predictor:
+        """A checkpoint file, or a run directory (its best.pt). The clip length comes from the
+        run's corpus or store when not given."""
+        body = load_checkpoint(checkpoint)
+        if clip_length is None:
+            clip_length = _clip_length_of(body, checkpoint)
+        model = model_from_checkpoint(body)
+        return cls(model, clip_length, resolve_device(device), nms_threshold)
+
+    @property
+    def video_dim(self) -> int:
+        return self.model.config.video_dim
+
+    @property
+    def text_dim(self) -> int:
+        return self.model.config.text_dim
+
+    def predict(
+        self,
+        video_features: np.ndarray,
+        text_features: np.ndarray,
+        duration: float | None = None,
+        top_k: int | None = 10,
+    ) -> Prediction:
+        """One query's moments in one video. `video_features` is (clips, video_dim) and
+        `text_features` (tokens, text_dim); `duration` defaults to clips × clip length."""
+        durations = None if duration is None else [duration]
+        return self.predict_many([video_features], [text_features], durations, top_k)[0]
+
+    def predict_many(
+        self,
+        videos: Sequence[np.ndarray],
+        texts: Sequence[np.ndarray],
+        durations: Sequence[float] | None = None,
+        top_k: int | None = 10,
+    ) -> list[Prediction]:
+        """Many (video, query) pairs, in batches of `batch_size`."""
+        if len(videos) != len(texts):
+            raise AmrError(f"{len(videos)} videos but {len(texts)} queries")
+        if durations is not None and len(durations) != len(videos):
+            raise AmrError(f"{len(durations)} durations for {len(videos)} videos")
+        results: list[Prediction] = []
+        for start in range(0, len(videos), self.batch_size):
+            stop = min(start + self.batch_size, len(videos))
+            clips = [
+                self._checked(videos[i], self.video_dim, f"video {i}") for i in range(start, stop)
+            ]
+            clips = [c[: self.model.config.max_clips] for c in clips]
+            words = [
+                self._checked(texts[i], self.text_dim, f"query {i}")[:MAX_WORDS]
+                for i in range(start, stop)
+            ]
+            video, video_mask = padded(np.concatenate(clips), np.array([len(c) for c in clips]))
+            text, text_mask = padded(np.concatenate(words), np.array([len(w) for w in words]))
+            if durations is None:
+                seconds = np.array([len(videos[i]) for i in range(start, stop)], np.float64)
+                seconds *= self.clip_length
+            else:
+                seconds = np.asarray(durations[start:stop], dtype=np.float64)
+            results.extend(self.predict_padded(video, video_mask, text, text_mask, seconds))
+        return [_top(p, top_k) for p in results]
+
+    @torch.no_grad()
+    def predict_padded(
+        self,
+        video: np.ndarray,
+        video_mask: np.ndarray,
+        text: np.ndarray,
+        text_mask: np.ndarray,
+        durations: np.ndarray,
+    ) -> list[Prediction]:
+        """One batch, already padded: (B, clips, dim) float16 features with their (B, clips)
+        masks, and each video's duration in seconds. Every window, none dropped."""
+        inputs = [
+            torch.from_numpy(np.ascontiguousarray(a)).to(self.device, non_blocking=True)
+            for a in (video, video_mask, text, text_mask)
+        ]
+        with autocast(self.device):
+            out = self.model(inputs[0].float(), inputs[1], inputs[2].float(), inputs[3])
+        scores, spans = out.ranked_candidates(by_iou=self.model.config.rank_by_iou)
+        spans = cw_to_se(spans.float()).clamp(0, 1).cpu().numpy()
+        windows = spans * durations[:, None, None]
+        windows, ranked, keep = postprocess(
+            windows, scores.cpu().numpy(), durations, self.clip_length, self.nms_threshold
+        )
+        saliency = out.saliency.float().cpu().numpy()
+        lengths = video_mask.sum(axis=1)
+        results = []
+        for i in range(len(durations)):
+            kept = zip(windows[i, keep[i]], ranked[i, keep[i]], strict=True)
+            moments = [Moment(float(s), float(e), float(p)) for (s, e), p in kept]
+            results.append(Prediction(moments, saliency[i, : lengths[i]]))
+        return results
+
+    @staticmethod
+    def _checked(features: np.ndarray, dim: int, what: str) -> np.ndarray:
+        """float16 (as the store and corpus hold features), or a clear error."""
+        array = np.asarray(features)
+        if array.ndim != 2 or array.shape[1] != dim:
+            raise AmrError(f"{what}: features must be (n, {dim}), got {array.shape}")
+        if len(array) == 0:
+            raise AmrError(f"{what}: no features (0 rows)")
+        if not np.issubdtype(array.dtype, np.floating) and not np.issubdtype(
+            array.dtype, np.integer
+        ):
+            raise AmrError(f"{what}: features must be numbers, got {array.dtype}")
+        with np.errstate(over="ignore"):  # past float16's range: inf, refused below
+            array = array.astype(np.float16, copy=False)
+        if not np.isfinite(array).all():
+            raise AmrError(
+                f"{what}: features hold NaN or infinite values (or pass float16's range)"
+            )
+        return array
+
+
+def _top(prediction: Prediction, top_k: int | None) -> Prediction:
+    if top_k is None or len(prediction.moments) <= top_k:
+        return prediction
+    return Prediction(prediction.moments[:top_k], prediction.saliency)
+
+
+def _clip_length_of(body: dict[str, Any], where: str | Path) -> float:
+    """The clip length the model was trained at: from the corpus's source, else the store."""
+    spec = json.loads(body["run_config"])
+    source = spec.get("corpus_source") or {}
+    if "clip_length" in source:
+        return float(source["clip_length"])
+    store_json = Path(spec.get("store", "")) / "store.json"
+    if store_json.is_file():
+        return float(json.loads(store_json.read_text(encoding="utf-8"))["clip_length"])
+    raise AmrError(
+        f"{where}: the run's store {spec.get('store')} is not here to say the clip length; "
+        "pass clip_length="
+    )
