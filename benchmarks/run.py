@@ -118,6 +118,11 @@ def main() -> None:
             rows,
         )
     )
+    (rows,) = _stage("show", summary)
+    console.print(
+        _table("amr show: PNG contact sheets (best of 3, in one process)", ("what", "size", "time"),
+               rows)
+    )  # fmt: skip
     (rows,) = _stage("train", summary)
     console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, rows))
     console.print(

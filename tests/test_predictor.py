@@ -8,19 +8,15 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_distill import ONE, TINY  # the same tiny model and one-epoch schedule
 
 from amr import AmrError, Moment, Predictor
 from amr.augment import AugmentConfig, augment
 from amr.cli import cli
 from amr.datasets import Store
-from amr.train.config import DistillConfig, TrainConfig
+from amr.train.config import DistillConfig
 from amr.train.stages import baseline, cold_start, distill
 from amr.train.text import MAX_WORDS
-
-TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
-        "decoder_layers": 2}  # fmt: skip
-ONE = TrainConfig(epochs=1, batch_size=16, window_rows=48, epochs_to_full=1,
-                  checkpoint_every=0)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

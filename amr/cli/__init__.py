@@ -2,7 +2,7 @@
 
 One module per command group: `datasets` (import, synth, info), `corpus` (augment, inspect,
 corpus info/verify/merge/materialize), `eval`, `train` (baseline, cold-start, distill, and
-predict), `experiment`; `options` holds what they share.
+predict), `experiment`, `show`; `options` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import rich_click as click
 
 from amr import __version__
-from amr.cli import corpus, datasets, eval, experiment, train
+from amr.cli import corpus, datasets, eval, experiment, show, train
 from amr.cli.options import AmrGroup
 
 
@@ -33,6 +33,7 @@ for command in (
     train.train,
     train.predict_command,
     experiment.experiment_command,
+    show.show_command,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,78 @@
+"""`amr show --store`: a query's ground truth and saliency, and each predictions file's top
+windows with their scores on a track of its own, so runs can be compared on the same query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from amr.datasets.store import Store
+from amr.errors import AmrError
+from amr.eval.predictions import Predictions, read_predictions
+from amr.show.timeline import (
+    Panel,
+    Span,
+    Track,
+    assign_lanes,
+    draw,
+    png_path,
+    saliency_curve,
+)
+
+
+def _track_name(path: Path, paths: Sequence[Path]) -> str:
+    """A predictions file's name on its track: its stem, or its run directory when stems clash."""
+    stems = [p.stem for p in paths]
+    return path.parent.name if stems.count(path.stem) > 1 else path.stem
+
+
+def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], top_k: int) -> Panel:
+    """One query: the labelled windows and saliency, then a track per predictions file."""
+    curve = saliency_curve(sample["relevant_clip_ids"] or [], sample["saliency_scores"] or [],
+                           clip_length)  # fmt: skip
+    truth = [Span(s, e, "truth") for s, e in sample["relevant_windows"] or []]
+    tracks = [Track("ground truth · saliency", truth, curve)]
+    paths = [run.path for run in runs]
+    for run in runs:
+        index = np.flatnonzero(run.qids == sample["qid"])
+        if not len(index):
+            raise AmrError(f"{run.path}: no prediction for qid {sample['qid']}")
+        i = int(index[0])
+        windows = run.windows[run.window_offsets[i] : run.window_offsets[i + 1]][:top_k]
+        spans = [
+            Span(s, e, "prediction", f"#{rank} {score:.2f}",
+                 opacity=0.3 + 0.6 * min(max(score, 0), 1))
+            for rank, (s, e, score) in enumerate(windows, 1)
+        ]  # fmt: skip
+        tracks.append(Track(_track_name(run.path, paths), assign_lanes(spans)))
+    query = sample["query"] if len(sample["query"]) <= 90 else sample["query"][:87] + "…"
+    title = f"qid {sample['qid']} · {sample['vid']} · “{query}”"
+    return Panel(title, float(sample["duration"]), tracks)
+
+
+def show_queries(
+    store_path: str | Path,
+    split: str,
+    qids: Sequence[int],
+    predictions: Sequence[str | Path],
+    out: str | Path,
+    top_k: int = 5,
+) -> list[int]:
+    """Draw the chosen queries (one panel each) into one PNG at `out`; returns their qids."""
+    if not qids:
+        raise AmrError("give at least one --qid")
+    if top_k < 1:
+        raise AmrError(f"--top-k must be at least 1, got {top_k}")
+    store = Store.open(store_path)
+    samples = store.samples(split)
+    by_qid = dict(zip(samples.column("qid").to_pylist(), range(samples.num_rows), strict=True))
+    missing = [q for q in qids if q not in by_qid]
+    if missing:
+        raise AmrError(f"{store.root}: split {split!r} has no qid {missing[0]}")
+    runs = [read_predictions(path) for path in predictions]
+    rows = samples.take([by_qid[q] for q in qids]).to_pylist()
+    panels = [query_panel(row, store.meta.clip_length, runs, top_k) for row in rows]
+    draw(panels, png_path(out))
+    return [int(q) for q in qids]
