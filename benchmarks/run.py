@@ -123,6 +123,8 @@ def main() -> None:
         _table("amr show: PNG contact sheets (best of 3, in one process)", ("what", "size", "time"),
                rows)
     )  # fmt: skip
+    (rows,) = _stage("features", summary)
+    console.print(_table("amr features extract (tiny random CLIP, CPU)", SPEED_COLUMNS, rows))
     (rows,) = _stage("train", summary)
     console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, rows))
     console.print(

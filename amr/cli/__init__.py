@@ -10,7 +10,7 @@ from __future__ import annotations
 import rich_click as click
 
 from amr import __version__
-from amr.cli import corpus, datasets, eval, experiment, show, train
+from amr.cli import corpus, datasets, eval, experiment, features, show, train
 from amr.cli.options import AmrGroup
 
 
@@ -26,6 +26,7 @@ def cli() -> None:
 
 for command in (
     datasets.datasets,
+    features.features,
     corpus.augment_command,
     corpus.inspect_command,
     corpus.corpus,

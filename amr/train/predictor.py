@@ -73,6 +73,7 @@ class Predictor:
             raise AmrError(f"--nms must be an IoU in [0, 1], got {nms_threshold:g}")
         if clip_length <= 0:
             raise AmrError(f"clip_length must be positive, got {clip_length:g}")
+        self.encoder: Any = None  # a ClipEncoder, for predict_video (from_checkpoint(encoder=))
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.clip_length = float(clip_length)
@@ -86,14 +87,27 @@ class Predictor:
         device: str = "auto",
         clip_length: float | None = None,
         nms_threshold: float | None = None,
+        encoder: str | Path | None = None,
     ) -> Predictor:
         """A checkpoint file, or a run directory (its best.pt). The clip length comes from the
-        run's corpus or store when not given."""
+        run's corpus or store when not given. `encoder` (a CLIP model directory or cache name,
+        the one `amr features extract` used) enables `predict_video`."""
         body = load_checkpoint(checkpoint)
         if clip_length is None:
             clip_length = _clip_length_of(body, checkpoint)
         model = model_from_checkpoint(body)
-        return cls(model, clip_length, resolve_device(device), nms_threshold)
+        predictor = cls(model, clip_length, resolve_device(device), nms_threshold)
+        if encoder is not None:
+            from amr.features.clip import ClipEncoder
+
+            predictor.encoder = ClipEncoder.load(encoder, str(predictor.device))
+            dims = (predictor.encoder.video_dim, predictor.encoder.text_dim)
+            if dims != (predictor.video_dim, predictor.text_dim):
+                raise AmrError(
+                    f"{encoder}: the encoder gives {dims[0]}/{dims[1]}-d features, the model "
+                    f"takes {predictor.video_dim}/{predictor.text_dim}-d"
+                )
+        return predictor
 
     @property
     def video_dim(self) -> int:
@@ -114,6 +128,20 @@ class Predictor:
         `text_features` (tokens, text_dim); `duration` defaults to clips × clip length."""
         durations = None if duration is None else [duration]
         return self.predict_many([video_features], [text_features], durations, top_k)[0]
+
+    def predict_video(
+        self, video: str | Path, query: str, top_k: int | None = 10, frames_per_clip: int = 1
+    ) -> Prediction:
+        """One sentence in one video file, through the encoder given to from_checkpoint; the
+        features are made as `amr features extract` makes them."""
+        if self.encoder is None:
+            raise AmrError("predict_video needs Predictor.from_checkpoint(..., encoder=CLIP_DIR)")
+        from amr.features.video import read_clip_frames
+
+        clips = read_clip_frames(video, self.clip_length, frames_per_clip, self.encoder.image_size)
+        features = self.encoder.clip_features(clips.frames, frames_per_clip)
+        (words,) = self.encoder.encode_queries([query])
+        return self.predict(features, words, clips.duration, top_k)
 
     def predict_many(
         self,
