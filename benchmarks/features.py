@@ -53,7 +53,7 @@ def run():
         whole = time.perf_counter() - start
     decoded_frames = int(VIDEOS * SECONDS * FPS)
     rows = [
-        ("decode (1 thread; every frame decoded, sampled ones resized)",
+        ("decode alone (one video at a time; every frame decoded, sampled ones resized)",
          f"{decoded_frames:,} frames", f"{decode:.2f} s",
          f"{decoded_frames / decode:,.0f} frames/s"),
         ("encode (tiny CLIP, batches of 64)", f"{frames:,} sampled frames", f"{encode:.2f} s",
