@@ -69,6 +69,9 @@ def test_resume_keeps_finished_videos_and_gives_the_same_store(world, extracted,
     assert (npz / "video" / "video001.npz").stat().st_mtime_ns == kept  # not encoded again
     again, first = Store.open(tmp_path / "again"), Store.open(extracted / "store")
     assert again.meta.fingerprint == first.meta.fingerprint
+    result = _extract(world, tmp_path / "again", "--also-npz", str(npz), "--resume", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["videos"] == 0  # finished: a no-op
+    assert Store.open(tmp_path / "again").meta.fingerprint == first.meta.fingerprint
 
 
 def test_bad_inputs_are_one_line_errors_and_keep_other_videos(world, tmp_path):

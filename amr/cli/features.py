@@ -73,6 +73,14 @@ def extract_command(
         device=device, batch_size=batch, workers=workers, features_dir=also_npz, resume=resume,
     )  # fmt: skip
     summary = extract_features(config, show_progress=output.progress)
+    if not summary.reports:
+        output.result(
+            {**_store_json(out, summary.meta), "files": {}, "videos": 0},
+            lambda: Console().print(
+                f"[bold]{out}[/] already holds these splits; nothing to do", soft_wrap=True
+            ),
+        )
+        return
     reports = {k: {**asdict(r), "path": str(r.path)} for k, r in summary.reports.items()}
     output.result(
         {**_store_json(out, summary.meta), "files": reports, "videos": summary.videos_read},
