@@ -3,6 +3,8 @@ DuckDB, Hugging Face `datasets`), and each README example decodes a row's featur
 
 from __future__ import annotations
 
+import json
+
 import datasets
 import duckdb
 import numpy as np
@@ -10,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 import yaml
 
 from amr.augment import AugmentConfig, augment
@@ -126,3 +129,58 @@ def test_features_of_a_broken_row_are_an_error_naming_it():
     blob = pa.array([b"\x00" * 12, b"\x00" * 5], pa.binary())
     with pytest.raises(AmrError, match=r"part-00003\.parquet row 1: features are not whole 6-d"):
         features_from_arrow(blob, 6, "part-00003.parquet ")
+
+
+def _as_format_2(corpus: Corpus, out) -> Corpus:
+    """A copy of `corpus` written as amr before format 3 wrote it (one value per clip)."""
+    import shutil
+
+    from amr.corpus.parts import part_writer
+    from amr.corpus.schema import corpus_schema
+
+    shutil.copytree(corpus.root, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    schema = corpus_schema(corpus.video_dim, 2)
+    for entry in manifest["parts"]:
+        table = pq.read_table(out / entry["file"])
+        flat, offsets = features_from_arrow(table.column("features"), corpus.video_dim)
+        per_clip = pa.ListArray.from_arrays(
+            pa.array(offsets.astype(np.int32)),
+            pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(2 * corpus.video_dim), len(flat), [None, pa.py_buffer(flat.copy())]
+            ),
+        )
+        table = table.set_column(table.schema.get_field_index("features"), "features", per_clip)
+        group = pq.ParquetFile(corpus.root / entry["file"]).metadata.row_group(0).num_rows
+        with part_writer(out / entry["file"], schema) as writer:
+            for start in range(0, table.num_rows, group):  # the same row groups
+                writer.write_table(table.slice(start, group).cast(schema))
+        entry["bytes"] = (out / entry["file"]).stat().st_size
+        entry["checksum"] = writer.checksum
+    manifest["format_version"] = 2
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return Corpus.open(out)
+
+
+def test_amr_still_reads_and_trains_on_format_2_corpora(corpus, small_store, tmp_path):
+    from amr.corpus import verify
+    from amr.train.curriculum import plan_epoch
+    from amr.train.data import CorpusSource, LoaderConfig, iterate_batches
+
+    old = _as_format_2(corpus, tmp_path / "old")
+    assert old.format_version == 2
+    assert pa.types.is_list(pq.read_schema(old.part_paths()[0]).field("features").type)
+    report = verify(old.root, small_store, show_progress=False)
+    assert report.ok and report.checked_features, report.problems
+    assert {k: v.tobytes() for k, v in _amr_rows(old).items()} == {
+        k: v.tobytes() for k, v in _amr_rows(corpus).items()
+    }
+    config = LoaderConfig(batch_size=8, window_rows=40, workers=1)
+    batches = []
+    for source_corpus in (corpus, old):
+        source = CorpusSource(source_corpus.root, small_store, {"splice"}, config, seed=0)
+        plan = plan_epoch(source.eligible, 0, 0, None, config.window_rows)
+        batches.append([b["video"] for _, b in iterate_batches(source, plan)])
+    assert len(batches[0]) == len(batches[1])
+    for a, b in zip(*batches, strict=True):
+        assert a.shape == b.shape and torch.equal(a, b), (a.shape, b.shape)
