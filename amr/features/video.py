@@ -43,7 +43,7 @@ def read_clip_frames(
                 raise AmrError(f"{path}: no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            duration = _duration(container, stream)
+            duration = _duration(container, stream, path)
             n_clips = int(duration // clip_length + 1e-9)
             if n_clips < 1:
                 raise AmrError(
@@ -71,13 +71,13 @@ def read_clip_frames(
     return ClipFrames(frames, n_clips, duration)
 
 
-def _duration(container, stream) -> float:
+def _duration(container, stream, path: Path) -> float:
+    """Seconds, from the stream's header, else the container's (microseconds)."""
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / 1_000_000
-    raise_for = getattr(container, "name", "video")
-    raise AmrError(f"{raise_for}: the container does not say how long the video is")
+    raise AmrError(f"{path}: the container does not say how long the video is")
 
 
 def _square(frame, size: int) -> np.ndarray:
