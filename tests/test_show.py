@@ -107,7 +107,7 @@ def _predictions(path, samples, shift: float):
     with open(path, "w") as f:
         for s in samples:
             start, end = s["relevant_windows"][0]
-            windows = [[start + shift, end + shift, 0.9], [0.0, 4.0, 0.5], [start, end, 0.2]]
+            windows = [[start, end, 0.2], [start + shift, end + shift, 0.9], [0.0, 4.0, 0.5]]
             f.write(json.dumps({"qid": s["qid"], "vid": s["vid"], "query": s["query"],
                                 "pred_relevant_windows": windows}) + "\n")  # fmt: skip
     return path
@@ -137,7 +137,7 @@ def test_queries_with_two_runs_side_by_side(small_store, tmp_path):
     panel = query_panel(samples[0], store.meta.clip_length, [read_predictions(r) for r in runs], 2)
     truth, first, second = panel.tracks
     assert (first.name, second.name) == ("a", "b")  # same file names: named by run directory
-    assert [s.text for s in first.spans] == ["#1 0.90", "#2 0.50"]  # top 2, best first
+    assert [s.text for s in first.spans] == ["#1 0.90", "#2 0.50"]  # top 2 by score, not listing
     assert truth.spans[0].start == samples[0]["relevant_windows"][0][0]
 
     other = tmp_path / "other.jsonl"

@@ -40,7 +40,8 @@ def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], t
         if not len(index):
             raise AmrError(f"{run.path}: no prediction for qid {sample['qid']}")
         i = int(index[0])
-        windows = run.windows[run.window_offsets[i] : run.window_offsets[i + 1]][:top_k]
+        windows = run.windows[run.window_offsets[i] : run.window_offsets[i + 1]]
+        windows = windows[np.argsort(-windows[:, 2], kind="stable")][:top_k]  # best first
         spans = [
             Span(s, e, "prediction", f"#{rank} {score:.2f}",
                  opacity=0.3 + 0.6 * min(max(score, 0), 1))
