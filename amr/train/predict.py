@@ -11,6 +11,7 @@ import numpy as np
 
 from amr.console import track
 from amr.datasets.store import Store
+from amr.ragged import padded
 from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_config_of
 from amr.train.model import MomentDETR
 from amr.train.predictor import Predictor
@@ -30,14 +31,12 @@ def split_batches(
     for start in range(0, len(qids), batch_size):
         stop = min(start + batch_size, len(qids))
         clips = [store.video_features(v)[:max_clips] for v in vids[start:stop]]  # store lookups
-        counts = np.asarray([len(c) for c in clips])
-        video = np.zeros((stop - start, int(counts.max()), dim), dtype=np.float16)
-        for i, c in enumerate(clips):
-            video[i, : len(c)] = c
+        flat = np.concatenate(clips).astype(np.float16, copy=False).reshape(-1, dim)
+        video, video_mask = padded(flat, np.asarray([len(c) for c in clips]))
         words, words_mask = text.gather(qids[start:stop])
         yield {
             "video": video,
-            "video_mask": np.arange(video.shape[1])[None, :] < counts[:, None],
+            "video_mask": video_mask,
             "text": words,
             "text_mask": words_mask,
             "qid": qids[start:stop],
