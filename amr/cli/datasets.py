@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from amr.cli.options import AmrGroup, Output, output_options, positional_moved, store_option
+from amr.cli.stores import annotation_pairs, print_import, store_record
 from amr.datasets import (
     ImportConfig,
-    ImportSummary,
     Store,
     StoreSummary,
     SynthConfig,
@@ -32,14 +32,6 @@ from amr.datasets.wrong_spans import MiningConfig
 @click.group(cls=AmrGroup)
 def datasets() -> None:
     """Read community formats into a store, synthesise stores, describe them."""
-
-
-def _pairs(annotations: tuple[Path, ...], splits: tuple[str, ...]) -> list[tuple[str, Path]]:
-    if len(annotations) != len(splits):
-        raise click.UsageError(
-            f"give one --split per --annotations ({len(annotations)} files, {len(splits)} splits)"
-        )
-    return list(zip(splits, annotations, strict=True))
 
 
 @datasets.command("import")
@@ -99,7 +91,7 @@ def import_command(
     summary = import_dataset(
         ImportConfig(
             dataset=dataset,
-            annotations=_pairs(annotation_files, splits),
+            annotations=annotation_pairs(annotation_files, splits),
             video_features=list(video_features),
             text_features=text_features,
             out=out,
@@ -114,19 +106,14 @@ def import_command(
     }
     output.result(
         {
-            **_store_json(out, summary.meta),
+            **store_record(out, summary.meta),
             "files": reports,
             "videos_read": summary.videos_read,
             "queries_read": summary.queries_read,
             "clips_past_features": summary.clips_past_features,
         },
-        lambda: _print_import(summary, out),
+        lambda: print_import(summary, out),
     )
-
-
-def _store_json(root: Path, meta) -> dict:
-    """A written store for --json: its path and its store.json."""
-    return {"store": str(root), **meta.to_json()}
 
 
 def _knob(field: str, help: str):
@@ -187,9 +174,9 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, output
         config = SynthConfig.from_preset(preset, seed=seed, **knobs)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    pairs = _pairs(annotation_files, splits) or default_annotations(preset)
+    pairs = annotation_pairs(annotation_files, splits) or default_annotations(preset)
     meta = synthesize(out, config, pairs, overwrite=overwrite, show_progress=output.progress)
-    output.result(_store_json(out, meta), lambda: _print_synth(out, meta))
+    output.result(store_record(out, meta), lambda: _print_synth(out, meta))
 
 
 def _print_synth(out: Path, meta) -> None:
@@ -236,7 +223,7 @@ def subset_command(store_path, split, fraction, seed, out, overwrite, output) ->
     meta = subset_store(store_path, split, fraction, seed, out, overwrite=overwrite)
     info = meta.sources["subset"]
     output.result(
-        _store_json(out, meta),
+        store_record(out, meta),
         lambda: Console().print(
             f"wrote [bold]{out}[/] ({split}: {info['queries']:,} of {info['of_queries']:,} "
             f"queries, {meta.splits[split].videos:,} videos; {meta.fingerprint[:19]}…)",
@@ -292,7 +279,7 @@ def wrong_spans_command(store_path, splits, per_query, margin, max_clips, output
             )
         Console().print(f"wrote [bold]{store_path}[/] ({meta.fingerprint[:19]}…)", soft_wrap=True)
 
-    output.result({**_store_json(store_path, meta), "mined": [asdict(r) for r in reports]}, show)
+    output.result({**store_record(store_path, meta), "mined": [asdict(r) for r in reports]}, show)
 
 
 @datasets.command("info")
@@ -348,29 +335,3 @@ def _print_summary(summary: StoreSummary) -> None:
     for name, values in rows.items():
         table.add_row(name, *values)
     console.print(table)
-
-
-def _print_import(summary: ImportSummary, out: Path) -> None:
-    console = Console()
-    table = Table(title=f"imported into {out}", title_justify="left")
-    for column in ("split", "file", "queries", "videos", "labeled", "windows clamped"):
-        table.add_column(column, justify="left" if column in ("split", "file") else "right")
-    for split, report in summary.reports.items():
-        table.add_row(
-            split,
-            report.path.name,
-            str(report.queries),
-            str(report.videos),
-            "yes" if report.labeled else "no",
-            str(report.clamped_windows),
-        )
-    console.print(table)
-    console.print(
-        f"read {summary.videos_read} video and {summary.queries_read} query feature files · "
-        f"video dim {summary.meta.video_dim} · text dim {summary.meta.text_dim}"
-    )
-    if summary.clips_past_features:
-        console.print(
-            f"[yellow]note:[/] {summary.clips_past_features} relevant clip ids lie at or past "
-            "their video's last feature clip (kept as annotated)"
-        )

@@ -9,6 +9,7 @@ import rich_click as click
 from rich.console import Console
 
 from amr.cli.options import AmrGroup, Output, device_option, output_options, workers_option
+from amr.cli.stores import annotation_pairs, print_import, store_record
 
 
 @click.group(cls=AmrGroup)
@@ -64,18 +65,17 @@ def extract_command(
     """Decode each video (PyAV), encode K frames per clip with a CLIP image encoder (pooled,
     L2-normalised, averaged per clip) and each query with the CLIP text encoder (token states,
     L2-normalised per token), and write a store as `amr datasets import` does."""
-    from amr.cli.datasets import _pairs, _print_import, _store_json
     from amr.features import ExtractConfig, extract_features
 
     config = ExtractConfig(
-        videos=videos, annotations=_pairs(annotation_files, splits), out=out, model=model,
+        videos=videos, annotations=annotation_pairs(annotation_files, splits), out=out, model=model,
         dataset=dataset, clip_length=clip_length, frames_per_clip=frames_per_clip,
         device=device, batch_size=batch, workers=workers, features_dir=also_npz, resume=resume,
     )  # fmt: skip
     summary = extract_features(config, show_progress=output.progress)
     if not summary.reports:
         output.result(
-            {**_store_json(out, summary.meta), "files": {}, "videos": 0},
+            {**store_record(out, summary.meta), "files": {}, "videos": 0},
             lambda: Console().print(
                 f"[bold]{out}[/] already holds these splits; nothing to do", soft_wrap=True
             ),
@@ -83,8 +83,8 @@ def extract_command(
         return
     reports = {k: {**asdict(r), "path": str(r.path)} for k, r in summary.reports.items()}
     output.result(
-        {**_store_json(out, summary.meta), "files": reports, "videos": summary.videos_read},
-        lambda: (_print_import(summary, out), Console().print(f"features: CLIP {model}")),
+        {**store_record(out, summary.meta), "files": reports, "videos": summary.videos_read},
+        lambda: (print_import(summary, out), Console().print(f"features: CLIP {model}")),
     )
 
 
