@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from amr.corpus import Corpus, recipes_from_arrow
 from amr.corpus.recipe import compose
 from amr.corpus.schema import features_to_arrow
 from amr.datasets import Store, SynthConfig, default_annotations, synthesize
+from benchmarks.scratch import scratch_dir
 
 QUERIES = 1000
 BASELINE_SAMPLES = 600
@@ -196,10 +196,7 @@ def _synthesize(work: Path, name: str, queries: int | None) -> Path:
 
 
 def run() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], str, dict]:
-    with tempfile.TemporaryDirectory(
-        dir=Path.cwd() / "runs" if (Path.cwd() / "runs").is_dir() else None
-    ) as tmp:
-        work = Path(tmp)
+    with scratch_dir() as work:
         store_path = _synthesize(work, "store", QUERIES)
         whole_path = _synthesize(work, "whole-split", None)
         store = Store.open(store_path)

@@ -12,12 +12,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from amr.datasets import default_annotations
+from benchmarks.scratch import scratch_dir
 
 WINDOWS = 10
 
@@ -72,7 +72,7 @@ def run() -> tuple[list[tuple[str, ...]], dict]:
     env = {**os.environ, **dict.fromkeys(one_thread, "1")}
     qvh = dict(default_annotations("qvh"))["val"]
     charades = dict(default_annotations("charades"))["val"]
-    with tempfile.TemporaryDirectory(prefix="amr-bench-eval-") as tmp:
+    with scratch_dir("amr-bench-eval-") as tmp:
         for name, annotations in (("QVHighlights val", qvh), ("Charades-STA val", charades)):
             preds = _made_up_predictions(annotations, Path(tmp) / "preds.jsonl", seed=0)
             done = subprocess.run(

@@ -9,23 +9,19 @@ With real CLIP weights the encoder dominates instead; on a GPU it runs under bf1
 from __future__ import annotations
 
 import json
-import tempfile
 import time
-from pathlib import Path
 
 from amr.features import ExtractConfig, extract_features
 from amr.features.clip import ClipEncoder
 from amr.features.tiny import write_tiny_clip, write_videos
 from amr.features.video import read_clip_frames
+from benchmarks.scratch import scratch_dir
 
 VIDEOS, SECONDS, FPS, FRAMES_PER_CLIP = 24, 60.0, 25, 2
 
 
 def run():
-    with tempfile.TemporaryDirectory(
-        dir=Path.cwd() / "runs" if (Path.cwd() / "runs").is_dir() else None
-    ) as tmp:
-        work = Path(tmp)
+    with scratch_dir() as work:
         clip = write_tiny_clip(work / "clip")
         rows = write_videos(work / "videos", VIDEOS, SECONDS, FPS)
         lines = "".join(json.dumps(row) + "\n" for row in rows)

@@ -9,14 +9,13 @@ from the page cache, as training does from its second epoch on.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 from amr.augment import AugmentConfig, augment
 from amr.train.curriculum import plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, iterate_batches
 from benchmarks.augment import _synthesize
+from benchmarks.scratch import scratch_dir
 
 QUERIES = 1000
 STAGE1 = {"splice", "boundary", "negative"}
@@ -31,10 +30,7 @@ def _epoch(source: CorpusSource) -> tuple[int, float]:
 
 def run() -> tuple[list[tuple[str, ...]], dict]:
     rows, medians = [], {}
-    with tempfile.TemporaryDirectory(
-        dir=Path.cwd() / "runs" if (Path.cwd() / "runs").is_dir() else None
-    ) as tmp:
-        work = Path(tmp)
+    with scratch_dir() as work:
         store = _synthesize(work, "store", QUERIES)
         corpus = work / "corpus"
         config = AugmentConfig(multiplier=10)

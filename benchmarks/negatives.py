@@ -7,7 +7,6 @@ row), and the share of augmented rows that carry negatives. Demo store (syntheti
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from rich.table import Table
 from amr.augment import AugmentConfig, augment
 from amr.corpus import Corpus, features_from_arrow
 from amr.datasets import Store, SynthConfig, synthesize
+from benchmarks.scratch import scratch_dir
 
 MODES = (
     ("same-video, every row (default)", {}),
@@ -59,7 +59,7 @@ def negative_similarity(corpus: Path, clip_length: float) -> tuple[float, float,
 
 def run() -> list[tuple[str, str, str, str]]:
     rows = []
-    with tempfile.TemporaryDirectory(prefix="amr-negatives-") as tmp:
+    with scratch_dir("amr-negatives-") as tmp:
         store = Path(tmp) / "store"
         synthesize(store, SynthConfig.from_preset("demo", seed=0), show_progress=False)
         clip_length = Store.open(store).meta.clip_length

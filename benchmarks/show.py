@@ -10,7 +10,6 @@ a 12-sample sheet chosen by SQL (the hardest negatives), one chosen by sample id
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from amr.augment import AugmentConfig, augment
 from benchmarks.augment import _synthesize
+from benchmarks.scratch import scratch_dir
 
 QUERIES = 400
 PANELS = 12
@@ -44,10 +44,7 @@ def _best(fn, repeats: int = 3) -> float:
 
 
 def run():
-    with tempfile.TemporaryDirectory(
-        dir=Path.cwd() / "runs" if (Path.cwd() / "runs").is_dir() else None
-    ) as tmp:
-        work = Path(tmp)
+    with scratch_dir() as work:
         store_path = _synthesize(work, "store", QUERIES)
         corpus = work / "corpus"
         summary = augment(store_path, "train", corpus, AugmentConfig(multiplier=10),

@@ -9,7 +9,6 @@ Parquet scan filtered by vid per lookup (what "just use Parquet" does without an
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from amr.datasets import (
     synthesize,
 )
 from benchmarks.child import peak_rss_mb
+from benchmarks.scratch import scratch_dir
 
 RANDOM_LOOKUPS = 300
 SCAN_LOOKUPS = 20
@@ -142,7 +142,7 @@ def lookup_rows(work: Path) -> tuple[list[tuple[str, str, str, str]], dict]:
 
 
 def run() -> tuple[list[tuple[str, str, str, str]], dict]:
-    with tempfile.TemporaryDirectory(prefix="amr-bench-") as tmp:
+    with scratch_dir() as tmp:
         work = Path(tmp)
         lookups, headline = lookup_rows(work)
         rows = synth_rows(work) + lookups

@@ -8,11 +8,11 @@ preset built from the real QVHighlights val annotations (half of them: the other
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from amr.datasets import Store, SynthConfig, default_annotations, synthesize
 from amr.datasets.synthetic.diagnostics import moment_contrast
+from benchmarks.scratch import scratch_dir
 
 VARIANTS: list[tuple[str, str, dict]] = [
     ("demo", "defaults", {}),
@@ -38,7 +38,7 @@ VARIANTS: list[tuple[str, str, dict]] = [
 def run() -> list[tuple[str, str, str, str, str]]:
     rows = []
     val = [pair for pair in default_annotations("qvh") if pair[0] == "val"]
-    with tempfile.TemporaryDirectory(prefix="amr-bench-") as tmp:
+    with scratch_dir() as tmp:
         for preset, label, knobs in VARIANTS:
             out = Path(tmp) / "store"
             config = SynthConfig.from_preset(preset, **knobs)
