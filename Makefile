@@ -16,7 +16,7 @@ DIMS_full := --video-dim 2816 --text-dim 512
 # `make benchmark`: the pre-registered benchmark of docs/benchmark.md (many hours on 2 cores).
 BENCH ?= runs/bench
 
-.PHONY: demo test lint format bench experiment benchmark clean
+.PHONY: demo test lint format bench experiment benchmark benchmark-report clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,18 @@ benchmark: $(VENV)/.installed
 	test -f $(BENCH)/control/store.json || $(BIN)/amr datasets synth --out $(BENCH)/control --preset control --seed 0 --train-videos 7200 --val-videos 800 --test-videos 800
 	$(BIN)/amr experiment --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5
 	$(BIN)/amr experiment --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr
+
+# The report of whatever has finished (the benchmark may still be running), copied to
+# docs/results/ (main store) and docs/results/control-world/ (once that experiment has started).
+benchmark-report: $(VENV)/.installed
+	$(BIN)/amr experiment --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5 --report-only --quiet
+	mkdir -p docs/results
+	cp $(BENCH)/main/results.md $(BENCH)/main/results.json $(BENCH)/main/*.png docs/results/
+	if [ -f $(BENCH)/control-world/experiment.json ]; then \
+	  $(BIN)/amr experiment --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr --report-only --quiet && \
+	  mkdir -p docs/results/control-world && \
+	  cp $(BENCH)/control-world/results.md $(BENCH)/control-world/results.json $(BENCH)/control-world/*.png docs/results/control-world/; \
+	fi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
