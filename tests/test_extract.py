@@ -130,9 +130,13 @@ def test_the_extracted_store_trains_predicts_and_evaluates(world, extracted, tmp
     assert "MR-full-R1@0.5" in json.loads(result.stdout)["brief"]  # no saliency: Charades-style
 
     predictor = Predictor.from_checkpoint(tmp_path / "run", device="cpu", encoder=world / "clip")
+    # The store records how its features were made; predict_video makes them the same way.
+    assert predictor.extractor == {"model": str(world / "clip"), "frames_per_clip": 2}
     row = json.loads((world / "val.jsonl").read_text().splitlines()[0])
-    from_video = predictor.predict_video(world / "videos" / f"{row['vid']}.mp4", row["query"],
-                                         top_k=3, frames_per_clip=2)  # fmt: skip
+    path = world / "videos" / f"{row['vid']}.mp4"
+    from_video = predictor.predict_video(path, row["query"], top_k=3)
+    one_frame = predictor.predict_video(path, row["query"], top_k=3, frames_per_clip=1)
+    assert not np.allclose(one_frame.saliency, from_video.saliency, atol=1e-3)
     opened = Store.open(store)
     video, words = opened.video_features(row["vid"]), opened.text_features(row["qid"])
     from_store = predictor.predict(video, words, row["duration"], top_k=3)
@@ -140,5 +144,5 @@ def test_the_extracted_store_trains_predicts_and_evaluates(world, extracted, tmp
         (m.start, m.end) for m in from_store.moments
     ]
     assert np.allclose(from_video.saliency, from_store.saliency, atol=1e-2)
-    with pytest.raises(Exception, match=r"needs Predictor\.from_checkpoint"):
+    with pytest.raises(Exception, match=r"needs Predictor\.from_checkpoint.*came from .*clip"):
         Predictor.from_checkpoint(tmp_path / "run", device="cpu").predict_video("x.mp4", "q")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +37,9 @@ class ImportConfig:
     out: Path
     clip_length: float | None = None
     name: str | None = None
+    extractor: dict[str, Any] | None = None
+    """How amr made the features (`amr features extract`: model, frames per clip); recorded in
+    store.json so that predicting from a video file can make them the same way."""
 
 
 @dataclass
@@ -140,6 +143,7 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
             "splits": list(tables),
             "video_features": [str(d) for d in config.video_features],
             "text_features": str(config.text_features),
+            **({"extractor": config.extractor} if config.extractor else {}),
         },
     ]
     meta = StoreMeta(

@@ -105,6 +105,7 @@ def extract_features(config: ExtractConfig, show_progress: bool = True) -> Impor
             text_features=work / "text",
             out=config.out,
             clip_length=clip_length,
+            extractor={"model": str(config.model), "frames_per_clip": config.frames_per_clip},
         ),
         show_progress=show_progress,
     )

@@ -74,6 +74,8 @@ class Predictor:
         if clip_length <= 0:
             raise AmrError(f"clip_length must be positive, got {clip_length:g}")
         self.encoder: Any = None  # a ClipEncoder, for predict_video (from_checkpoint(encoder=))
+        # How the training store's features were made, when amr made them (features extract).
+        self.extractor: dict[str, Any] | None = None
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.clip_length = float(clip_length)
@@ -97,6 +99,7 @@ class Predictor:
             clip_length = _clip_length_of(body, checkpoint)
         model = model_from_checkpoint(body)
         predictor = cls(model, clip_length, resolve_device(device), nms_threshold)
+        predictor.extractor = _extractor_of(body)
         if encoder is not None:
             from amr.features.clip import ClipEncoder
 
@@ -130,12 +133,23 @@ class Predictor:
         return self.predict_many([video_features], [text_features], durations, top_k)[0]
 
     def predict_video(
-        self, video: str | Path, query: str, top_k: int | None = 10, frames_per_clip: int = 1
+        self,
+        video: str | Path,
+        query: str,
+        top_k: int | None = 10,
+        frames_per_clip: int | None = None,
     ) -> Prediction:
         """One sentence in one video file, through the encoder given to from_checkpoint; the
-        features are made as `amr features extract` makes them."""
+        features are made as `amr features extract` made the training store's (frames per clip
+        from its record, else 1)."""
         if self.encoder is None:
-            raise AmrError("predict_video needs Predictor.from_checkpoint(..., encoder=CLIP_DIR)")
+            made_by = (self.extractor or {}).get("model")
+            hint = f" (the training store's features came from {made_by})" if made_by else ""
+            raise AmrError(
+                f"predict_video needs Predictor.from_checkpoint(..., encoder=CLIP_DIR){hint}"
+            )
+        if frames_per_clip is None:
+            frames_per_clip = int((self.extractor or {}).get("frames_per_clip", 1))
         from amr.features.video import read_clip_frames
 
         clips = read_clip_frames(video, self.clip_length, frames_per_clip, self.encoder.image_size)
@@ -233,6 +247,18 @@ def _top(prediction: Prediction, top_k: int | None) -> Prediction:
     if top_k is None or len(prediction.moments) <= top_k:
         return prediction
     return Prediction(prediction.moments[:top_k], prediction.saliency)
+
+
+def _extractor_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The record `amr features extract` left in the training store (through the corpus's
+    source for a cold start), or None for features made elsewhere."""
+    spec = json.loads(body["run_config"])
+    sources = ((spec.get("corpus_source") or {}).get("sources")) or {}
+    store_json = Path(spec.get("store") or "") / "store.json"
+    if not sources and spec.get("store") and store_json.is_file():
+        sources = json.loads(store_json.read_text(encoding="utf-8")).get("sources", {})
+    made = [entry["extractor"] for entry in sources.get("imports", []) if "extractor" in entry]
+    return made[-1] if made else None
 
 
 def _clip_length_of(body: dict[str, Any], where: str | Path) -> float:
