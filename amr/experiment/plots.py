@@ -74,11 +74,22 @@ def curves(results: list[ArmResult], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(9, 5))
     for name, by_epoch in points.items():
         xs = sorted(by_epoch)
+        means = [np.mean(by_epoch[x]) for x in xs]
+        # Seeds stop at different epochs: the mean is over every seed only while all still
+        # train; after that it is drawn thin and dotted, over the seeds that go on.
+        seeds = max(len(values) for values in by_epoch.values())
+        common = next((i for i, x in enumerate(xs) if len(by_epoch[x]) < seeds), len(xs))
         style = "-" if name in FRACTION_ARMS else "--"
-        axes.plot(xs, [np.mean(by_epoch[x]) for x in xs], style, linewidth=1.2, label=name)
+        (line,) = axes.plot(xs[:common], means[:common], style, linewidth=1.2, label=name)
+        if common < len(xs):
+            tail = slice(max(common - 1, 0), len(xs))
+            axes.plot(xs[tail], means[tail], ":", linewidth=0.8, color=line.get_color())
     axes.set_xlabel("epoch (two-stage arms: stage 1's epochs, then stage 2's)")
     axes.set_ylabel("val MR-full-mAP")
-    axes.set_title(f"Validation mAP per epoch at fraction {smallest:g} (mean over seeds)")
+    axes.set_title(
+        f"Validation mAP per epoch at fraction {smallest:g}: mean over seeds "
+        "(dotted: only the seeds still training)"
+    )
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, ncol=2)
     _save(figure, path)
