@@ -190,20 +190,32 @@ def test_a_run_without_its_finished_mark_is_resumed_not_retrained(experiment):
 
 def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path):
     config, results, _ = experiment
-    run = config.out / "fraction-1" / "seed-0" / "no-disc"
-    mark = (run / "finished.json").read_bytes()
-    (run / "finished.json").unlink()  # as if still training
+    unfinished = [
+        config.out / "fraction-1" / "seed-0" / "no-disc",
+        config.out / "fraction-0.5" / "seed-1" / "baseline",
+    ]
+    marks = {run: (run / "finished.json").read_bytes() for run in unfinished}
+    for run in unfinished:
+        (run / "finished.json").unlink()  # as if still training
     try:
         partial = run_experiment(ExperimentConfig(**{**config.__dict__, "report_only": True}))
-        assert not (run / "finished.json").exists()
+        assert not any((run / "finished.json").exists() for run in unfinished)
     finally:
-        (run / "finished.json").write_bytes(mark)
+        for run, mark in marks.items():
+            (run / "finished.json").write_bytes(mark)
     key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
-    assert {key(r) for r in partial} == {key(r) for r in results} - {("no-disc", 1.0, 0)}
+    assert {key(r) for r in partial} == {key(r) for r in results} - {
+        ("no-disc", 1.0, 0),
+        ("baseline", 0.5, 1),
+    }
     write_report(config, partial, command="amr experiment --report-only (test)")
     text = (config.out / "results.md").read_text()
-    assert "**Partial results**" in text and "not yet run: 1 no-disc (seed 0)." in text
-    assert "(provisional)" in text
+    assert "**Partial results**" in text
+    assert "not yet run: 0.5 baseline (seed 1); 1 no-disc (seed 0)." in text
+    # A verdict is provisional only while a run it rests on is missing: H2 needs amr and the
+    # baseline at the smallest fraction, H3 amr and no-negatives there.
+    verdicts = {line[4:6]: line for line in text.splitlines() if line.startswith("- **H")}
+    assert "(provisional)" in verdicts["H2"] and "(provisional)" not in verdicts["H3"]
     write_report(config, results, command="amr experiment (test)")  # as the fixture left it
     assert "Partial" not in (config.out / "results.md").read_text()
     with pytest.raises(AmrError, match="not an experiment directory"):

@@ -168,6 +168,7 @@ class Verdict:
     claim: str
     verdict: str  # "holds", "does not hold", "inconclusive", "not run"
     evidence: str
+    rests_on: tuple[tuple[str, float], ...] = ()  # the (arm, fraction) runs it is judged on
 
 
 def _direction(interval: Interval | None) -> str:
@@ -190,7 +191,8 @@ def hypotheses(analysis: Analysis, control_world: bool) -> list[Verdict]:
         inside = gain.low >= -CONTROL_BAND and gain.high <= CONTROL_BAND
         outside = gain.low > CONTROL_BAND or gain.high < -CONTROL_BAND
         verdict = "holds" if inside else "does not hold" if outside else "inconclusive"
-        return [Verdict("H4", CLAIMS["H4"], verdict, f"Δ R1@0.7 at {smallest:g}: {gain}")]
+        runs = (("amr", smallest), ("baseline", smallest))
+        return [Verdict("H4", CLAIMS["H4"], verdict, f"Δ R1@0.7 at {smallest:g}: {gain}", runs)]
     return [_h1(analysis), _h2(analysis, smallest), _h3(analysis, smallest)]
 
 
@@ -217,7 +219,8 @@ def _h1(analysis: Analysis) -> Verdict:
         verdict = "holds"
     else:
         verdict = "inconclusive"
-    return Verdict("H1", CLAIMS["H1"], verdict, evidence)
+    runs = tuple((arm, f) for f in (0.1, 0.25, 1.0) for arm in ("amr", "baseline"))
+    return Verdict("H1", CLAIMS["H1"], verdict, evidence, runs)
 
 
 def _h2(analysis: Analysis, fraction: float | None) -> Verdict:
@@ -239,7 +242,9 @@ def _h2(analysis: Analysis, fraction: float | None) -> Verdict:
         f"at {fraction:g}: gain on twin queries minus gain on the others {twin}; gain against "
         f"the true extents minus gain against the labels {truth}"
     )
-    return Verdict("H2", CLAIMS["H2"], verdict, evidence)
+    return Verdict(
+        "H2", CLAIMS["H2"], verdict, evidence, (("amr", fraction), ("baseline", fraction))
+    )
 
 
 def _h3(analysis: Analysis, fraction: float | None) -> Verdict:
@@ -251,4 +256,7 @@ def _h3(analysis: Analysis, fraction: float | None) -> Verdict:
         return Verdict("H3", CLAIMS["H3"], "not run", "no no-negatives runs")
     direction = _direction(gain)
     verdict = {"above": "holds", "below": "does not hold"}.get(direction, "inconclusive")
-    return Verdict("H3", CLAIMS["H3"], verdict, f"amr − no-negatives, twin queries: {gain}")
+    evidence = f"amr − no-negatives, twin queries: {gain}"
+    return Verdict(
+        "H3", CLAIMS["H3"], verdict, evidence, (("amr", fraction), ("no-negatives", fraction))
+    )

@@ -13,7 +13,7 @@ from amr.experiment import plots
 from amr.experiment.analysis import Analysis, ArmFigures, hypotheses
 from amr.experiment.arms import arms_named
 from amr.experiment.records import ArmResult
-from amr.experiment.report import markdown
+from amr.experiment.report import MissingRuns, markdown
 from amr.experiment.runner import ExperimentConfig
 from amr.experiment.scoring import Scorer
 from amr.fileio import atomic_write_text
@@ -58,10 +58,10 @@ def write_report(
     return figures
 
 
-def _missing(config: ExperimentConfig, results: list[ArmResult]) -> list[str]:
-    """The planned runs without a result, as "F ARM (seeds a, b)" phrases."""
+def _missing(config: ExperimentConfig, results: list[ArmResult]) -> list[MissingRuns]:
+    """The planned runs without a result, per arm and fraction."""
     done = {(r.arm.name, r.fraction, r.seed) for r in results}
-    phrases = []
+    missing = []
     for fraction in sorted(set(config.fractions)):
         for arm in arms_named(config.arms):
             seeds = [
@@ -69,9 +69,8 @@ def _missing(config: ExperimentConfig, results: list[ArmResult]) -> list[str]:
                 if (arm.name, fraction, s) not in done
             ]  # fmt: skip
             if seeds:
-                listed = ", ".join(map(str, seeds))
-                phrases.append(f"{fraction:g} {arm.name} (seed{'s' * (len(seeds) > 1)} {listed})")
-    return phrases
+                missing.append(MissingRuns(arm.name, fraction, tuple(seeds)))
+    return missing
 
 
 def _device_name(device: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -61,6 +62,20 @@ def _arm_table(figures: list[ArmFigures], gains: list[tuple[str, Any]]) -> list[
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class MissingRuns:
+    """Planned runs of one arm at one fraction that have not finished."""
+
+    arm: str
+    fraction: float
+    seeds: tuple[int, ...]
+
+    @property
+    def phrase(self) -> str:
+        seeds = ", ".join(map(str, self.seeds))
+        return f"{self.fraction:g} {self.arm} (seed{'s' * (len(self.seeds) > 1)} {seeds})"
+
+
 def markdown(
     figures: list[ArmFigures],
     verdicts: list[Verdict],
@@ -69,10 +84,11 @@ def markdown(
     device: str,
     command: str,
     plots: list[tuple[str, str]],
-    missing: list[str] | None = None,
+    missing: list[MissingRuns] | None = None,
 ) -> str:
     """results.md: what was run, on what data and machine, the tables and the hypotheses.
-    `missing` (a partial report): which planned runs have not finished."""
+    `missing` (a partial report): which planned runs have not finished; a verdict that rests
+    on one of them is marked provisional."""
     synthetic = store.meta.sources.get("kind") == "synthetic"
     preset = store.meta.sources.get("config", {}).get("preset", "")
     data = f"synthetic world `{preset}`" if synthetic else "imported features"
@@ -107,8 +123,8 @@ def markdown(
     if missing:
         lines.append(
             "- **Partial results**: the experiment has not finished; not yet run: "
-            + "; ".join(missing)
-            + ". Every verdict below is provisional until it has."
+            + "; ".join(m.phrase for m in missing)
+            + ". A verdict is provisional while a run it rests on is missing."
         )
     headline = [f for f in figures if f.group in ("headline", "control")]
     lines += ["", "## Baseline, AMR and the controls (test)", ""]
@@ -153,8 +169,10 @@ def markdown(
         ],
     )  # fmt: skip
     lines += ["", "## Hypotheses (pre-registered in docs/benchmark.md)", ""]
+    unfinished = {(m.arm, m.fraction) for m in missing or ()}
     for v in verdicts:
-        verdict = f"{v.verdict} (provisional)" if missing and v.verdict != "not run" else v.verdict
+        provisional = v.verdict != "not run" and unfinished.intersection(v.rests_on)
+        verdict = f"{v.verdict} (provisional)" if provisional else v.verdict
         lines.append(f"- **{v.name}** ({v.claim}): **{verdict}**. {v.evidence}")
     lines += ["", "## Plots", ""]
     lines += [f"![{caption}]({name})" for name, caption in plots]
