@@ -95,11 +95,18 @@ class Predictor:
         run's corpus or store when not given. `encoder` (a CLIP model directory or cache name,
         the one `amr features extract` used) enables `predict_video`."""
         body = load_checkpoint(checkpoint)
+        spec = json.loads(body["run_config"])
+        trained_on = _training_store(spec)
         if clip_length is None:
-            clip_length = _clip_length_of(body, checkpoint)
+            if trained_on is None:
+                raise AmrError(
+                    f"{checkpoint}: the run's store {spec.get('store')} is not here to say the "
+                    "clip length; pass clip_length="
+                )
+            clip_length = float(trained_on["clip_length"])
         model = model_from_checkpoint(body)
         predictor = cls(model, clip_length, resolve_device(device), nms_threshold)
-        predictor.extractor = _extractor_of(body)
+        predictor.extractor = _extractor_of(trained_on or {})
         if encoder is not None:
             from amr.features.clip import ClipEncoder
 
@@ -249,28 +256,21 @@ def _top(prediction: Prediction, top_k: int | None) -> Prediction:
     return Prediction(prediction.moments[:top_k], prediction.saliency)
 
 
-def _extractor_of(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The record `amr features extract` left in the training store (through the corpus's
-    source for a cold start), or None for features made elsewhere."""
-    spec = json.loads(body["run_config"])
-    sources = ((spec.get("corpus_source") or {}).get("sources")) or {}
-    store_json = Path(spec.get("store") or "") / "store.json"
-    if not sources and spec.get("store") and store_json.is_file():
-        sources = json.loads(store_json.read_text(encoding="utf-8")).get("sources", {})
-    made = [entry["extractor"] for entry in sources.get("imports", []) if "extractor" in entry]
-    return made[-1] if made else None
-
-
-def _clip_length_of(body: dict[str, Any], where: str | Path) -> float:
-    """The clip length the model was trained at: from the corpus's source, else the store."""
-    spec = json.loads(body["run_config"])
+def _training_store(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """What the run's training data says of its store (clip length, sources): the corpus
+    manifest's source for a cold start, else the run's store.json if it is still there."""
     source = spec.get("corpus_source") or {}
     if "clip_length" in source:
-        return float(source["clip_length"])
-    store_json = Path(spec.get("store", "")) / "store.json"
-    if store_json.is_file():
-        return float(json.loads(store_json.read_text(encoding="utf-8"))["clip_length"])
-    raise AmrError(
-        f"{where}: the run's store {spec.get('store')} is not here to say the clip length; "
-        "pass clip_length="
-    )
+        return source
+    store_json = Path(spec["store"]) / "store.json" if spec.get("store") else None
+    if store_json is not None and store_json.is_file():
+        return json.loads(store_json.read_text(encoding="utf-8"))
+    return None
+
+
+def _extractor_of(trained_on: dict[str, Any]) -> dict[str, Any] | None:
+    """The record `amr features extract` left in the training store, or None for features made
+    elsewhere."""
+    imports = trained_on.get("sources", {}).get("imports", [])
+    made = [entry["extractor"] for entry in imports if "extractor" in entry]
+    return made[-1] if made else None
