@@ -27,12 +27,10 @@ def split_batches(
     vids = samples.column("vid").to_pylist()
     queries = samples.column("query").to_pylist()
     durations = samples.column("duration").to_numpy().astype(np.float64)
-    dim = store.meta.video_dim
     for start in range(0, len(qids), batch_size):
         stop = min(start + batch_size, len(qids))
         clips = [store.video_features(v)[:max_clips] for v in vids[start:stop]]  # store lookups
-        flat = np.concatenate(clips).astype(np.float16, copy=False).reshape(-1, dim)
-        video, video_mask = padded(flat, np.asarray([len(c) for c in clips]))
+        video, video_mask = padded(np.concatenate(clips), np.asarray([len(c) for c in clips]))
         words, words_mask = text.gather(qids[start:stop])
         yield {
             "video": video,
