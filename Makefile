@@ -15,6 +15,8 @@ DIMS_cpu  :=
 DIMS_full := --video-dim 2816 --text-dim 512
 # `make benchmark`: the pre-registered benchmark of docs/benchmark.md (many hours on 2 cores).
 BENCH ?= runs/bench
+BENCH_MAIN    := --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5
+BENCH_CONTROL := --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr
 
 .PHONY: demo test lint format bench experiment benchmark benchmark-report clean
 
@@ -64,17 +66,17 @@ experiment: $(VENV)/.installed
 benchmark: $(VENV)/.installed
 	test -f $(BENCH)/qvh/store.json || $(BIN)/amr datasets synth --out $(BENCH)/qvh --preset qvh --seed 0
 	test -f $(BENCH)/control/store.json || $(BIN)/amr datasets synth --out $(BENCH)/control --preset control --seed 0 --train-videos 7200 --val-videos 800 --test-videos 800
-	$(BIN)/amr experiment --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5
-	$(BIN)/amr experiment --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr
+	$(BIN)/amr experiment $(BENCH_MAIN)
+	$(BIN)/amr experiment $(BENCH_CONTROL)
 
 # The report of whatever has finished (the benchmark may still be running), copied to
 # docs/results/ (main store) and docs/results/control-world/ (once that experiment has started).
 benchmark-report: $(VENV)/.installed
-	$(BIN)/amr experiment --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5 --report-only --quiet
+	$(BIN)/amr experiment $(BENCH_MAIN) --report-only --quiet
 	mkdir -p docs/results
 	cp $(BENCH)/main/results.md $(BENCH)/main/results.json $(BENCH)/main/*.png docs/results/
 	if [ -f $(BENCH)/control-world/experiment.json ]; then \
-	  $(BIN)/amr experiment --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr --report-only --quiet && \
+	  $(BIN)/amr experiment $(BENCH_CONTROL) --report-only --quiet && \
 	  mkdir -p docs/results/control-world && \
 	  cp $(BENCH)/control-world/results.md $(BENCH)/control-world/results.json $(BENCH)/control-world/*.png docs/results/control-world/; \
 	fi
