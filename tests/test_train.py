@@ -131,8 +131,19 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     }  # fmt: skip
 
 
+@pytest.fixture
+def terminal_sigint():
+    """SIGINT as a terminal delivers it, even when pytest itself was started with SIGINT ignored
+    (`nohup make test &` from a script), so the test sees what a user at a terminal sees."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
-    train_corpus, small_store, tmp_path, monkeypatch
+    train_corpus, small_store, tmp_path, monkeypatch, terminal_sigint
 ):
     import os
     import signal
