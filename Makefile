@@ -18,7 +18,7 @@ BENCH ?= runs/bench
 BENCH_MAIN    := --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5
 BENCH_CONTROL := --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr
 
-.PHONY: demo test lint format bench experiment benchmark benchmark-report clean
+.PHONY: demo test lint format bench bench-gpu experiment benchmark benchmark-report clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run
+
+# On a GPU machine whose python holds a CUDA torch (not .venv's CPU wheel): the `full` budget's
+# per-stage samples/s and peak GPU memory at real dims (docs/results/gpu-full.md; several GB).
+bench-gpu:
+	$(PYTHON) -m benchmarks.gpu_full --out runs/gpu-full --json runs/gpu-full/result.json
 
 # BUDGET=cpu: the 10 % fraction's baseline + amr in about 9 minutes a seed on 2 CPU cores
 # (128/64-d); BUDGET=full: real dims, for a GPU. Rerunning continues where it stopped.
