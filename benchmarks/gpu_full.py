@@ -4,12 +4,13 @@ GPU memory at real dims (2816/512-d), on the qvh synthetic store with all of tra
 A lent GPU comes for minutes, so each stage trains a few epochs rather than to convergence, and
 the table projects what a converged run of the budget would take from the measured speeds
 (stage 1: 40 epochs of the ×10 corpus; stage 2 and the baseline: at most 100 epochs). Stage 1
-and 2 read a corpus built from `--corpus-fraction` of train (at 100 % it would be ~30 GB at
+and 2 read a corpus built from `--corpus-fraction` of train (at 100 % it would be ~32 GB at
 these dims); their per-sample speed does not depend on the corpus's length.
 
     python -m benchmarks.gpu_full --out DIR [--epochs 2] [--corpus-fraction 0.1] [--json FILE]
 
-Not part of `make bench`: it needs CUDA and writes several GB.
+Not part of `make bench`: it is meant for a GPU (`--device cpu` runs it too, slowly) and writes
+several GB.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from amr.train.config import TrainConfig
 from amr.train.rundir import read_metrics
 
 VIDEO_DIM, TEXT_DIM = 2816, 512
-FULL_STAGE1_EPOCHS, MAX_REAL_EPOCHS = 40, 100
 
 
 def _timed(what: str, work: Any, log: dict[str, Any]) -> Any:
@@ -125,15 +125,15 @@ def run(
         ("baseline (100 % of train)", out / "baseline",
          lambda: stages.baseline(store, "train", out / "baseline", config(budget.baseline),
                                  budget.model, **quiet),
-         train_rows, MAX_REAL_EPOCHS),
+         train_rows, budget.baseline["epochs"]),
         ("stage 1: cold start", out / "cold-start",
          lambda: stages.cold_start(corpus, small, out / "cold-start", config(budget.stage1),
                                    budget.model, **quiet),
-         train_rows * budget.multiplier, FULL_STAGE1_EPOCHS),
+         train_rows * budget.multiplier, budget.stage1["epochs"]),
         ("stage 2: distillation", out / "distill",
          lambda: stages.distill(out / "cold-start", corpus, small, out / "distill",
                                 config(budget.stage2), **quiet),
-         train_rows, MAX_REAL_EPOCHS),
+         train_rows, budget.stage2["epochs"]),
     ]  # fmt: skip
     for name, path, train, per_epoch, max_epochs in plan:
         record = _stage(name, path, train, device)
