@@ -12,9 +12,8 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
 from amr.train.engine import train_step
-from benchmarks.train import synthetic_batch
+from benchmarks.train import reference_training
 
 WARM_UP = 5
 
@@ -24,12 +23,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=25)
     steps = parser.parse_args().steps
     device = torch.device("cuda")
-    torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
-    model = MomentDETR(ModelConfig(video_dim=2816, text_dim=512)).to(device)
-    criterion = Criterion(LossConfig())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    batches = [synthetic_batch(2816, 512, generator) for _ in range(WARM_UP + steps)]
+    model, criterion, optimizer, batches = reference_training(2816, 512, device, WARM_UP + steps)
     for batch in batches[:WARM_UP]:
         train_step(model, criterion, optimizer, batch, device, 0.1)
     torch.cuda.synchronize(device)

@@ -43,15 +43,26 @@ def synthetic_batch(
     }
 
 
-def _speed(video_dim: int, text_dim: int, device: torch.device) -> float:
-    """Samples/s of the reference model's training step (bf16 autocast on CUDA)."""
+def reference_training(
+    video_dim: int, text_dim: int, device: torch.device, count: int
+) -> tuple[MomentDETR, Criterion, torch.optim.Optimizer, list[dict[str, torch.Tensor]]]:
+    """The reference model on `device`, its criterion and optimiser, and `count` batches, all
+    seeded (also used by benchmarks/gpu_profile.py)."""
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
     model = MomentDETR(ModelConfig(video_dim=video_dim, text_dim=text_dim)).to(device)
     criterion = Criterion(LossConfig())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    batches = [synthetic_batch(video_dim, text_dim, generator) for _ in range(count)]
+    return model, criterion, optimizer, batches
+
+
+def _speed(video_dim: int, text_dim: int, device: torch.device) -> float:
+    """Samples/s of the reference model's training step (bf16 autocast on CUDA)."""
     steps = STEPS if device.type == "cpu" else 10 * STEPS
-    batches = [synthetic_batch(video_dim, text_dim, generator) for _ in range(steps + 2)]
+    model, criterion, optimizer, batches = reference_training(
+        video_dim, text_dim, device, steps + 2
+    )
     for batch in batches[:2]:  # warm-up
         train_step(model, criterion, optimizer, batch, device, 0.1)
     _sync(device)
