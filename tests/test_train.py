@@ -181,6 +181,23 @@ def test_ctrl_c_saves_the_batch_and_resume_continues_from_it(
     assert result.exit_code == 130 and result.output.startswith("error: SIGINT: saved")
 
 
+def test_a_signal_ignored_at_launch_stays_ignored_during_training():
+    """`amr experiment ... &` from a script starts with SIGINT ignored; training must not
+    re-arm it, or a Ctrl-C meant for the launching shell would stop the run."""
+    import signal
+
+    from amr.train.interrupt import StopRequest
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with StopRequest() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) == stop._handle  # still caught
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path, monkeypatch):
 
     config = tmp_path / "tiny.json"

@@ -1,6 +1,7 @@
 """Ctrl-C and SIGTERM during training: the engine finishes the batch, saves last.pt and
 stops, so `--resume` continues from there; a second signal acts at once (the handlers are
-restored as soon as the first arrives)."""
+restored as soon as the first arrives). A signal the launcher set to be ignored (`cmd &` from
+a script ignores SIGINT) stays ignored: Ctrl-C in that terminal was not meant for the run."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ class StopRequest:
     def __enter__(self) -> StopRequest:
         if self.enabled:
             for sig in SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
