@@ -18,6 +18,9 @@ BENCH ?= runs/bench
 BENCH_MAIN    := --store $(BENCH)/qvh --out $(BENCH)/main --budget cpu --fractions 0.1,0.25,1 --seeds 3 --headline-seeds 5
 BENCH_CONTROL := --store $(BENCH)/control --out $(BENCH)/control-world --budget cpu --fractions 0.1 --seeds 5 --arms baseline,amr
 
+# --restore-from FOLDER where that evidence folder exists (a fresh clone has none).
+restore = $(if $(wildcard $(1)/experiment.json),--restore-from $(1))
+
 .PHONY: demo test lint format bench bench-gpu experiment benchmark benchmark-report clean
 
 $(BIN)/python:
@@ -67,12 +70,13 @@ experiment: $(VENV)/.installed
 	test -f $(EXPERIMENT)-$(BUDGET)-store/store.json || $(BIN)/amr datasets synth --out $(EXPERIMENT)-$(BUDGET)-store --preset qvh --seed 0 $(DIMS_$(BUDGET))
 	$(BIN)/amr experiment --store $(EXPERIMENT)-$(BUDGET)-store --out $(EXPERIMENT)-$(BUDGET) --fractions $(FRACTIONS) --seeds $(SEEDS) --budget $(BUDGET) --arms $(ARMS)
 
-# The commands of docs/benchmark.md, section 5; rerunning continues where it stopped.
+# The commands of docs/benchmark.md, section 5; rerunning continues where it stopped, and
+# runs published in docs/results/ (their evidence) are read back instead of retrained.
 benchmark: $(VENV)/.installed
 	test -f $(BENCH)/qvh/store.json || $(BIN)/amr datasets synth --out $(BENCH)/qvh --preset qvh --seed 0
 	test -f $(BENCH)/control/store.json || $(BIN)/amr datasets synth --out $(BENCH)/control --preset control --seed 0 --train-videos 7200 --val-videos 800 --test-videos 800
-	$(BIN)/amr experiment $(BENCH_MAIN)
-	$(BIN)/amr experiment $(BENCH_CONTROL)
+	$(BIN)/amr experiment $(BENCH_MAIN) $(call restore,docs/results/evidence)
+	$(BIN)/amr experiment $(BENCH_CONTROL) $(call restore,docs/results/control-world/evidence)
 
 # The report of whatever has finished (the benchmark may still be running), copied to
 # docs/results/ (main store) and docs/results/control-world/ (once that experiment has started).
@@ -80,10 +84,12 @@ benchmark-report: $(VENV)/.installed
 	$(BIN)/amr experiment $(BENCH_MAIN) --report-only --quiet
 	mkdir -p docs/results
 	cp $(BENCH)/main/results.md $(BENCH)/main/results.json $(BENCH)/main/*.png docs/results/
+	cp -r $(BENCH)/main/evidence docs/results/
 	if [ -f $(BENCH)/control-world/experiment.json ]; then \
 	  $(BIN)/amr experiment $(BENCH_CONTROL) --report-only --quiet && \
 	  mkdir -p docs/results/control-world && \
-	  cp $(BENCH)/control-world/results.md $(BENCH)/control-world/results.json $(BENCH)/control-world/*.png docs/results/control-world/; \
+	  cp $(BENCH)/control-world/results.md $(BENCH)/control-world/results.json $(BENCH)/control-world/*.png docs/results/control-world/ && \
+	  cp -r $(BENCH)/control-world/evidence docs/results/control-world/; \
 	fi
 
 clean:

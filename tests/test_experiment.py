@@ -3,6 +3,7 @@ with the best checkpoint on val, shared runs shared, reruns continue, and a repo
 intervals and verdicts follow from the per-query scores."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +222,49 @@ def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path
     with pytest.raises(AmrError, match="not an experiment directory"):
         run_experiment(ExperimentConfig(**{**config.__dict__, "report_only": True,
                                            "out": tmp_path / "none"}))  # fmt: skip
+
+
+def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrains(
+    experiment, tmp_path
+):
+    config, results, _ = experiment
+    evidence = tmp_path / "evidence"
+    shutil.copytree(config.out / "evidence", evidence)
+    kept = sorted(p.relative_to(evidence).as_posix() for p in evidence.rglob("*") if p.is_file())
+    assert "fraction-1/seed-0/amr/test_per_query.npz" in kept
+    assert "fraction-1/seed-0/stage1/finished.json" in kept
+    assert not [name for name in kept if name.endswith((".pt", "_preds.jsonl"))]
+    shutil.rmtree(evidence / "fraction-1" / "seed-0" / "no-disc")  # as if it never finished
+
+    lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp",
+                               "restore_from": evidence})  # fmt: skip
+    again = run_experiment(lost)
+    seed0 = lost.out / "fraction-1" / "seed-0"
+    trained = sorted(p.parent.relative_to(lost.out).as_posix() for p in lost.out.rglob("last.pt"))
+    assert trained == ["fraction-1/seed-0/no-disc", "fraction-1/seed-0/stage1"]
+    assert not (seed0 / "amr" / "test_preds.jsonl").exists()  # scored from its evidence
+    old, new = (json.loads((root / "stage1" / "finished.json").read_text())
+                for root in (evidence / "fraction-1" / "seed-0", seed0))  # fmt: skip
+    assert {**new, "seconds": 0} == {**old, "seconds": 0}  # retrained to the same run
+    key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
+    assert {key(r): r.metrics["test"]["brief"] for r in again} == {
+        key(r): r.metrics["test"]["brief"] for r in results
+    }
+    write_report(lost, again, command="amr experiment (test)")
+    without_minutes = lambda path: [  # noqa: E731
+        {k: v for k, v in record.items() if k != "minutes"}
+        for record in json.loads((path / "results.json").read_text())
+    ]
+    assert without_minutes(lost.out) == without_minutes(config.out)
+    verdicts = lambda path: [  # noqa: E731
+        line for line in (path / "results.md").read_text().splitlines() if "**H" in line
+    ]
+    assert verdicts(lost.out) == verdicts(config.out)
+
+    other = Budget(**{**TINY.__dict__, "multiplier": 4})
+    with pytest.raises(AmrError, match="evidence of an experiment with a different budget"):
+        run_experiment(ExperimentConfig(**{**lost.__dict__, "out": tmp_path / "other",
+                                           "budget_override": other}))  # fmt: skip
 
 
 def test_bootstrap_intervals_are_paired_and_reproducible():

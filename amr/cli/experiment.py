@@ -67,10 +67,18 @@ def _fractions(text: str) -> tuple[float, ...]:
     help="Write the report from the runs that have finished; train nothing (for a long "
     "experiment still running or stopped).",
 )
+@click.option(
+    "--restore-from",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=None,
+    help="An evidence folder (OUT/evidence of an earlier report, or a published copy of it) "
+    "to read back the finished runs --out lacks: their scores and curves, not their weights. "
+    "They are reported, not retrained; a stage 1 is retrained only for a stage 2 still to run.",
+)
 @output_options("No progress display and no table; errors still print.")
 def experiment_command(
     store_path, out, fractions, seeds, headline_seeds, budget, arms, device, workers,
-    report_only, output: Output,
+    report_only, restore_from, output: Output,
 ) -> None:  # fmt: skip
     """Test the paper's claim: the real-data baseline, AMR's two stages, the ablations and two
     controls (one stage on augmented + real rows; two stages whose first re-reads the real
@@ -80,7 +88,9 @@ def experiment_command(
     mAP plateau, stage 1 runs its schedule) and is scored on the test split with its best
     checkpoint on val. Writes results.json (one record per arm, fraction and seed),
     results.md (95 % bootstrap intervals over seeds and queries, gains paired by seed, the
-    hypotheses of docs/benchmark.md) and fractions.png, curves.png, difficulty.png.
+    hypotheses of docs/benchmark.md), fractions.png, curves.png, difficulty.png, and
+    evidence/: each run's config, curve and per-query test scores, small enough to commit,
+    from which --restore-from rebuilds the report after the runs themselves are lost.
     """
     from amr.experiment import ExperimentConfig, run_experiment, terminal_table, write_report
 
@@ -96,6 +106,7 @@ def experiment_command(
         workers=workers,
         show_progress=output.progress,
         report_only=report_only,
+        restore_from=restore_from,
     )
     figures = write_report(config, run_experiment(config))
 

@@ -1,4 +1,5 @@
-"""Write an experiment's report: results.json, results.md and the plots beside them."""
+"""Write an experiment's report: results.json, results.md and the plots beside them, and the
+runs' evidence (evidence.py) in evidence/."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from amr.corpus.reader import Corpus
 from amr.datasets.store import Store
-from amr.experiment import plots
+from amr.experiment import evidence, plots
 from amr.experiment.analysis import Analysis, ArmFigures, hypotheses
 from amr.experiment.arms import arms_named
 from amr.experiment.records import ArmResult
@@ -55,6 +56,7 @@ def write_report(
                     _device_name(config.device), command, list(PLOTS),
                     _missing(config, results))  # fmt: skip
     atomic_write_text(out / "results.md", text)
+    evidence.archive(out, results)
     return figures
 
 

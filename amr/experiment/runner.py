@@ -13,7 +13,8 @@ Layout of the experiment directory:
 
 Each run leaves `finished.json` when it is done; a rerun skips finished runs and resumes an
 interrupted one from its last.pt, so a long experiment can be stopped and continued, and more
-seeds, arms or fractions added later.
+seeds, arms or fractions added later. A directory that lost its runs gets their evidence back
+with `restore_from` (evidence.py): those runs are reported as they were, not retrained.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from amr.corpus.schema import MANIFEST
 from amr.datasets.store import Store
 from amr.datasets.subset import subset_store
 from amr.errors import AmrError
+from amr.experiment import evidence
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
 from amr.experiment.records import FINISHED, ArmResult, RunRecord
-from amr.experiment.scoring import TEST_SPLIT, VAL_SPLIT, Scorer
+from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import write_json
 
 TRAIN_SPLIT = "train"
@@ -58,6 +60,7 @@ class ExperimentConfig:
     workers: int = 2  # augmentation workers and loader threads
     show_progress: bool = True
     report_only: bool = False  # score and report finished runs; train nothing
+    restore_from: Path | None = None  # an evidence folder (evidence.py) to read runs back from
     budget_override: Budget | None = field(default=None, compare=False)  # tests: a tiny budget
 
     def resolved_budget(self) -> Budget:
@@ -92,6 +95,9 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
         raise AmrError(f"{out}: not an experiment directory (nothing to report)")
     _claim(out, store, budget)
     console = stderr_console()
+    if config.restore_from is not None:
+        restored = evidence.restore(config.restore_from, out)
+        console.print(f"restored {restored} finished runs from {config.restore_from}")
     results = []
     for fraction in sorted(set(config.fractions)):
         if (
@@ -197,15 +203,18 @@ class _SeedRunner:
             return None
 
     def _arm(self, arm: Arm) -> ArmResult:
+        # A stage 2 that has still to train needs its stage 1's weights, which a run read back
+        # from evidence lacks: that stage 1 is trained again (to the same weights).
+        weights = not (self.root / arm.name / FINISHED).is_file()
         if arm.recipe == "baseline":
             runs = [self._baseline(arm)]
         elif arm.recipe in ("aug-only", "mixed"):
             runs = [self._stage1(arm)]
         elif arm.recipe == "real-repeat":
-            stage1 = self._real_stage1(arm)
+            stage1 = self._real_stage1(arm, weights)
             runs = [stage1, self._stage2(arm, stage1)]
         else:
-            stage1 = self._stage1(arm)
+            stage1 = self._stage1(arm, weights)
             runs = [stage1, self._stage2(arm, stage1)]
         scored = runs[-1].path
         metrics = self.scorer.score(scored)
@@ -220,7 +229,7 @@ class _SeedRunner:
         body["workers"] = self.config.workers
         return replace(TrainConfig.from_json(body), **changes)
 
-    def _stage1(self, arm: Arm) -> RunRecord:
+    def _stage1(self, arm: Arm, weights: bool = False) -> RunRecord:
         from amr.train.stages import cold_start
 
         path = self.root / arm.stage1_name
@@ -236,9 +245,10 @@ class _SeedRunner:
                 resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
                 kinds=arm.kinds,
             ),
+            weights,
         )  # fmt: skip
 
-    def _real_stage1(self, arm: Arm) -> RunRecord:
+    def _real_stage1(self, arm: Arm, weights: bool) -> RunRecord:
         """Stage 1 of the real-repeat control: the real rows, shuffled, with stage 1's
         settings, for as many samples (so steps) as AMR's stage 1 of this seed."""
         amr_stage1 = self._stage1(arms_named(["amr"])[0])
@@ -248,7 +258,7 @@ class _SeedRunner:
             epochs=math.ceil(amr_stage1.samples / max(int(rows), 1)) + 1,
             max_samples=amr_stage1.samples,
         )
-        return self._real_rows(self.root / arm.stage1_name, config)
+        return self._real_rows(self.root / arm.stage1_name, config, weights)
 
     def _stage2(self, arm: Arm, stage1: RunRecord) -> RunRecord:
         from amr.train.config import DistillConfig
@@ -270,7 +280,7 @@ class _SeedRunner:
     def _baseline(self, arm: Arm) -> RunRecord:
         return self._real_rows(self.root / arm.name, self._train_config(self.budget.baseline))
 
-    def _real_rows(self, path: Path, config: Any) -> RunRecord:
+    def _real_rows(self, path: Path, config: Any, weights: bool = False) -> RunRecord:
         """A baseline-stage run: the store's real train rows, shuffled."""
         from amr.train.stages import baseline
 
@@ -281,17 +291,31 @@ class _SeedRunner:
                 self.data.store, TRAIN_SPLIT, path, config, self.budget.model,
                 resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
             ),
+            weights,
         )  # fmt: skip
 
-    def _run(self, path: Path, config: Any, train: Callable[[bool, bool], Any]) -> RunRecord:
-        """Skip a finished run, resume an interrupted one, else start it."""
+    def _run(
+        self, path: Path, config: Any, train: Callable[[bool, bool], Any], weights: bool = False
+    ) -> RunRecord:
+        """Skip a finished run (with its weights, when `weights`), resume an interrupted one,
+        else start it."""
+        from amr.train.checkpoint import LAST
         from amr.train.rundir import read_metrics
 
+        restored = None
         if (path / FINISHED).is_file():
-            return RunRecord.read(path)
+            if not weights or (path / LAST).is_file():
+                return RunRecord.read(path)
+            restored = RunRecord.read(path)  # evidence only: train it again for its weights
         if self.config.report_only:
             raise _Unfinished(path)
-        train((path / "last.pt").is_file(), (path / "config.json").is_file())
+        rescore = False
+        if restored is not None:
+            self.console.print(f"{path}: retraining for the weights its evidence lacks")
+            rescore = (path / SCORES).is_file()  # an arm scored from it may already be read
+            for name in evidence.FILES:
+                (path / name).unlink(missing_ok=True)
+        train((path / LAST).is_file(), (path / "config.json").is_file())
         lines = read_metrics(path)
         seen, curve = 0, []
         for line in lines:
@@ -310,7 +334,18 @@ class _SeedRunner:
             "curve": curve,
         }
         write_json(path / FINISHED, body)
-        return RunRecord.read(path)
+        record = RunRecord.read(path)
+        if rescore:
+            self.scorer.score(path)
+        if restored is not None and (restored.samples, restored.epochs, restored.curve) != (
+            record.samples, record.epochs, record.curve
+        ):  # fmt: skip
+            self.console.print(
+                f"[bold red]{path}: retrained run differs from its evidence[/] (samples "
+                f"{restored.samples} → {record.samples}, epochs {restored.epochs} → "
+                f"{record.epochs}); the report uses the retrained run"
+            )
+        return record
 
 
 class _Unfinished(Exception):

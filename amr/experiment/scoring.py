@@ -13,10 +13,11 @@ from amr.datasets.truth import has_truth, queries_with_twin
 from amr.eval import evaluate, load_ground_truth, per_query_scores, predictions_from_records
 from amr.eval.predictions import read_predictions
 from amr.eval.submission import write_submission
-from amr.fileio import write_json
+from amr.fileio import atomic_path, write_json
 
 VAL_SPLIT, TEST_SPLIT = "val", "test"
 SCORES = "scores.json"
+PER_QUERY = "test_per_query.npz"  # per_query()'s arrays: small enough to publish (evidence.py)
 
 
 class Scorer:
@@ -48,15 +49,37 @@ class Scorer:
             scores[split] = evaluate(predictions, self.truth[split])
             if split == TEST_SPLIT and self.true_extents is not None:
                 scores["test_truth"] = evaluate(predictions, self.true_extents)
+        self._cache_per_query(run)
         write_json(run / SCORES, scores)
         return scores
 
     def per_query(self, run: Path, true_extents: bool = False) -> dict[str, np.ndarray]:
-        """Each test query's scores (per_query_scores) for the run's scored checkpoint."""
+        """Each test query's scores (per_query_scores) for the run's scored checkpoint, from
+        its test_preds.jsonl once, then from the PER_QUERY file (all a restored run has)."""
         truth = self.true_extents if true_extents else self.truth[TEST_SPLIT]
         if truth is None:
             raise ValueError("the store has no true extents")
-        return per_query_scores(read_predictions(run / "test_preds.jsonl"), truth)
+        prefix = "truth/" if true_extents else "annotated/"
+        cached = run / PER_QUERY
+        if not cached.is_file():
+            self._cache_per_query(run)
+        with np.load(cached) as saved:
+            scores = {k[len(prefix) :]: saved[k] for k in saved.files if k.startswith(prefix)}
+        if not np.array_equal(scores.get("qid"), truth.qids):
+            raise ValueError(f"{cached}: scores of other test queries than {self.store}'s")
+        return scores
+
+    def _cache_per_query(self, run: Path) -> None:
+        predictions = read_predictions(run / "test_preds.jsonl")
+        arrays = {
+            f"annotated/{k}": v
+            for k, v in per_query_scores(predictions, self.truth[TEST_SPLIT]).items()
+        }
+        if self.true_extents is not None:
+            truth = per_query_scores(predictions, self.true_extents)
+            arrays.update({f"truth/{k}": v for k, v in truth.items()})
+        with atomic_path(run / PER_QUERY) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
 
     def twin_mask(self) -> np.ndarray | None:
         """Which test queries (in ground-truth order) have a hidden look-alike twin."""
