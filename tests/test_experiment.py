@@ -261,6 +261,15 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
     ]
     assert verdicts(lost.out) == verdicts(config.out)
 
+    # The report alone, from the evidence alone: nothing trains, no-disc is reported missing.
+    report = ExperimentConfig(**{**lost.__dict__, "out": tmp_path / "report",
+                                 "report_only": True})  # fmt: skip
+    partial = run_experiment(report)
+    assert not list(report.out.rglob("*.pt"))
+    assert {key(r) for r in partial} == {key(r) for r in results} - {("no-disc", 1.0, 0)}
+    write_report(report, partial, command="amr experiment (test)")
+    assert "not yet run: 1 no-disc (seed 0)." in (report.out / "results.md").read_text()
+
     other = Budget(**{**TINY.__dict__, "multiplier": 4})
     with pytest.raises(AmrError, match="evidence of an experiment with a different budget"):
         run_experiment(ExperimentConfig(**{**lost.__dict__, "out": tmp_path / "other",

@@ -91,7 +91,7 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
                 "stores have one; for imported data, import a labelled split as test)"
             )
     out = Path(config.out)
-    if config.report_only and not (out / "experiment.json").is_file():
+    if config.report_only and config.restore_from is None and not (out / evidence.CLAIM).is_file():
         raise AmrError(f"{out}: not an experiment directory (nothing to report)")
     _claim(out, store, budget)
     console = stderr_console()
@@ -100,11 +100,11 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
         console.print(f"restored {restored} finished runs from {config.restore_from}")
     results = []
     for fraction in sorted(set(config.fractions)):
-        if (
-            config.report_only
-            and not (_fraction_root(out, fraction) / "corpus" / MANIFEST).is_file()
+        root = _fraction_root(out, fraction)
+        if config.report_only and not (
+            (root / "corpus" / MANIFEST).is_file() or any(root.glob(f"seed-*/*/{FINISHED}"))
         ):
-            continue
+            continue  # not started; a fraction read back from evidence gets its corpus made
         data = _fraction_data(out, store, fraction, budget, config)
         scorer = Scorer(data.store, config.device)
         # Headline arms and controls first, every seed of theirs, then the rest: the first
@@ -136,7 +136,7 @@ def _fraction_root(out: Path, fraction: float) -> Path:
 def _claim(out: Path, store: Store, budget: Budget) -> None:
     """experiment.json: a rerun into the same directory must use the same store and budget."""
     state = {"store_fingerprint": store.meta.fingerprint, "budget": budget.to_json()}
-    path = out / "experiment.json"
+    path = out / evidence.CLAIM
     if path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved != state:
