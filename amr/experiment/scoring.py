@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from amr.datasets.truth import has_truth, queries_with_twin
+from amr.errors import AmrError
 from amr.eval import evaluate, load_ground_truth, per_query_scores, predictions_from_records
 from amr.eval.predictions import read_predictions
 from amr.eval.submission import write_submission
@@ -66,7 +67,7 @@ class Scorer:
         with np.load(cached) as saved:
             scores = {k[len(prefix) :]: saved[k] for k in saved.files if k.startswith(prefix)}
         if not np.array_equal(scores.get("qid"), truth.qids):
-            raise ValueError(f"{cached}: scores of other test queries than {self.store}'s")
+            raise AmrError(f"{cached}: scores of other test queries than {self.store}'s")
         return scores
 
     def _cache_per_query(self, run: Path) -> None:
