@@ -126,6 +126,8 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     lines = [json.loads(x) for x in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
     cut = [json.loads(x) for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
     assert [x["val"] for x in lines] == [x["val"] for x in cut]
+    # the epoch it resumed in counts the batches trained before the crash too
+    assert [(x["steps"], x["samples"]) for x in lines] == [(x["steps"], x["samples"]) for x in cut]
     assert set(json.loads((tmp_path / "whole" / "config.json").read_text())) >= {
         "model", "train", "loss", "corpus", "store_fingerprint",
     }  # fmt: skip

@@ -116,9 +116,12 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
     with StopRequest(enabled=ranks.world == 1) as stop, progress:
         for epoch in range(cursor[0], len(limits)):
             plan, limit = plan_of(epoch), limits[epoch]
-            done = cursor[1] if epoch == cursor[0] else 0
+            done = resumed_at = cursor[1] if epoch == cursor[0] else 0
             totals: dict[str, torch.Tensor] = {}
-            epoch_started, epoch_seen = time.perf_counter(), 0
+            # A run resumed inside this epoch trained its first batches before it stopped:
+            # they count in the epoch's samples (real-repeat matches stage 1's samples).
+            epoch_started, epoch_seen = time.perf_counter(), sum(batch_sizes(plan, source)[:done])
+            resumed_seen = epoch_seen
             trained.train()
             start = position(plan, source, done)
             for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
@@ -145,8 +148,8 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                     "ignore", "Detected call of `lr_scheduler.step", UserWarning
                 )
                 scheduler.step()
-            epoch_seen = ranks.total(epoch_seen)
-            seen += epoch_seen
+            epoch_seen, resumed_seen = ranks.total(epoch_seen), ranks.total(resumed_seen)
+            seen += epoch_seen - resumed_seen  # this process's samples, for its throughput
             seconds = time.perf_counter() - epoch_started
             if ranks.main:
                 line: dict[str, Any] = {
@@ -155,8 +158,12 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                     "samples": epoch_seen,
                     "pool_groups": plan.pool_groups,
                     "seconds": round(seconds, 3),
-                    "samples_per_second": round(epoch_seen / max(seconds, 1e-9), 1),
-                    "loss": {k: round(float(v) / max(done, 1), 5) for k, v in totals.items()},
+                    "samples_per_second": round(
+                        (epoch_seen - resumed_seen) / max(seconds, 1e-9), 1
+                    ),
+                    "loss": {  # the mean over the batches this process trained
+                        k: round(float(v) / max(done - resumed_at, 1), 5) for k, v in totals.items()
+                    },
                 }
                 if validation is not None:
                     metrics = validation.run(model, ranks.device)
