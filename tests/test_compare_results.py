@@ -9,9 +9,10 @@ from pathlib import Path
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "compare_results.py"
 
 
-def _record(arm, seed, r1, minutes=1.0):
+def _record(arm, seed, r1, minutes=1.0, samples=1000):
     return {"arm": arm, "fraction": 0.1, "seed": seed, "test": {"MR-full-R1@0.7": r1},
-            "val": {"MR-full-R1@0.7": 10.0}, "epochs": [10, 16], "minutes": minutes}  # fmt: skip
+            "val": {"MR-full-R1@0.7": 10.0}, "epochs": [10, 16], "minutes": minutes,
+            "samples": samples}  # fmt: skip
 
 
 def _compare(tmp_path, old, new):
@@ -22,11 +23,11 @@ def _compare(tmp_path, old, new):
     return subprocess.run([sys.executable, str(TOOL), *paths], capture_output=True, text=True)
 
 
-def test_the_same_runs_pass_whatever_their_minutes(tmp_path):
+def test_the_same_runs_pass_whatever_their_minutes_and_sample_counts(tmp_path):
     done = _compare(tmp_path, [_record("amr", 0, 45.44), _record("amr", 1, 45.31)],
-                    [_record("amr", 0, 45.44, minutes=9.0)])  # fmt: skip
+                    [_record("amr", 0, 45.44, minutes=9.0, samples=1032)])  # fmt: skip
     assert done.returncode == 0, done.stdout
-    assert "0.1 · seed 0 · amr: same" in done.stdout
+    assert "0.1 · seed 0 · amr: same (samples 1000 → 1032)" in done.stdout
     assert "only in" in done.stdout and "amr 0.1/1" in done.stdout
     assert "1 runs in both: 1 the same, 0 different" in done.stdout
 
