@@ -120,7 +120,8 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
             totals: dict[str, torch.Tensor] = {}
             # A run resumed inside this epoch trained its first batches before it stopped:
             # they count in the epoch's samples (real-repeat matches stage 1's samples).
-            epoch_started, epoch_seen = time.perf_counter(), sum(batch_sizes(plan, source)[:done])
+            epoch_started = time.perf_counter()
+            epoch_seen = sum(batch_sizes(plan, source)[:done]) if done else 0
             resumed_seen = epoch_seen
             trained.train()
             start = position(plan, source, done)
