@@ -12,7 +12,7 @@ import numpy as np
 from amr.datasets.truth import has_truth, queries_with_twin
 from amr.errors import AmrError
 from amr.eval import evaluate, load_ground_truth, per_query_scores, predictions_from_records
-from amr.eval.predictions import read_predictions
+from amr.eval.predictions import Predictions, read_predictions
 from amr.eval.submission import write_submission
 from amr.fileio import atomic_path, write_json
 
@@ -48,9 +48,10 @@ class Scorer:
             path = write_submission(run / f"{split}_preds.jsonl", records)
             predictions = predictions_from_records(records, str(path))
             scores[split] = evaluate(predictions, self.truth[split])
-            if split == TEST_SPLIT and self.true_extents is not None:
-                scores["test_truth"] = evaluate(predictions, self.true_extents)
-        self._cache_per_query(run)
+            if split == TEST_SPLIT:
+                self._cache_per_query(run, predictions)
+                if self.true_extents is not None:
+                    scores["test_truth"] = evaluate(predictions, self.true_extents)
         write_json(run / SCORES, scores)
         return scores
 
@@ -70,8 +71,9 @@ class Scorer:
             raise AmrError(f"{cached}: scores of other test queries than {self.store}'s")
         return scores
 
-    def _cache_per_query(self, run: Path) -> None:
-        predictions = read_predictions(run / "test_preds.jsonl")
+    def _cache_per_query(self, run: Path, predictions: Predictions | None = None) -> None:
+        if predictions is None:
+            predictions = read_predictions(run / "test_preds.jsonl")
         arrays = {
             f"annotated/{k}": v
             for k, v in per_query_scores(predictions, self.truth[TEST_SPLIT]).items()
