@@ -200,7 +200,9 @@ def test_a_signal_ignored_at_launch_stays_ignored_during_training():
         signal.signal(signal.SIGINT, previous)
 
 
-def test_resume_needs_only_the_run_directory(train_corpus, small_store, tmp_path, monkeypatch):
+def test_resume_needs_only_the_run_directory(
+    train_corpus, small_store, tmp_path, monkeypatch, terminal_sigint
+):
 
     config = tmp_path / "tiny.json"
     fast = {k: v for k, v in FAST.to_json().items() if k != "max_samples"}
