@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from amr.cli import cli
+from amr.datasets import Store
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +16,11 @@ def trained(small_store, tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     runner = CliRunner()
     tiny = root / "tiny.json"
-    tiny.write_text(json.dumps({"model": {"hidden": 32, "heads": 4, "ffn": 64,
+    widths = {"video_dim": Store.open(small_store).meta.video_dim}  # the store's: accepted
+    tiny.write_text(json.dumps({"model": {"hidden": 32, "heads": 4, "ffn": 64, **widths,
                                           "encoder_layers": 1, "decoder_layers": 1}}))  # fmt: skip
+    (root / "wide.json").write_text(json.dumps({"model": {"text_dim": 7}}))
+    (root / "typo.json").write_text(json.dumps({"model": {"hiden": 8}}))
     result = runner.invoke(cli, ["train", "baseline", "--store", str(small_store), "--out",
                                  str(root / "run"), "--epochs", "1", "--config", str(tiny),
                                  "--quiet"])  # fmt: skip
@@ -43,6 +47,8 @@ CASES = [
     ([*TRAIN, "--lr", "-1e-4"], "--lr must be positive"),
     ([*TRAIN, "--max-samples", "-5"], "--max-samples must be at least 1, got -5"),
     ([*TRAIN, "--patience", "0"], "--patience must be at least 1, got 0"),
+    ([*TRAIN, "--config", "{root}/wide.json"], "model text_dim 7 does not match the store's"),
+    ([*TRAIN, "--config", "{root}/typo.json"], "ModelConfig: unknown field 'hiden'"),
     ([*PREDICT, "--out", "{root}/p.jsonl", "--nms", "1.5"], "--nms must be an IoU in [0, 1]"),
     (
         ["inspect", "--corpus", "{root}/corpus", "--sql", "SELECT 1", "--limit", "-1"],

@@ -2,12 +2,14 @@
 with the best checkpoint on val, shared runs shared, reruns continue, and a report whose
 intervals and verdicts follow from the per-query scores."""
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from amr.cli import cli
@@ -17,7 +19,10 @@ from amr.eval import evaluate, load_ground_truth, read_predictions
 from amr.experiment import Budget, ExperimentConfig, bootstrap, run_experiment, write_report
 from amr.experiment.analysis import hypotheses
 from amr.experiment.arms import DEFAULT_ARMS, arms_named
+from amr.experiment.publish import UNRECORDED, trained_on
+from amr.experiment.records import FINISHED, RunRecord
 from amr.experiment.stats import Interval
+from amr.train.device import describe_machine
 
 TINY_MODEL = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
               "decoder_layers": 2}  # fmt: skip
@@ -142,10 +147,13 @@ def test_results_json_has_a_record_per_arm_fraction_and_seed(experiment):
             assert {"MR-full-R1@0.7", "MR-full-mAP", "MR-full-R1@0.5"} <= set(record[split])
         assert record["samples"] > 0 and record["minutes"] >= 0 and record["epochs"]
         assert "MR-full-R1@0.7" in record["test_truth"]
+        # the machine that trained it: results repeat to the digit only on the same kind
+        assert record["machines"] == [describe_machine(torch.device("cpu"))]
+        assert f"torch {torch.__version__}" in record["machines"][0]
 
 
 def test_the_report_has_intervals_hypotheses_and_plots(experiment):
-    config, _, figures = experiment
+    config, results, figures = experiment
     text = (config.out / "results.md").read_text()
     assert "amr experiment (test)" in text and "synthetic world `demo`" in text
     for f in figures:
@@ -154,10 +162,23 @@ def test_the_report_has_intervals_hypotheses_and_plots(experiment):
         assert f"**{name}**" in text
     assert "H1** (AMR beats the baseline" in text and "**not run**" in text  # no 0.1 / 0.25
     assert "## Ablations" in text and "## Training (equal-compute view)" in text
+    machine = describe_machine(torch.device("cpu"))
+    assert f"**Trained on** {machine}: {len(results)} arm results." in text
     for name in ("fractions.png", "curves.png", "difficulty.png"):
         body = (config.out / name).read_bytes()
         assert body[:8] == b"\x89PNG\r\n\x1a\n" and len(body) > 10_000
         assert f"]({name})" in text
+
+
+def test_evidence_from_before_machines_were_recorded_is_counted_as_unrecorded(experiment, tmp_path):
+    _, results, _ = experiment
+    body = json.loads((results[0].runs[0].path / FINISHED).read_text())
+    del body["machines"]  # a finished.json written before 2026-12-03
+    (tmp_path / FINISHED).write_text(json.dumps(body))
+    old = RunRecord.read(tmp_path)
+    assert old.machines == ()
+    mixed = [results[0], dataclasses.replace(results[1], runs=[old])]
+    assert trained_on(mixed) == [(describe_machine(torch.device("cpu")), 1), (UNRECORDED, 1)]
 
 
 def test_a_rerun_continues_and_a_changed_budget_is_refused(experiment):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 
 from amr.corpus.reader import Corpus
@@ -18,6 +19,8 @@ from amr.experiment.report import MissingRuns, markdown
 from amr.experiment.runner import ExperimentConfig
 from amr.experiment.scoring import Scorer
 from amr.fileio import atomic_write_text
+
+UNRECORDED = "not recorded (trained before 2026-12-03)"
 
 PLOTS = (
     ("fractions.png", "test R1@0.7 and mAP against the train fraction"),
@@ -54,10 +57,16 @@ def write_report(
     command = command or "amr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     text = markdown(figures, verdicts, store, config.resolved_budget(),
                     _device_name(config.device), command, list(PLOTS),
-                    _missing(config, results))  # fmt: skip
+                    _missing(config, results), trained_on(results))  # fmt: skip
     atomic_write_text(out / "results.md", text)
     evidence.archive(out, results)
     return figures
+
+
+def trained_on(results: list[ArmResult]) -> list[tuple[str, int]]:
+    """How many arm results each machine (or chain of machines) trained, most first."""
+    counts = Counter(" then ".join(r.machines) or UNRECORDED for r in results)
+    return counts.most_common()
 
 
 def _missing(config: ExperimentConfig, results: list[ArmResult]) -> list[MissingRuns]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,16 @@ class RunRecord:
     epochs: int
     stopped: str  # "plateau" (patience), "max epochs" (patience never triggered), "schedule"
     curve: list[dict[str, Any]]  # per epoch: epoch, samples so far, val metrics
+    # the machines that trained it, in order (a run resumed elsewhere has two); empty for runs
+    # finished before machines were recorded (2026-12-03)
+    machines: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, path: Path) -> RunRecord:
         body = json.loads((path / FINISHED).read_text(encoding="utf-8"))
         return cls(
             path, body["samples"], body["steps"], body["seconds"], body["epochs"],
-            body["stopped"], body["curve"],
+            body["stopped"], body["curve"], tuple(body.get("machines", ())),
         )  # fmt: skip
 
 
@@ -51,6 +55,10 @@ class ArmResult:
     def seconds(self) -> float:
         return sum(r.seconds for r in self.runs)
 
+    @property
+    def machines(self) -> list[str]:
+        return distinct(m for r in self.runs for m in r.machines)
+
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """One results.json record; `extra` adds the report's subset figures."""
         body: dict[str, Any] = {
@@ -67,4 +75,10 @@ class ArmResult:
         body["stopped"] = [r.stopped for r in self.runs]
         body["samples"] = self.samples
         body["minutes"] = round(self.seconds / 60, 2)
+        body["machines"] = self.machines
         return body
+
+
+def distinct(values: Iterable[str]) -> list[str]:
+    """`values` without repeats, in the order they first occur."""
+    return list(dict.fromkeys(values))

@@ -85,10 +85,12 @@ def markdown(
     command: str,
     plots: list[tuple[str, str]],
     missing: list[MissingRuns] | None = None,
+    trained_on: list[tuple[str, int]] | None = None,
 ) -> str:
     """results.md: what was run, on what data and machine, the tables and the hypotheses.
     `missing` (a partial report): which planned runs have not finished; a verdict that rests
-    on one of them is marked provisional."""
+    on one of them is marked provisional. `trained_on`: arm results per machine that trained
+    them (a run repeats to the digit only on the same kind of machine)."""
     synthetic = store.meta.sources.get("kind") == "synthetic"
     preset = store.meta.sources.get("config", {}).get("preset", "")
     data = f"synthetic world `{preset}`" if synthetic else "imported features"
@@ -101,6 +103,7 @@ def markdown(
         f"{platform.machine()}, {os.cpu_count() or 1} CPU cores, device {device} · "
         f"amr {__version__} · torch {_torch_version()}",
         f"- **Command** `{command}`",
+        *_trained_on(trained_on or []),
         f"- **Store** `{store.root}`: {store.meta.video_dim}/{store.meta.text_dim}-d, "
         f"fingerprint `{store.meta.fingerprint[:19]}…`; train {splits['train'].queries:,} "
         f"queries (fractions are nested subsets of it), val {splits['val'].queries:,} "
@@ -177,6 +180,16 @@ def markdown(
     lines += ["", "## Plots", ""]
     lines += [f"![{caption}]({name})" for name, caption in plots]
     return "\n".join(lines) + "\n"
+
+
+def _trained_on(counts: list[tuple[str, int]]) -> list[str]:
+    if not counts:
+        return []
+    each = "; ".join(f"{machine}: {n} arm result{'s' * (n != 1)}" for machine, n in counts)
+    return [
+        f"- **Trained on** {each}. A run repeats to the digit only on the same kind of CPU and "
+        "torch build; elsewhere it drifts like another seed (docs/benchmark.md, deviations)."
+    ]
 
 
 def _torch_version() -> str:

@@ -38,7 +38,7 @@ from amr.errors import AmrError
 from amr.experiment import evidence
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
-from amr.experiment.records import FINISHED, ArmResult, RunRecord
+from amr.experiment.records import FINISHED, ArmResult, RunRecord, distinct
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import write_json
 
@@ -332,6 +332,7 @@ class _SeedRunner:
             "epochs": len(lines),
             "stopped": stopped,
             "curve": curve,
+            "machines": distinct(line["machine"] for line in lines if "machine" in line),
         }
         write_json(path / FINISHED, body)
         record = RunRecord.read(path)

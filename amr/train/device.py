@@ -4,7 +4,9 @@ process's place in a torchrun (DistributedDataParallel) run."""
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -24,8 +26,30 @@ def resolve_device(name: str) -> torch.device:
 
 
 def autocast(device: torch.device) -> torch.autocast:
-    """bf16 autocast on CUDA; on the CPU a no-op (float32, so CPU runs are exactly repeatable)."""
+    """bf16 autocast on CUDA; on the CPU a no-op (float32, so a CPU run repeats exactly on the
+    same kind of machine)."""
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def describe_machine(device: torch.device) -> str:
+    """Where a run trains, for its record. Float32 CPU training repeats to the digit only on
+    the same kind of CPU and torch build: MKL and torch's vector kernels pick code paths by
+    CPU, which round differently, and a run's outcome drifts from the first epoch on."""
+    if device.type == "cuda":
+        where = torch.cuda.get_device_name(device)
+    else:
+        capability = torch.backends.cpu.get_cpu_capability()
+        where = f"{_cpu_model()}, {capability}, {torch.get_num_threads()} threads"
+    return f"{where} · torch {torch.__version__}"
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The training loop every stage shares: a `Stage` says what to read and what to learn, a
 `RunSpec` the settings; the engine runs epochs of plans, steps, checkpoints, validates and
-resumes. On the CPU a resumed run equals an uninterrupted one, batch for batch.
+resumes. On the CPU a resumed run equals an uninterrupted one, batch for batch, on the same
+kind of machine; every epoch's line in metrics.jsonl names the machine that trained it.
 
 Under torchrun each process is one rank (DDP): ranks read their windows of one plan and take
 equal steps; rank 0 validates and writes the run directory.
@@ -27,7 +28,7 @@ from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, s
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
 from amr.train.data import LoaderConfig, RowSource, iterate_batches
-from amr.train.device import autocast, join
+from amr.train.device import autocast, describe_machine, join
 from amr.train.interrupt import StopRequest
 from amr.train.model import MomentDETR
 from amr.train.rundir import (
@@ -67,6 +68,7 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
     config, out = spec.train, options.out
     spec_json = spec.to_json()
     ranks = join(config.device)
+    machine = describe_machine(ranks.device)
     torch.manual_seed(config.seed)
     model, criterion = stage.build(spec, ranks.device, not options.resume)
     optimizer = torch.optim.AdamW(
@@ -165,6 +167,7 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
                     "loss": {  # the mean over the batches this process trained
                         k: round(float(v) / max(done - resumed_at, 1), 5) for k, v in totals.items()
                     },
+                    "machine": machine,
                 }
                 if validation is not None:
                     metrics = validation.run(model, ranks.device)

@@ -122,8 +122,18 @@ def _spec(
 
 
 def _store_model(store: Store, model_options: dict[str, Any] | None) -> ModelConfig:
-    return ModelConfig(
-        video_dim=store.meta.video_dim, text_dim=store.meta.text_dim, **(model_options or {})
+    """The model's input widths are the store's; a config that states them (a run's own
+    config.json reused as --config) must agree."""
+    options = dict(model_options or {})
+    for name, width in (("video_dim", store.meta.video_dim), ("text_dim", store.meta.text_dim)):
+        given = options.pop(name, width)
+        if given != width:
+            raise AmrError(
+                f"model {name} {given} does not match the store's {width} ({store.root}); "
+                "leave it out of the config: the store decides it"
+            )
+    return ModelConfig.from_json(
+        {"video_dim": store.meta.video_dim, "text_dim": store.meta.text_dim, **options}
     )
 
 
