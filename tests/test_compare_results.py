@@ -33,6 +33,8 @@ def test_the_same_runs_pass_whatever_their_minutes_and_sample_counts(tmp_path):
 
 
 def test_a_run_whose_figures_moved_fails_and_says_which(tmp_path):
-    done = _compare(tmp_path, [_record("baseline", 0, 20.38)], [_record("baseline", 0, 20.91)])
+    moved = {**_record("baseline", 0, 20.91), "machines": ["AMD EPYC, AVX2, 2 threads"]}
+    done = _compare(tmp_path, [_record("baseline", 0, 20.38)], [moved])
     assert done.returncode == 1
     assert "DIFFERS: test.MR-full-R1@0.7: 20.38 → 20.91" in done.stdout
+    assert "(machines not recorded → AMD EPYC, AVX2, 2 threads)" in done.stdout

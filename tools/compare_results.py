@@ -11,6 +11,9 @@ an interrupted run is short by part of an epoch.
     python tools/compare_results.py /tmp/old.json runs/bench/main/results.json
 
 Prints one line per run in both, then the runs only one file has; exit 1 when a run differs.
+Float32 CPU training repeats to the digit only on the same kind of machine, so a differing
+run also shows the machines that trained it on each side (results.json's `machines`; "not
+recorded" before 2026-12-03).
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ def differences(old: dict, new: dict) -> list[str]:
     return found
 
 
+def _machines(record: dict) -> str:
+    return " then ".join(record.get("machines") or ["not recorded"])
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
@@ -56,6 +63,8 @@ def main(argv: list[str]) -> int:
         status = "same" if not found else "DIFFERS: " + "; ".join(found)
         if old[key].get("samples") != new[key].get("samples"):
             status += f" (samples {old[key].get('samples')} → {new[key].get('samples')})"
+        if found:
+            status += f" (machines {_machines(old[key])} → {_machines(new[key])})"
         print(f"{fraction:g} · seed {seed} · {arm}: {status}")
         failed += bool(found)
     for path, only in ((argv[0], set(old) - set(new)), (argv[1], set(new) - set(old))):
