@@ -246,7 +246,7 @@ def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path
 
 
 def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrains(
-    experiment, tmp_path
+    experiment, tmp_path, capsys
 ):
     config, results, _ = experiment
     evidence = tmp_path / "evidence"
@@ -256,6 +256,10 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
     assert "fraction-1/seed-0/stage1/finished.json" in kept
     assert not [name for name in kept if name.endswith((".pt", "_preds.jsonl"))]
     shutil.rmtree(evidence / "fraction-1" / "seed-0" / "no-disc")  # as if it never finished
+    stage1 = evidence / "fraction-1" / "seed-0" / "stage1" / "finished.json"
+    record = json.loads(stage1.read_text())  # as if trained elsewhere, with another count
+    stage1.write_text(json.dumps({**record, "samples": record["samples"] + 1,
+                                  "machines": ["another machine"]}))  # fmt: skip
 
     lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp",
                                "restore_from": evidence})  # fmt: skip
@@ -264,16 +268,19 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
     trained = sorted(p.parent.relative_to(lost.out).as_posix() for p in lost.out.rglob("last.pt"))
     assert trained == ["fraction-1/seed-0/no-disc", "fraction-1/seed-0/stage1"]
     assert not (seed0 / "amr" / "test_preds.jsonl").exists()  # scored from its evidence
-    old, new = (json.loads((root / "stage1" / "finished.json").read_text())
-                for root in (evidence / "fraction-1" / "seed-0", seed0))  # fmt: skip
-    assert {**new, "seconds": 0} == {**old, "seconds": 0}  # retrained to the same run
+    new = json.loads((seed0 / "stage1" / "finished.json").read_text())
+    assert {**new, "seconds": 0} == {**record, "seconds": 0}  # retrained to the same run
+    warned = " ".join(capsys.readouterr().err.split())
+    assert "retrained run differs from its evidence" in warned
+    assert f"machines another machine → {describe_machine(torch.device('cpu'))}" in warned
     key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
     assert {key(r): r.metrics["test"]["brief"] for r in again} == {
         key(r): r.metrics["test"]["brief"] for r in results
     }
     write_report(lost, again, command="amr experiment (test)")
+    # the arms restored from evidence report the (altered) stage-1 record they were built on
     without_minutes = lambda path: [  # noqa: E731
-        {k: v for k, v in record.items() if k != "minutes"}
+        {k: v for k, v in record.items() if k not in ("minutes", "samples", "machines")}
         for record in json.loads((path / "results.json").read_text())
     ]
     assert without_minutes(lost.out) == without_minutes(config.out)

@@ -344,9 +344,15 @@ class _SeedRunner:
             self.console.print(
                 f"[bold red]{path}: retrained run differs from its evidence[/] (samples "
                 f"{restored.samples} → {record.samples}, epochs {restored.epochs} → "
-                f"{record.epochs}); the report uses the retrained run"
+                f"{record.epochs}; machines {_machines(restored)} → {_machines(record)}: "
+                "runs repeat only on the same kind of machine); the arms still to train build "
+                "on the retrained run"
             )
         return record
+
+
+def _machines(record: RunRecord) -> str:
+    return " then ".join(record.machines) or "not recorded"
 
 
 class _Unfinished(Exception):
