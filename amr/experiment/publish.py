@@ -14,7 +14,7 @@ from amr.datasets.store import Store
 from amr.experiment import evidence, plots
 from amr.experiment.analysis import Analysis, ArmFigures, hypotheses
 from amr.experiment.arms import arms_named
-from amr.experiment.records import ArmResult
+from amr.experiment.records import ArmResult, machine_chain
 from amr.experiment.report import MissingRuns, markdown
 from amr.experiment.runner import ExperimentConfig
 from amr.experiment.scoring import Scorer
@@ -65,7 +65,7 @@ def write_report(
 
 def trained_on(results: list[ArmResult]) -> list[tuple[str, int]]:
     """How many arm results each machine (or chain of machines) trained, most first."""
-    counts = Counter(" then ".join(r.machines) or UNRECORDED for r in results)
+    counts = Counter(machine_chain(r.machines, UNRECORDED) for r in results)
     return counts.most_common()
 
 

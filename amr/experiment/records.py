@@ -82,3 +82,8 @@ class ArmResult:
 def distinct(values: Iterable[str]) -> list[str]:
     """`values` without repeats, in the order they first occur."""
     return list(dict.fromkeys(values))
+
+
+def machine_chain(machines: Iterable[str], unrecorded: str = "not recorded") -> str:
+    """One label for the machines that trained a run, in order: "A" or "A then B"."""
+    return " then ".join(machines) or unrecorded

@@ -38,7 +38,7 @@ from amr.errors import AmrError
 from amr.experiment import evidence
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
-from amr.experiment.records import FINISHED, ArmResult, RunRecord, distinct
+from amr.experiment.records import FINISHED, ArmResult, RunRecord, distinct, machine_chain
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import write_json
 
@@ -341,18 +341,15 @@ class _SeedRunner:
         if restored is not None and (restored.samples, restored.epochs, restored.curve) != (
             record.samples, record.epochs, record.curve
         ):  # fmt: skip
+            machines = f"{machine_chain(restored.machines)} → {machine_chain(record.machines)}"
             self.console.print(
                 f"[bold red]{path}: retrained run differs from its evidence[/] (samples "
                 f"{restored.samples} → {record.samples}, epochs {restored.epochs} → "
-                f"{record.epochs}; machines {_machines(restored)} → {_machines(record)}: "
+                f"{record.epochs}; machines {machines}: "
                 "runs repeat only on the same kind of machine); the arms still to train build "
                 "on the retrained run"
             )
         return record
-
-
-def _machines(record: RunRecord) -> str:
-    return " then ".join(record.machines) or "not recorded"
 
 
 class _Unfinished(Exception):
