@@ -362,6 +362,28 @@ def test_two_processes_train_one_run_with_ddp_on_gloo(train_corpus, small_store,
     assert load_checkpoint(run / "last.pt")["step"] == line["steps"]
 
 
+def test_a_distributed_rank_leaves_its_process_group_when_training_ends(tmp_path):
+    """A rank that exits still inside a gloo group can abort at interpreter shutdown and fail a
+    run that trained correctly: training leaves the group on the way out."""
+    script = tmp_path / "rank.py"
+    script.write_text(
+        "import torch\n"
+        "from amr.train.device import joined\n"
+        "with joined('cpu') as ranks:\n"
+        "    assert torch.distributed.is_initialized() and ranks.total(1) == 2\n"
+        "assert not torch.distributed.is_initialized()\n"
+        "print('left', ranks.rank)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         str(script)],
+        capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(done.stdout.split()) == ["0", "1", "left", "left"]
+
+
 def test_cli_training_options_reach_the_run_config(train_corpus, small_store, tmp_path):
     from click.testing import CliRunner
 

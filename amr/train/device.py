@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,17 +85,29 @@ class Ranks:
         return torch.nn.parallel.DistributedDataParallel(model)
 
 
-def join(device_name: str) -> Ranks:
-    """Join the process group torchrun describes in the environment (WORLD_SIZE > 1): gloo on
-    the CPU, NCCL on CUDA, one GPU per local rank."""
+@contextmanager
+def joined(device_name: str) -> Iterator[Ranks]:
+    """This process's place in the run while it trains: joins the process group torchrun
+    describes in the environment (WORLD_SIZE > 1; gloo on the CPU, NCCL on CUDA, one GPU per
+    local rank) and leaves it on the way out. Leaving matters: a process that exits still in a
+    gloo group can abort at interpreter shutdown ("terminate called without an active
+    exception", pytorch/pytorch#190489) and fail a run that trained correctly."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = resolve_device(device_name)
     if world == 1:
-        return Ranks(0, 1, device)
-    if not torch.distributed.is_initialized():
+        yield Ranks(0, 1, device)
+        return
+    created = not torch.distributed.is_initialized()
+    if created:
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    rank = torch.distributed.get_rank()
-    if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    return Ranks(rank, torch.distributed.get_world_size(), device)
+    try:
+        rank = torch.distributed.get_rank()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        ranks = Ranks(rank, torch.distributed.get_world_size(), device)
+        yield ranks
+        ranks.barrier()  # no rank leaves while another still talks to it
+    finally:
+        if created:
+            torch.distributed.destroy_process_group()

@@ -28,7 +28,7 @@ from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, s
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
 from amr.train.data import LoaderConfig, RowSource, iterate_batches
-from amr.train.device import autocast, describe_machine, join
+from amr.train.device import Ranks, autocast, describe_machine, joined
 from amr.train.interrupt import StopRequest
 from amr.train.model import MomentDETR
 from amr.train.rundir import (
@@ -64,10 +64,14 @@ def loader_config(spec: RunSpec) -> LoaderConfig:
 
 def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
     """Train `stage` with `spec` into the run directory `options.out`."""
+    with joined(spec.train.device) as ranks:
+        return _train(stage, spec, options, ranks)
+
+
+def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> RunSummary:
     source = stage.rows(spec, loader_config(spec))
     config, out = spec.train, options.out
     spec_json = spec.to_json()
-    ranks = join(config.device)
     machine = describe_machine(ranks.device)
     torch.manual_seed(config.seed)
     model, criterion = stage.build(spec, ranks.device, not options.resume)
