@@ -2,6 +2,7 @@
 checkpoints are safe to load, and predictions from a run go through `amr eval`."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -337,6 +338,16 @@ def test_the_baseline_trains_on_the_real_split_only(small_store, tmp_path):
         baseline(small_store, "nope", tmp_path / "b2", one, TINY, show_progress=False)
 
 
+def _torchrun_two_ranks(program: list[str], timeout: int) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc-per-node 2 PROGRAM…` on the CPU, one thread a rank."""
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         *program],
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+
+
 def test_two_processes_train_one_run_with_ddp_on_gloo(train_corpus, small_store, tmp_path):
     """torchrun --nproc-per-node 2 on the CPU: ranks split the windows and step together."""
     config = tmp_path / "config.json"
@@ -344,13 +355,11 @@ def test_two_processes_train_one_run_with_ddp_on_gloo(train_corpus, small_store,
                 "window_rows": 16}  # fmt: skip
     config.write_text(json.dumps({"model": TINY, "train": settings}))
     run = tmp_path / "ddp"
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         "-m", "amr.cli", "train", "cold-start", "--corpus", str(train_corpus),
+    done = _torchrun_two_ranks(
+        ["-m", "amr.cli", "train", "cold-start", "--corpus", str(train_corpus),
          "--store", str(small_store), "--out", str(run), "--config", str(config),
          "--device", "cpu", "--val-split", "", "--quiet"],
-        capture_output=True, text=True, timeout=300,
-        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     line = json.loads((run / "metrics.jsonl").read_text())
@@ -374,12 +383,7 @@ def test_a_distributed_rank_leaves_its_process_group_when_training_ends(tmp_path
         "assert not torch.distributed.is_initialized()\n"
         f"open({str(tmp_path / 'left-')!r} + str(ranks.rank), 'w').close()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         str(script)],
-        capture_output=True, text=True, timeout=120,
-        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    done = _torchrun_two_ranks([str(script)], timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.glob("left-*")) == ["left-0", "left-1"]
 
