@@ -20,7 +20,7 @@ from amr.experiment import Budget, ExperimentConfig, bootstrap, run_experiment, 
 from amr.experiment.analysis import hypotheses
 from amr.experiment.arms import DEFAULT_ARMS, arms_named
 from amr.experiment.publish import UNRECORDED, trained_on
-from amr.experiment.records import FINISHED, RunRecord
+from amr.experiment.records import FINISHED, STAGE1_FINISHED, RunRecord
 from amr.experiment.stats import Interval
 from amr.train.device import describe_machine
 
@@ -254,12 +254,15 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
     kept = sorted(p.relative_to(evidence).as_posix() for p in evidence.rglob("*") if p.is_file())
     assert "fraction-1/seed-0/amr/test_per_query.npz" in kept
     assert "fraction-1/seed-0/stage1/finished.json" in kept
+    assert "fraction-1/seed-0/amr/stage1_finished.json" in kept  # the stage 1 it started from
     assert not [name for name in kept if name.endswith((".pt", "_preds.jsonl"))]
     shutil.rmtree(evidence / "fraction-1" / "seed-0" / "no-disc")  # as if it never finished
     stage1 = evidence / "fraction-1" / "seed-0" / "stage1" / "finished.json"
     record = json.loads(stage1.read_text())  # as if trained elsewhere, with another count
     stage1.write_text(json.dumps({**record, "samples": record["samples"] + 1,
                                   "machines": ["another machine"]}))  # fmt: skip
+    (evidence / "fraction-1" / "seed-0" / "amr" / STAGE1_FINISHED).unlink()  # published before
+    # stage 2s kept their stage 1's record: it is the stage-1 record restored beside it
 
     lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp",
                                "restore_from": evidence})  # fmt: skip
@@ -273,6 +276,15 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
     warned = " ".join(capsys.readouterr().err.split())
     assert "retrained run differs from its evidence" in warned
     assert f"machines another machine → {describe_machine(torch.device('cpu'))}" in warned
+    # Each arm reports the stage 1 it started from: AMR the restored run (kept before the
+    # retraining), shuffled-stage2 its own kept copy, no-disc and aug-only the retrained run.
+    stage1_of = {r.arm.name: r.runs[0] for r in again if r.fraction == 1.0}
+    here = (describe_machine(torch.device("cpu")),)
+    assert (stage1_of["amr"].samples, stage1_of["amr"].machines) == (
+        record["samples"] + 1, ("another machine",)
+    )  # fmt: skip
+    for arm in ("shuffled-stage2", "no-disc", "aug-only"):
+        assert (stage1_of[arm].samples, stage1_of[arm].machines) == (record["samples"], here)
     key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
     assert {key(r): r.metrics["test"]["brief"] for r in again} == {
         key(r): r.metrics["test"]["brief"] for r in results

@@ -2,12 +2,12 @@
 
 An experiment directory holds gigabytes of checkpoints and predictions that nobody commits.
 The report needs far less: each run's config, its `finished.json` (samples, epochs, val
-curve) and, for a scored run, its `scores.json` and per-query test scores. `write_report`
-copies those into `OUT/evidence/` (`make benchmark-report` publishes them under
-docs/results/), and `amr experiment --restore-from` reads them back into a directory that
-lost its runs, so that the report can be made again and only unfinished runs train. Training
-is repeatable, so a restored stage 1 whose stage 2 still has to run is simply retrained
-(runner.py)."""
+curve; a stage 2 keeps its stage 1's too) and, for a scored run, its `scores.json` and
+per-query test scores. `write_report` copies those into `OUT/evidence/` (`make
+benchmark-report` publishes them under docs/results/), and `amr experiment --restore-from`
+reads them back into a directory that lost its runs, so that the report can be made again and
+only unfinished runs train. Training is repeatable, so a restored stage 1 whose stage 2 still
+has to run is simply retrained (runner.py)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from amr.errors import AmrError
-from amr.experiment.records import FINISHED, ArmResult
+from amr.experiment.records import FINISHED, STAGE1_FINISHED, ArmResult
 from amr.experiment.scoring import PER_QUERY, SCORES
 from amr.fileio import atomic_path
 
 EVIDENCE = "evidence"
 CLAIM = "experiment.json"  # store fingerprint and budget: evidence restores into a match only
 CONFIG = "config.json"
-FILES = (CONFIG, FINISHED, SCORES, PER_QUERY)
+FILES = (CONFIG, FINISHED, STAGE1_FINISHED, SCORES, PER_QUERY)
 
 
 def archive(out: Path, results: Iterable[ArmResult], dest: Path | None = None) -> int:

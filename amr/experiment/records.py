@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from amr.experiment.arms import Arm
+from amr.fileio import write_json
 
 FINISHED = "finished.json"
+# In a stage-2 run: its stage 1's finished.json as it was when stage 2 started from it. A stage 1
+# restored from evidence is trained again when a later arm needs its weights, and the arms
+# already built on the earlier run must keep reporting that run (its machine, minutes, curve).
+STAGE1_FINISHED = "stage1_finished.json"
 # results.json's metric keys under `test` and `val` (evaluate()'s `brief` block)
 
 
@@ -30,12 +35,42 @@ class RunRecord:
     machines: tuple[str, ...] = ()
 
     @classmethod
-    def read(cls, path: Path) -> RunRecord:
-        body = json.loads((path / FINISHED).read_text(encoding="utf-8"))
+    def read(cls, path: Path, source: Path | None = None) -> RunRecord:
+        """The record of the run in `path`, from its finished.json or from `source`."""
+        body = json.loads((source or path / FINISHED).read_text(encoding="utf-8"))
         return cls(
             path, body["samples"], body["steps"], body["seconds"], body["epochs"],
             body["stopped"], body["curve"], tuple(body.get("machines", ())),
         )  # fmt: skip
+
+
+def stage1_behind(stage2: RunRecord, stage1: RunRecord) -> RunRecord:
+    """The stage-1 run that `stage2` started from: its kept copy, else `stage1` (the same run
+    unless that stage 1 was trained again since)."""
+    kept = stage2.path / STAGE1_FINISHED
+    return RunRecord.read(stage1.path, kept) if kept.is_file() else stage1
+
+
+def keep_stage1_record(stage1: Path, stage2: Path) -> None:
+    """Copy the record of the run in `stage1` into the stage 2 in `stage2` that started from it."""
+    body = json.loads((stage1 / FINISHED).read_text(encoding="utf-8"))
+    write_json(stage2 / STAGE1_FINISHED, body)
+
+
+def stage2s_without_stage1_record(stage1: Path) -> list[Path]:
+    """The finished runs beside `stage1` that started from its checkpoint and keep no copy of
+    its record (finished before stage 2s kept one, 2026-12-05)."""
+    found = []
+    for run in sorted(stage1.parent.iterdir()):
+        config = run / "config.json"
+        if not (run / FINISHED).is_file() or (run / STAGE1_FINISHED).is_file():
+            continue
+        init = (
+            json.loads(config.read_text(encoding="utf-8")).get("init") if config.is_file() else None
+        )
+        if init and Path(init).parent.name == stage1.name:
+            found.append(run)
+    return found
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,16 @@ from amr.errors import AmrError
 from amr.experiment import evidence
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
-from amr.experiment.records import FINISHED, ArmResult, RunRecord, distinct, machine_chain
+from amr.experiment.records import (
+    FINISHED,
+    ArmResult,
+    RunRecord,
+    distinct,
+    keep_stage1_record,
+    machine_chain,
+    stage1_behind,
+    stage2s_without_stage1_record,
+)
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import write_json
 
@@ -114,6 +123,7 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
                 continue
             for seed in range(max(config.seeds_for(arm, fraction) for arm in wave)):
                 runner = _SeedRunner(config, budget, data, scorer, seed, console)
+                done = []
                 for arm in wave:
                     if seed >= config.seeds_for(arm, fraction):
                         continue
@@ -123,7 +133,13 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
                         )
                     result = runner.arm(arm)
                     if result is not None:
-                        results.append(result)
+                        done.append(result)
+                # An arm read before a run of its was retrained (aug-only, when a later
+                # ablation needed its stage 1's weights) reports the run that is there now.
+                results += [
+                    runner.arm(r.arm) if {run.path for run in r.runs} & runner.retrained else r
+                    for r in done
+                ]
     if not results:
         raise AmrError(f"{out}: no finished runs to report")
     return results
@@ -193,6 +209,7 @@ class _SeedRunner:
     ):
         self.config, self.budget, self.data, self.scorer = config, budget, data, scorer
         self.root, self.seed, self.console = data.root / f"seed-{seed}", seed, console
+        self.retrained: set[Path] = set()  # runs read back from evidence, then trained again
 
     def arm(self, arm: Arm) -> ArmResult | None:
         """The arm's runs (trained, resumed or read back) and scores; None when reporting
@@ -210,12 +227,13 @@ class _SeedRunner:
             runs = [self._baseline(arm)]
         elif arm.recipe in ("aug-only", "mixed"):
             runs = [self._stage1(arm)]
-        elif arm.recipe == "real-repeat":
-            stage1 = self._real_stage1(arm, weights)
-            runs = [stage1, self._stage2(arm, stage1)]
         else:
-            stage1 = self._stage1(arm, weights)
-            runs = [stage1, self._stage2(arm, stage1)]
+            if arm.recipe == "real-repeat":
+                stage1 = self._real_stage1(arm, weights)
+            else:
+                stage1 = self._stage1(arm, weights)
+            stage2 = self._stage2(arm, stage1)
+            runs = [stage1_behind(stage2, stage1), stage2]
         scored = runs[-1].path
         metrics = self.scorer.score(scored)
         return ArmResult(arm, self.data.fraction, self.seed, metrics, runs, scored)
@@ -275,6 +293,7 @@ class _SeedRunner:
                 settings, resume=resume, overwrite=overwrite,
                 show_progress=self.config.show_progress,
             ),
+            stage1=stage1,
         )  # fmt: skip
 
     def _baseline(self, arm: Arm) -> RunRecord:
@@ -295,10 +314,15 @@ class _SeedRunner:
         )  # fmt: skip
 
     def _run(
-        self, path: Path, config: Any, train: Callable[[bool, bool], Any], weights: bool = False
+        self,
+        path: Path,
+        config: Any,
+        train: Callable[[bool, bool], Any],
+        weights: bool = False,
+        stage1: RunRecord | None = None,
     ) -> RunRecord:
         """Skip a finished run (with its weights, when `weights`), resume an interrupted one,
-        else start it."""
+        else start it; a stage 2 keeps the record of the `stage1` it started from."""
         from amr.train.checkpoint import LAST
         from amr.train.rundir import read_metrics
 
@@ -313,6 +337,9 @@ class _SeedRunner:
         if restored is not None:
             self.console.print(f"{path}: retraining for the weights its evidence lacks")
             rescore = (path / SCORES).is_file()  # an arm scored from it may already be read
+            for stage2 in stage2s_without_stage1_record(path):
+                keep_stage1_record(path, stage2)
+            self.retrained.add(path)
             for name in evidence.FILES:
                 (path / name).unlink(missing_ok=True)
         train((path / LAST).is_file(), (path / "config.json").is_file())
@@ -334,6 +361,8 @@ class _SeedRunner:
             "curve": curve,
             "machines": distinct(line["machine"] for line in lines if "machine" in line),
         }
+        if stage1 is not None:
+            keep_stage1_record(stage1.path, path)
         write_json(path / FINISHED, body)
         record = RunRecord.read(path)
         if rescore:
