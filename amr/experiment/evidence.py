@@ -20,10 +20,10 @@ from amr.errors import AmrError
 from amr.experiment.records import FINISHED, STAGE1_FINISHED, ArmResult
 from amr.experiment.scoring import PER_QUERY, SCORES
 from amr.fileio import atomic_path
+from amr.train.rundir import CONFIG
 
 EVIDENCE = "evidence"
 CLAIM = "experiment.json"  # store fingerprint and budget: evidence restores into a match only
-CONFIG = "config.json"
 FILES = (CONFIG, FINISHED, STAGE1_FINISHED, SCORES, PER_QUERY)
 
 

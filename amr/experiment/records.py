@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from amr.experiment.arms import Arm
-from amr.fileio import write_json
+from amr.fileio import atomic_path
+from amr.train.rundir import CONFIG
 
 FINISHED = "finished.json"
 # In a stage-2 run: its stage 1's finished.json as it was when stage 2 started from it. A stage 1
@@ -53,8 +55,8 @@ def stage1_behind(stage2: RunRecord, stage1: RunRecord) -> RunRecord:
 
 def keep_stage1_record(stage1: Path, stage2: Path) -> None:
     """Copy the record of the run in `stage1` into the stage 2 in `stage2` that started from it."""
-    body = json.loads((stage1 / FINISHED).read_text(encoding="utf-8"))
-    write_json(stage2 / STAGE1_FINISHED, body)
+    with atomic_path(stage2 / STAGE1_FINISHED) as tmp:
+        shutil.copyfile(stage1 / FINISHED, tmp)
 
 
 def stage2s_without_stage1_record(stage1: Path) -> list[Path]:
@@ -62,12 +64,11 @@ def stage2s_without_stage1_record(stage1: Path) -> list[Path]:
     its record (finished before stage 2s kept one, 2026-12-05)."""
     found = []
     for run in sorted(stage1.parent.iterdir()):
-        config = run / "config.json"
-        if not (run / FINISHED).is_file() or (run / STAGE1_FINISHED).is_file():
+        config = run / CONFIG
+        finished = (run / FINISHED).is_file() and config.is_file()
+        if not finished or (run / STAGE1_FINISHED).is_file():
             continue
-        init = (
-            json.loads(config.read_text(encoding="utf-8")).get("init") if config.is_file() else None
-        )
+        init = json.loads(config.read_text(encoding="utf-8")).get("init")
         if init and Path(init).parent.name == stage1.name:
             found.append(run)
     return found

@@ -324,7 +324,7 @@ class _SeedRunner:
         """Skip a finished run (with its weights, when `weights`), resume an interrupted one,
         else start it; a stage 2 keeps the record of the `stage1` it started from."""
         from amr.train.checkpoint import LAST
-        from amr.train.rundir import read_metrics
+        from amr.train.rundir import CONFIG, read_metrics
 
         restored = None
         if (path / FINISHED).is_file():
@@ -342,7 +342,7 @@ class _SeedRunner:
             self.retrained.add(path)
             for name in evidence.FILES:
                 (path / name).unlink(missing_ok=True)
-        train((path / LAST).is_file(), (path / "config.json").is_file())
+        train((path / LAST).is_file(), (path / CONFIG).is_file())
         lines = read_metrics(path)
         seen, curve = 0, []
         for line in lines:
