@@ -5,6 +5,7 @@ intervals and verdicts follow from the per-query scores."""
 import dataclasses
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from amr.cli import cli
 from amr.datasets import Store
 from amr.errors import AmrError
 from amr.eval import evaluate, load_ground_truth, read_predictions
-from amr.experiment import Budget, ExperimentConfig, bootstrap, run_experiment, write_report
+from amr.experiment import Budget, ExperimentConfig, bootstrap, plots, run_experiment, write_report
 from amr.experiment.analysis import hypotheses
 from amr.experiment.arms import DEFAULT_ARMS, arms_named
 from amr.experiment.publish import UNRECORDED, trained_on
@@ -168,6 +169,17 @@ def test_the_report_has_intervals_hypotheses_and_plots(experiment):
         body = (config.out / name).read_bytes()
         assert body[:8] == b"\x89PNG\r\n\x1a\n" and len(body) > 10_000
         assert f"]({name})" in text
+
+
+def test_the_fraction_plot_of_an_arms_subset_says_what_is_missing(experiment, tmp_path):
+    """`--arms no-disc` is a normal call: its report must not warn about an empty legend."""
+    _, _, figures = experiment
+    ablations = [f for f in figures if f.name not in plots.FRACTION_ARMS]
+    assert ablations
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.by_fraction(ablations, tmp_path / "fractions.png")
+    assert (tmp_path / "fractions.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_evidence_from_before_machines_were_recorded_is_counted_as_unrecorded(experiment, tmp_path):

@@ -49,7 +49,12 @@ def by_fraction(figures: list[ArmFigures], path: Path) -> None:
         axes.set_xlabel("share of the train split")
         axes.set_ylabel(f"test {metric}")
         axes.grid(alpha=0.3)
-    panels[0].legend(fontsize=8)
+    if panels[0].get_legend_handles_labels()[0]:
+        panels[0].legend(fontsize=8)
+    else:  # an `--arms` subset without the arms this plot compares
+        for axes in panels:
+            axes.text(0.5, 0.5, "no " + ", ".join(FRACTION_ARMS) + " in this experiment",
+                      ha="center", va="center", transform=axes.transAxes)  # fmt: skip
     figure.suptitle("Test scores against train data (95 % intervals over seeds and queries)")
     _save(figure, path)
     plt.close(figure)
