@@ -257,6 +257,17 @@ def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path
                                            "out": tmp_path / "none"}))  # fmt: skip
 
 
+def test_listing_only_a_larger_fraction_warns_that_the_headline_seeds_move(experiment, capsys):
+    config, _, _ = experiment
+    base = {**config.__dict__, "report_only": True}
+    run_experiment(ExperimentConfig(**base))
+    assert "--headline-seeds" not in capsys.readouterr().err
+    run_experiment(ExperimentConfig(**{**base, "fractions": (1.0,)}))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--headline-seeds 2 goes to fraction 1, the smallest listed" in err
+    assert "also holds fraction 0.5" in err
+
+
 def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrains(
     experiment, tmp_path, capsys
 ):

@@ -43,7 +43,8 @@ def _fractions(text: str) -> tuple[float, ...]:
     "--headline-seeds",
     type=int,
     default=None,
-    help="Seeds for baseline, amr and the controls at the smallest fraction [default: --seeds].",
+    help="Seeds for baseline, amr and the controls at the smallest fraction listed "
+    "(to finish a larger fraction, list the smallest too) [default: --seeds].",
 )
 @click.option(
     "--budget",

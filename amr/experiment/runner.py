@@ -107,6 +107,7 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     if config.restore_from is not None:
         restored = evidence.restore(config.restore_from, out)
         console.print(f"restored {restored} finished runs from {config.restore_from}")
+    _warn_if_headline_seeds_move(config, out, console)
     results = []
     for fraction in sorted(set(config.fractions)):
         root = _fraction_root(out, fraction)
@@ -147,6 +148,19 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
 
 def _fraction_root(out: Path, fraction: float) -> Path:
     return out / f"fraction-{fraction:g}"
+
+
+def _warn_if_headline_seeds_move(config: ExperimentConfig, out: Path, console: Console) -> None:
+    """--headline-seeds goes to the smallest fraction listed: finishing `--fractions 1` alone in
+    an experiment that holds 0.1 would give 1 the extra seeds, which is rarely what was meant."""
+    smallest = min(config.fractions)
+    below = [f for d in out.glob("fraction-[0-9]*") if (f := float(d.name[9:])) < smallest]
+    if below and (config.headline_seeds or 0) > config.seeds:
+        console.print(
+            f"[yellow]warning:[/] --headline-seeds {config.headline_seeds} goes to fraction "
+            f"{smallest:g}, the smallest listed, but {out} also holds fraction {min(below):g}; "
+            "list that fraction too to keep the extra seeds there"
+        )
 
 
 def _claim(out: Path, store: Store, budget: Budget) -> None:
