@@ -1,15 +1,7 @@
 """`amr experiment`: every arm, on every train fraction, for every seed, trained to convergence
 under one rule and scored on the held-out test split (docs/benchmark.md).
 
-Layout of the experiment directory:
-
-    experiment.json               the store fingerprint and the budget (a rerun must match)
-    fraction-F/store/             the nested train subset (F < 1; F = 1 reads the store)
-    fraction-F/corpus/            the augmented corpus of that train split (made once)
-    fraction-F/seed-S/RUN/        training runs: baseline, stage1*, amr, the ablations'
-                                  stage 2 runs, …; each scored run holds scores.json and
-                                  val_preds.jsonl / test_preds.jsonl of its best checkpoint
-    results.json, results.md, *.png   the report (publish.py)
+The experiment directory's layout, its claim and each fraction's data: layout.py.
 
 Each run leaves `finished.json` when it is done; a rerun skips finished runs and resumes an
 interrupted one from its last.pt, so a long experiment can be stopped and continued, and more
@@ -19,7 +11,6 @@ with `restore_from` (evidence.py): those runs are reported as they were, not ret
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,16 +19,21 @@ from typing import Any
 
 from rich.console import Console
 
-from amr.augment import AugmentConfig, augment
 from amr.console import stderr_console
-from amr.corpus.reader import Corpus
 from amr.corpus.schema import MANIFEST
 from amr.datasets.store import Store
-from amr.datasets.subset import subset_store
 from amr.errors import AmrError
 from amr.experiment import evidence
 from amr.experiment.arms import DEFAULT_ARMS, Arm, arms_named
 from amr.experiment.budget import Budget, budget_named
+from amr.experiment.layout import (
+    TRAIN_SPLIT,
+    FractionData,
+    claim,
+    fraction_data,
+    fraction_root,
+    fractions_held,
+)
 from amr.experiment.records import (
     FINISHED,
     ArmResult,
@@ -50,10 +46,6 @@ from amr.experiment.records import (
 )
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import write_json
-
-TRAIN_SPLIT = "train"
-CORPUS_SEED = 0  # the corpus is made once; seeds vary training (initialisation, order)
-SUBSET_SEED = 0  # one nested family of train subsets; seeds vary training, not the data
 
 
 @dataclass(frozen=True)
@@ -102,7 +94,7 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     out = Path(config.out)
     if config.report_only and config.restore_from is None and not (out / evidence.CLAIM).is_file():
         raise AmrError(f"{out}: not an experiment directory (nothing to report)")
-    _claim(out, store, budget)
+    claim(out, store, budget)
     console = stderr_console()
     if config.restore_from is not None:
         restored = evidence.restore(config.restore_from, out)
@@ -110,12 +102,12 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     _warn_if_headline_seeds_move(config, out, console)
     results = []
     for fraction in sorted(set(config.fractions)):
-        root = _fraction_root(out, fraction)
+        root = fraction_root(out, fraction)
         if config.report_only and not (
             (root / "corpus" / MANIFEST).is_file() or any(root.glob(f"seed-*/*/{FINISHED}"))
         ):
             continue  # not started; a fraction read back from evidence gets its corpus made
-        data = _fraction_data(out, store, fraction, budget, config)
+        data = fraction_data(out, store, fraction, budget, config.workers, config.show_progress)
         scorer = Scorer(data.store, config.device)
         # Headline arms and controls first, every seed of theirs, then the rest: the first
         # runs to finish answer the main question.
@@ -146,67 +138,17 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     return results
 
 
-def _fraction_root(out: Path, fraction: float) -> Path:
-    return out / f"fraction-{fraction:g}"
-
-
 def _warn_if_headline_seeds_move(config: ExperimentConfig, out: Path, console: Console) -> None:
     """--headline-seeds goes to the smallest fraction listed: finishing `--fractions 1` alone in
     an experiment that holds 0.1 would give 1 the extra seeds, which is rarely what was meant."""
     smallest = min(config.fractions)
-    below = [f for d in out.glob("fraction-[0-9]*") if (f := float(d.name[9:])) < smallest]
+    below = [f for f in fractions_held(out) if f < smallest]
     if below and (config.headline_seeds or 0) > config.seeds:
         console.print(
             f"[yellow]warning:[/] --headline-seeds {config.headline_seeds} goes to fraction "
-            f"{smallest:g}, the smallest listed, but {out} also holds fraction {min(below):g}; "
+            f"{smallest:g}, the smallest listed, but {out} also holds fraction {below[0]:g}; "
             "list that fraction too to keep the extra seeds there"
         )
-
-
-def _claim(out: Path, store: Store, budget: Budget) -> None:
-    """experiment.json: a rerun into the same directory must use the same store and budget."""
-    state = {"store_fingerprint": store.meta.fingerprint, "budget": budget.to_json()}
-    path = out / evidence.CLAIM
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved != state:
-            changed = sorted(k for k in state if saved.get(k) != state[k])
-            raise AmrError(
-                f"{out}: holds an experiment with a different {', '.join(changed)}; "
-                "use another --out"
-            )
-        return
-    if out.exists() and any(out.iterdir()):
-        raise AmrError(f"{out}: exists and is not an experiment directory; use another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(path, state)
-
-
-@dataclass(frozen=True)
-class FractionData:
-    fraction: float
-    root: Path  # fraction-F/
-    store: Path  # the store whose train split is the fraction
-    corpus: Corpus
-
-
-def _fraction_data(
-    out: Path, store: Store, fraction: float, budget: Budget, config: ExperimentConfig
-) -> FractionData:
-    root = _fraction_root(out, fraction)
-    source = store.root
-    if fraction < 1:
-        source = root / "store"
-        if not (source / "store.json").is_file():
-            subset_store(store.root, TRAIN_SPLIT, fraction, SUBSET_SEED, source)
-    corpus = root / "corpus"
-    if not (corpus / MANIFEST).is_file():
-        settings = AugmentConfig(multiplier=budget.multiplier, seed=CORPUS_SEED)
-        augment(
-            source, TRAIN_SPLIT, corpus, settings, workers=config.workers, resume=True,
-            show_progress=config.show_progress,
-        )  # fmt: skip
-    return FractionData(fraction, root, source, Corpus.open(corpus))
 
 
 class _SeedRunner:
