@@ -58,6 +58,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def atomic_copy(source: Path, target: Path) -> None:
+    """Copy `source`'s bytes onto `target` the crash-safe way (a temp sibling, then rename)."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically, keys in insertion order (callers build dicts deterministically)."""
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")

@@ -4,7 +4,6 @@ materialize` gives a recipes-only corpus the features of the recipient's own sto
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from amr.corpus.schema import (
 )
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import atomic_path, file_matches
+from amr.fileio import atomic_copy, file_matches
 
 
 def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
@@ -72,8 +71,7 @@ def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
                 if not source.is_file():
                     raise AmrError(f"{path}: lists {info.file}, which is not in {path.parent}")
                 out.mkdir(parents=True, exist_ok=True)
-                with atomic_path(target) as tmp:
-                    shutil.copyfile(source, tmp)
+                atomic_copy(source, target)
             if not file_matches(target, info.checksum):
                 raise AmrError(f"{target}: checksum does not match {path}")
             parts[info.file] = info

@@ -19,7 +19,7 @@ from pathlib import Path
 from amr.errors import AmrError
 from amr.experiment.records import FINISHED, STAGE1_FINISHED, ArmResult
 from amr.experiment.scoring import PER_QUERY, SCORES
-from amr.fileio import atomic_path
+from amr.fileio import atomic_copy
 from amr.train.rundir import CONFIG
 
 EVIDENCE = "evidence"
@@ -90,5 +90,4 @@ def _copy(src: Path, dst: Path) -> None:
     if dst.is_file() and dst.read_bytes() == src.read_bytes():
         return
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dst) as tmp:
-        shutil.copyfile(src, tmp)
+    atomic_copy(src, dst)

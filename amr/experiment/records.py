@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from amr.experiment.arms import Arm
-from amr.fileio import atomic_path
+from amr.fileio import atomic_copy
 from amr.train.rundir import CONFIG
 
 FINISHED = "finished.json"
@@ -55,8 +54,7 @@ def stage1_behind(stage2: RunRecord, stage1: RunRecord) -> RunRecord:
 
 def keep_stage1_record(stage1: Path, stage2: Path) -> None:
     """Copy the record of the run in `stage1` into the stage 2 in `stage2` that started from it."""
-    with atomic_path(stage2 / STAGE1_FINISHED) as tmp:
-        shutil.copyfile(stage1 / FINISHED, tmp)
+    atomic_copy(stage1 / FINISHED, stage2 / STAGE1_FINISHED)
 
 
 def stage2s_without_stage1_record(stage1: Path) -> list[Path]:
