@@ -35,6 +35,11 @@ def fraction_root(out: Path, fraction: float) -> Path:
     return out / f"fraction-{fraction:g}"
 
 
+def corpus_root(out: Path, fraction: float) -> Path:
+    """The fraction's augmented corpus (complete once it holds its manifest)."""
+    return fraction_root(out, fraction) / "corpus"
+
+
 def fractions_held(out: Path) -> list[float]:
     """The train fractions the experiment directory `out` has folders for, smallest first."""
     return sorted(float(d.name.removeprefix("fraction-")) for d in out.glob("fraction-[0-9]*"))
@@ -77,7 +82,7 @@ def fraction_data(
         source = root / "store"
         if not (source / "store.json").is_file():
             subset_store(store.root, TRAIN_SPLIT, fraction, SUBSET_SEED, source)
-    corpus = root / "corpus"
+    corpus = corpus_root(out, fraction)
     if not (corpus / MANIFEST).is_file():
         settings = AugmentConfig(multiplier=budget.multiplier, seed=CORPUS_SEED)
         augment(

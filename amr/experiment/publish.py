@@ -14,6 +14,7 @@ from amr.datasets.store import Store
 from amr.experiment import evidence, plots
 from amr.experiment.analysis import Analysis, ArmFigures, hypotheses
 from amr.experiment.arms import arms_named
+from amr.experiment.layout import corpus_root
 from amr.experiment.records import ArmResult, machine_chain
 from amr.experiment.report import MissingRuns, markdown
 from amr.experiment.runner import ExperimentConfig
@@ -52,7 +53,7 @@ def write_report(
     smallest = min(r.fraction for r in results)
     plots.by_fraction(figures, out / "fractions.png")
     plots.curves(results, out / "curves.png")
-    corpus = Corpus.open(out / f"fraction-{smallest:g}" / "corpus")
+    corpus = Corpus.open(corpus_root(out, smallest))
     plots.difficulty_histogram(corpus, out / "difficulty.png")
     command = command or "amr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     text = markdown(figures, verdicts, store, config.resolved_budget(),

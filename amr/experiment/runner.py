@@ -30,6 +30,7 @@ from amr.experiment.layout import (
     TRAIN_SPLIT,
     FractionData,
     claim,
+    corpus_root,
     fraction_data,
     fraction_root,
     fractions_held,
@@ -104,7 +105,8 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     for fraction in sorted(set(config.fractions)):
         root = fraction_root(out, fraction)
         if config.report_only and not (
-            (root / "corpus" / MANIFEST).is_file() or any(root.glob(f"seed-*/*/{FINISHED}"))
+            (corpus_root(out, fraction) / MANIFEST).is_file()
+            or any(root.glob(f"seed-*/*/{FINISHED}"))
         ):
             continue  # not started; a fraction read back from evidence gets its corpus made
         data = fraction_data(out, store, fraction, budget, config.workers, config.show_progress)
