@@ -6,8 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from amr.datasets import Store, StoreMeta, compute_fingerprint
-from amr.datasets import store as store_module
+from amr.datasets import Store, StoreMeta, compute_fingerprint, feature_files
 from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.datasets.store import create_store
 from amr.errors import AmrError
@@ -32,7 +31,7 @@ def _samples(vids, first_qid=1):
 @pytest.fixture
 def small_store(tmp_path, monkeypatch):
     """A store with many row groups, and the matrices that went into it."""
-    monkeypatch.setattr(store_module, "ROW_GROUP_BYTES", 800)
+    monkeypatch.setattr(feature_files, "ROW_GROUP_BYTES", 800)
     rng = np.random.default_rng(0)
     videos = {
         f"v{i}": rng.standard_normal((int(rng.integers(3, 12)), 16)).astype(np.float16)

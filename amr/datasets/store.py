@@ -18,9 +18,7 @@ import contextlib
 import hashlib
 import json
 import shutil
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,13 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from amr.datasets.schema import (
-    SAMPLES_SCHEMA,
-    arrow_to_matrices,
-    matrices_to_arrow,
-    text_features_schema,
-    video_features_schema,
-)
+from amr.datasets.feature_files import FeatureTable, FeatureWriter
+from amr.datasets.schema import SAMPLES_SCHEMA, text_features_schema, video_features_schema
 from amr.datasets.truth import TRUTH_FILE
 from amr.datasets.wrong_spans import SPANS_TYPE as WRONG_SPANS_TYPE
 from amr.datasets.wrong_spans import MiningConfig, mine_split
@@ -45,15 +38,18 @@ from amr.fileio import building_directory, sha256_file, write_json
 STORE_FORMAT = "amr-store"
 STORE_FORMAT_VERSION = 2  # 2: samples have wrong_spans; store.json says how they were made
 READABLE_VERSIONS = (1, 2)  # a version-1 store reads as having no wrong spans
+META_FILE = "store.json"
 VIDEO_FILE = "video_features.parquet"
 TEXT_FILE = "text_features.parquet"
-# Row groups of about this many feature bytes. Measured at 2816-d (make bench): 1 MB row groups
-# give 9x the random lookups of 16 MB ones (298 vs 32 videos/s) for 17% less sequential speed.
-ROW_GROUP_BYTES = 1 << 20
 
 
 def samples_file(split: str) -> str:
     return f"samples-{split}.parquet"
+
+
+def is_store(root: Path) -> bool:
+    """Whether `root` holds a finished store (store.json is written last)."""
+    return (root / META_FILE).is_file()
 
 
 @dataclass(frozen=True)
@@ -115,80 +111,6 @@ def compute_fingerprint(root: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-class FeatureTable:
-    """Read-only id → matrix lookups over one features Parquet file, with a row-group cache."""
-
-    def __init__(self, path: Path, key: str, count: str, dim: int, cache_bytes: int = 256 << 20):
-        self.path = path
-        self.dim = dim
-        try:
-            self._file = pq.ParquetFile(path)
-            ids = self._file.read(columns=[key, count])
-        except (OSError, pa.ArrowException) as exc:
-            raise AmrError(f"{path}: unreadable Parquet file ({exc})") from None
-        keys = ids.column(key).to_pylist()
-        self.counts = np.asarray(ids.column(count).combine_chunks().to_numpy(), dtype=np.int64)
-        group_rows = [
-            self._file.metadata.row_group(i).num_rows for i in range(self._file.num_row_groups)
-        ]
-        group_of_row = np.repeat(np.arange(len(group_rows)), group_rows)
-        group_start = np.concatenate([[0], np.cumsum(group_rows)[:-1]]).astype(np.int64)
-        self._where = {
-            k: (int(g), int(r - group_start[g]), int(r))
-            for r, (k, g) in enumerate(zip(keys, group_of_row, strict=True))
-        }
-        if len(self._where) != len(keys):
-            raise AmrError(f"{path}: duplicate ids in column {key!r}")
-        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cache_bytes = cache_bytes
-        self._cached_bytes = 0
-        self._lock = threading.Lock()
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._where
-
-    def __len__(self) -> int:
-        return len(self._where)
-
-    def keys(self) -> Iterable[Any]:
-        return self._where.keys()
-
-    def count(self, key: Any) -> int:
-        return int(self.counts[self._where[key][2]])
-
-    def _group(self, group: int) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
-            if group in self._cache:
-                self._cache.move_to_end(group)
-                return self._cache[group]
-            try:
-                column = self._file.read_row_group(group, columns=["features"]).column(0)
-            except (OSError, pa.ArrowException) as exc:
-                raise AmrError(f"{self.path}: unreadable row group {group} ({exc})") from None
-            rows, offsets = arrow_to_matrices(column, self.dim)
-            rows.flags.writeable = False
-            self._cache[group] = (rows, offsets)
-            self._cached_bytes += rows.nbytes
-            while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
-                _, (old_rows, _) = self._cache.popitem(last=False)
-                self._cached_bytes -= old_rows.nbytes
-            return rows, offsets
-
-    def get(self, key: Any) -> np.ndarray:
-        """The (count, dim) float16 matrix of `key`, as a read-only view into the cache."""
-        group, row, _ = self._where[key]
-        rows, offsets = self._group(group)
-        return rows[offsets[row] : offsets[row + 1]]
-
-    @property
-    def num_row_groups(self) -> int:
-        return self._file.num_row_groups
-
-    def iter_row_groups(self) -> Iterator[pa.Table]:
-        for i in range(self._file.num_row_groups):
-            yield self._file.read_row_group(i)
-
-
 class Store:
     """An opened store. Feature lookups by id are O(1) in the size of the store."""
 
@@ -202,7 +124,7 @@ class Store:
     @classmethod
     def open(cls, root: str | Path, cache_bytes: int = 256 << 20) -> Store:
         root = Path(root)
-        manifest = root / "store.json"
+        manifest = root / META_FILE
         if not manifest.is_file():
             raise AmrError(f"{root}: not a store (no store.json)")
         try:
@@ -242,67 +164,6 @@ class Store:
 
     def verify_fingerprint(self) -> bool:
         return compute_fingerprint(self.root) == self.meta.fingerprint
-
-
-class FeatureWriter:
-    """Streams id/matrix pairs into a features Parquet file, one row group per ~1 MB of features."""
-
-    def __init__(self, path: Path, schema: pa.Schema):
-        self.schema = schema
-        self.key, self.count, _ = schema.names
-        self.dim = schema.field("features").type.value_type.list_size
-        self._writer = pq.ParquetWriter(
-            path,
-            schema,
-            compression={self.key: "zstd", self.count: "zstd", "features": "none"},
-            use_dictionary=False,
-            # Min/max of every float16 would cost a third of the write time and help no query.
-            write_statistics=[self.key, self.count],
-        )
-        self._keys: list[Any] = []
-        self._matrices: list[np.ndarray] = []
-        self._pending_bytes = 0
-        self.written: set[Any] = set()
-
-    def add(self, key: Any, matrix: np.ndarray) -> None:
-        if key in self.written:
-            raise AmrError(f"{self.key} {key!r} written twice")
-        if matrix.ndim != 2 or matrix.shape[1] != self.dim:
-            raise AmrError(
-                f"{self.key} {key!r}: features of shape {matrix.shape}, need (n, {self.dim})"
-            )
-        self.written.add(key)
-        self._keys.append(key)
-        self._matrices.append(np.asarray(matrix, dtype=np.float16))
-        self._pending_bytes += matrix.shape[0] * self.dim * 2
-        if self._pending_bytes >= ROW_GROUP_BYTES:
-            self._flush()
-
-    def copy_row_group(self, table: pa.Table) -> None:
-        """Append rows of an existing file of the same schema without decoding them to numpy."""
-        self._flush()
-        table = table.cast(self.schema)
-        self.written.update(table.column(self.key).to_pylist())
-        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
-
-    def _flush(self) -> None:
-        if not self._keys:
-            return
-        counts = pa.array([m.shape[0] for m in self._matrices], pa.int32())
-        table = pa.Table.from_arrays(
-            [
-                pa.array(self._keys, self.schema.field(self.key).type),
-                counts,
-                matrices_to_arrow(self._matrices, self.dim),
-            ],
-            schema=self.schema,
-        )
-        self._writer.write_table(table, row_group_size=table.num_rows)
-        self._keys, self._matrices, self._pending_bytes = [], [], 0
-
-    def close(self) -> None:
-        self._flush()
-        self._writer.close()
 
 
 def with_wrong_spans(table: pa.Table) -> pa.Table:
@@ -384,7 +245,7 @@ class StoreWriter:
             wrong_spans=self.wrong_spans,
             fingerprint=compute_fingerprint(self.dir),
         )
-        write_json(self.dir / "store.json", meta.to_json())
+        write_json(self.dir / META_FILE, meta.to_json())
         return meta
 
 
