@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from amr.corpus.parts import PartInfo
 from amr.corpus.schema import CORPUS_FORMAT, MANIFEST, READABLE_FORMAT_VERSIONS
+from amr.datasets.store import is_store
 from amr.errors import AmrError
 
 # What every manifest has (amr.augment.manifest.build_manifest writes them all).
@@ -50,7 +51,7 @@ class Corpus:
         root = Path(root)
         path = root / MANIFEST
         if not path.is_file():
-            if (root / "store.json").is_file():
+            if is_store(root):
                 raise AmrError(
                     f"{root}: is a store, not a corpus (amr datasets info --store describes a "
                     "store; amr augment makes a corpus from it)"

@@ -16,7 +16,7 @@ import pyarrow as pa
 from amr.console import track
 from amr.datasets.annotations import ReadReport, read_annotations
 from amr.datasets.features import FeatureDirectory, load_video
-from amr.datasets.store import Store, StoreMeta, create_store
+from amr.datasets.store import Store, StoreMeta, create_store, is_store
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 
@@ -67,7 +67,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: 
 def _open_base(out: Path) -> Store | None:
     if not out.exists():
         return None
-    if (out / "store.json").is_file():
+    if is_store(out):
         return Store.open(out)
     if out.is_dir() and not any(out.iterdir()):
         return None

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from amr.datasets.store import (
+    META_FILE,
     Store,
     StoreMeta,
     compute_fingerprint,
@@ -64,7 +65,7 @@ def remine_wrong_spans(
             wrong_spans={**store.meta.wrong_spans, **{s: config.to_json() for s in splits}},
         )
         meta = replace(meta, fingerprint=compute_fingerprint(staging))
-        write_json(staging / "store.json", meta.to_json())
+        write_json(staging / META_FILE, meta.to_json())
     return meta, reports
 
 

@@ -22,7 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from amr.datasets.store import TEXT_FILE, VIDEO_FILE, SplitInfo, Store, StoreMeta, samples_file
+from amr.datasets.store import (
+    META_FILE,
+    TEXT_FILE,
+    VIDEO_FILE,
+    SplitInfo,
+    Store,
+    StoreMeta,
+    samples_file,
+)
 from amr.datasets.store import compute_fingerprint as store_fingerprint
 from amr.datasets.truth import TRUTH_FILE
 from amr.errors import AmrError
@@ -67,7 +75,7 @@ def subset_store(
     if out.resolve() == source.root.resolve():
         raise AmrError(f"{out}: the subset must go to a new directory")
     check_output_dir(
-        out, "store.json", overwrite,
+        out, META_FILE, overwrite,
         refuse="exists and is not a store; refusing to overwrite it",
         replace="store exists; pass --overwrite to replace it",
     )  # fmt: skip
@@ -103,5 +111,5 @@ def subset_store(
             },
             fingerprint=store_fingerprint(staging),
         )
-        write_json(staging / "store.json", meta.to_json())
+        write_json(staging / META_FILE, meta.to_json())
     return meta

@@ -15,6 +15,7 @@ import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from amr.errors import AmrError
 from amr.experiment.records import FINISHED, STAGE1_FINISHED, ArmResult
@@ -25,6 +26,11 @@ from amr.train.rundir import CONFIG
 EVIDENCE = "evidence"
 CLAIM = "experiment.json"  # store fingerprint and budget: evidence restores into a match only
 FILES = (CONFIG, FINISHED, STAGE1_FINISHED, SCORES, PER_QUERY)
+
+
+def claim_differences(saved: dict[str, Any], state: dict[str, Any]) -> list[str]:
+    """The keys of two experiments' claims (store fingerprint, budget) whose values differ."""
+    return sorted(k for k in saved.keys() | state.keys() if saved.get(k) != state.get(k))
 
 
 def archive(out: Path, results: Iterable[ArmResult], dest: Path | None = None) -> int:
@@ -52,8 +58,8 @@ def restore(source: Path, out: Path) -> int:
         raise AmrError(f"{source}: not an experiment's evidence folder (no {CLAIM})")
     theirs = json.loads((source / CLAIM).read_text(encoding="utf-8"))
     ours = json.loads((out / CLAIM).read_text(encoding="utf-8"))
-    if theirs != ours:
-        changed = sorted(k for k in ours if theirs.get(k) != ours[k])
+    changed = claim_differences(theirs, ours)
+    if changed:
         raise AmrError(
             f"{source}: evidence of an experiment with a different {', '.join(changed)} than "
             f"{out}; restore it into an experiment made with the same store and budget"

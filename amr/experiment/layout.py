@@ -19,11 +19,11 @@ from pathlib import Path
 from amr.augment import AugmentConfig, augment
 from amr.corpus.reader import Corpus
 from amr.corpus.schema import MANIFEST
-from amr.datasets.store import Store
+from amr.datasets.store import Store, is_store
 from amr.datasets.subset import subset_store
 from amr.errors import AmrError
 from amr.experiment.budget import Budget
-from amr.experiment.evidence import CLAIM
+from amr.experiment.evidence import CLAIM, claim_differences
 from amr.fileio import write_json
 
 TRAIN_SPLIT = "train"
@@ -50,9 +50,8 @@ def claim(out: Path, store: Store, budget: Budget) -> None:
     state = {"store_fingerprint": store.meta.fingerprint, "budget": budget.to_json()}
     path = out / CLAIM
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved != state:
-            changed = sorted(k for k in state if saved.get(k) != state[k])
+        changed = claim_differences(json.loads(path.read_text(encoding="utf-8")), state)
+        if changed:
             raise AmrError(
                 f"{out}: holds an experiment with a different {', '.join(changed)}; "
                 "use another --out"
@@ -80,7 +79,7 @@ def fraction_data(
     source = store.root
     if fraction < 1:
         source = root / "store"
-        if not (source / "store.json").is_file():
+        if not is_store(source):
             subset_store(store.root, TRAIN_SPLIT, fraction, SUBSET_SEED, source)
     corpus = corpus_root(out, fraction)
     if not (corpus / MANIFEST).is_file():

@@ -19,7 +19,7 @@ import numpy as np
 from amr.console import track
 from amr.datasets.annotations import read_annotations
 from amr.datasets.importer import DATASETS, ImportConfig, ImportSummary, import_dataset, ordered_map
-from amr.datasets.store import Store
+from amr.datasets.store import Store, is_store
 from amr.errors import AmrError
 from amr.features.clip import ClipEncoder
 from amr.features.video import find_videos, read_clip_frames
@@ -54,7 +54,7 @@ def extract_features(config: ExtractConfig, show_progress: bool = True) -> Impor
     """The store of `config`; with --resume, a store that already holds every split is left as
     it is (the summary then has no reports)."""
     config.check()
-    if config.resume and (config.out / "store.json").is_file():
+    if config.resume and is_store(config.out):
         existing = Store.open(config.out)
         if all(split in existing.meta.splits for split, _ in config.annotations):
             return ImportSummary(existing.meta)

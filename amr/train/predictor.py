@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from amr.datasets.store import META_FILE
 from amr.errors import AmrError
 from amr.eval.submission import postprocess
 from amr.ragged import padded
@@ -262,7 +263,7 @@ def _training_store(spec: dict[str, Any]) -> dict[str, Any] | None:
     source = spec.get("corpus_source") or {}
     if "clip_length" in source:
         return source
-    store_json = Path(spec["store"]) / "store.json" if spec.get("store") else None
+    store_json = Path(spec["store"]) / META_FILE if spec.get("store") else None
     if store_json is not None and store_json.is_file():
         return json.loads(store_json.read_text(encoding="utf-8"))
     return None

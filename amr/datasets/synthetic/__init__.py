@@ -15,7 +15,7 @@ import pyarrow as pa
 from amr.console import track
 from amr.datasets.annotations import read_annotations
 from amr.datasets.schema import SAMPLES_SCHEMA
-from amr.datasets.store import Store, StoreMeta, create_store
+from amr.datasets.store import META_FILE, Store, StoreMeta, create_store
 from amr.datasets.synthetic.annotated import annotated_videos
 from amr.datasets.synthetic.config import PRESETS, SynthConfig
 from amr.datasets.synthetic.diagnostics import twin_hits
@@ -97,7 +97,7 @@ def synthesize(
     """
     out = Path(out)
     check_output_dir(
-        out, "store.json", overwrite,
+        out, META_FILE, overwrite,
         refuse="exists and is not a store; refusing to overwrite it",
         replace="store exists; pass --overwrite to replace it",
     )  # fmt: skip
@@ -155,7 +155,7 @@ def synthesize(
     # How often the (blindly) mined wrong spans find the hidden twins: a store.json figure.
     store = Store.open(out)
     meta = replace(store.meta, sources={**store.meta.sources, "twin_hits": twin_hits(store, twins)})
-    write_json(out / "store.json", meta.to_json())  # the fingerprint covers only the Parquet
+    write_json(out / META_FILE, meta.to_json())  # the fingerprint covers only the Parquet
     return meta
 
 
