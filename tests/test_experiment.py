@@ -245,7 +245,7 @@ def test_report_only_reads_finished_runs_and_trains_nothing(experiment, tmp_path
     write_report(config, partial, command="amr experiment --report-only (test)")
     text = (config.out / "results.md").read_text()
     assert "**Partial results**" in text
-    assert "not yet run: 0.5 baseline (seed 1); 1 no-disc (seed 0)." in text
+    assert "not yet run: baseline at fraction 0.5 (seed 1); no-disc at fraction 1 (seed 0)." in text
     # A verdict is provisional only while a run it rests on is missing: H2 needs amr and the
     # baseline at the smallest fraction, H3 amr and no-negatives there.
     verdicts = {line[4:6]: line for line in text.splitlines() if line.startswith("- **H")}
@@ -331,7 +331,7 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
     assert not list(report.out.rglob("*.pt"))
     assert {key(r) for r in partial} == {key(r) for r in results} - {("no-disc", 1.0, 0)}
     write_report(report, partial, command="amr experiment (test)")
-    assert "not yet run: 1 no-disc (seed 0)." in (report.out / "results.md").read_text()
+    assert "not yet run: no-disc at fraction 1 (seed 0)." in (report.out / "results.md").read_text()
 
     other = Budget(**{**TINY.__dict__, "multiplier": 4})
     with pytest.raises(AmrError, match="evidence of an experiment with a different budget"):

@@ -73,7 +73,9 @@ class MissingRuns:
     @property
     def phrase(self) -> str:
         seeds = ", ".join(map(str, self.seeds))
-        return f"{self.fraction:g} {self.arm} (seed{'s' * (len(self.seeds) > 1)} {seeds})"
+        return (
+            f"{self.arm} at fraction {self.fraction:g} (seed{'s' * (len(self.seeds) > 1)} {seeds})"
+        )
 
 
 def markdown(
