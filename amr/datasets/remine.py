@@ -16,7 +16,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from amr.datasets.store import (
-    META_FILE,
     Store,
     StoreMeta,
     compute_fingerprint,
@@ -25,7 +24,7 @@ from amr.datasets.store import (
 )
 from amr.datasets.wrong_spans import MiningConfig, mine_split
 from amr.errors import AmrError
-from amr.fileio import building_directory, write_json
+from amr.fileio import building_directory
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def remine_wrong_spans(
             wrong_spans={**store.meta.wrong_spans, **{s: config.to_json() for s in splits}},
         )
         meta = replace(meta, fingerprint=compute_fingerprint(staging))
-        write_json(staging / META_FILE, meta.to_json())
+        meta.write(staging)
     return meta, reports
 
 

@@ -78,6 +78,10 @@ class StoreMeta:
         body["splits"] = {name: asdict(info) for name, info in self.splits.items()}
         return {"format": STORE_FORMAT, "format_version": STORE_FORMAT_VERSION, **body}
 
+    def write(self, root: Path) -> None:
+        """Write store.json into `root` (atomically: a reader sees the old manifest or this one)."""
+        write_json(Path(root) / META_FILE, self.to_json())
+
     @classmethod
     def from_json(cls, body: dict[str, Any], where: Path) -> StoreMeta:
         if body.get("format") != STORE_FORMAT:
@@ -126,7 +130,7 @@ class Store:
         root = Path(root)
         manifest = root / META_FILE
         if not manifest.is_file():
-            raise AmrError(f"{root}: not a store (no store.json)")
+            raise AmrError(f"{root}: not a store (no {META_FILE})")
         try:
             body = json.loads(manifest.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -245,7 +249,7 @@ class StoreWriter:
             wrong_spans=self.wrong_spans,
             fingerprint=compute_fingerprint(self.dir),
         )
-        write_json(self.dir / META_FILE, meta.to_json())
+        meta.write(self.dir)
         return meta
 
 

@@ -34,7 +34,7 @@ from amr.datasets.store import (
 from amr.datasets.store import compute_fingerprint as store_fingerprint
 from amr.datasets.truth import TRUTH_FILE
 from amr.errors import AmrError
-from amr.fileio import building_directory, check_output_dir, write_json
+from amr.fileio import building_directory, check_output_dir
 
 SUBSET_STREAM = 0x53554253  # "SUBS"
 
@@ -111,5 +111,5 @@ def subset_store(
             },
             fingerprint=store_fingerprint(staging),
         )
-        write_json(staging / META_FILE, meta.to_json())
+        meta.write(staging)
     return meta

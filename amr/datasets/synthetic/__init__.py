@@ -25,7 +25,7 @@ from amr.datasets.synthetic.world import World, stable_hash
 from amr.datasets.truth import TRUTH_FILE, TruthRow, write_truth
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
-from amr.fileio import check_output_dir, sha256_file, write_json
+from amr.fileio import check_output_dir, sha256_file
 
 __all__ = ["PRESETS", "SynthConfig", "default_annotations", "make_world", "synthesize"]
 
@@ -155,7 +155,7 @@ def synthesize(
     # How often the (blindly) mined wrong spans find the hidden twins: a store.json figure.
     store = Store.open(out)
     meta = replace(store.meta, sources={**store.meta.sources, "twin_hits": twin_hits(store, twins)})
-    write_json(out / META_FILE, meta.to_json())  # the fingerprint covers only the Parquet
+    meta.write(out)  # the fingerprint covers only the Parquet
     return meta
 
 
