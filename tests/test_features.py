@@ -1,7 +1,12 @@
+import ast
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from amr.datasets.features import FeatureDirectory, load_video
+from amr.datasets.importer import ordered_map
 from amr.errors import AmrError
 from tests.conftest import l2, write_text_dir, write_video_dir
 
@@ -35,6 +40,31 @@ def test_text_layouts(tmp_path, layout):
     arrays = write_text_dir(tmp_path / "txt", {42: 5}, 16, layout, seed=4)
     got = FeatureDirectory(tmp_path / "txt", "text").load(42)
     np.testing.assert_allclose(got, l2(arrays[42]), rtol=1e-6)
+
+
+def test_threaded_loads_never_parse_two_headers_at_once(tmp_path, monkeypatch):
+    # np.load parses headers with ast.literal_eval, which CPython <= 3.11.7 can fail in two
+    # threads at once (gh-106905): the importer's thread pool must take turns there.
+    arrays = write_text_dir(tmp_path / "txt", {q: 3 for q in range(24)}, 8, "npz", seed=6)
+    real_literal_eval, guard = ast.literal_eval, threading.Lock()
+    inside, most_inside = 0, 0
+
+    def slow_literal_eval(text):
+        nonlocal inside, most_inside
+        with guard:
+            inside += 1
+            most_inside = max(most_inside, inside)
+        time.sleep(0.002)  # widens the window two unguarded threads would share
+        with guard:
+            inside -= 1
+        return real_literal_eval(text)
+
+    monkeypatch.setattr(ast, "literal_eval", slow_literal_eval)
+    texts = FeatureDirectory(tmp_path / "txt", "text")
+    loaded = dict(ordered_map(lambda q: (q, texts.load(q)), range(24), workers=4, window=8))
+    assert most_inside == 1
+    for q, matrix in loaded.items():
+        np.testing.assert_allclose(matrix, l2(arrays[q]), rtol=1e-6)
 
 
 def test_missing_file_names_the_id_and_directory(tmp_path):
