@@ -134,6 +134,22 @@ def test_a_resumed_run_equals_an_uninterrupted_one(
     }  # fmt: skip
 
 
+def test_resuming_on_another_kind_of_machine_warns(train_corpus, small_store, tmp_path, capsys):
+    run = tmp_path / "run"
+    cold_start(train_corpus, small_store, run, FAST, TINY, show_progress=False)
+    cold_start(train_corpus, small_store, run, FAST, TINY, resume=True, show_progress=False)
+    assert "warning" not in capsys.readouterr().err  # the same machine: nothing to say
+    metrics = run / "metrics.jsonl"
+    lines = [json.loads(line) for line in metrics.read_text().splitlines()]
+    this_machine = lines[-1]["machine"]
+    lines[-1]["machine"] = "Other CPU, AVX2, 2 threads"
+    metrics.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    cold_start(train_corpus, small_store, run, FAST, TINY, resume=True, show_progress=False)
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert f"resuming on {this_machine}" in err
+    assert "last epoch trained on Other CPU, AVX2, 2 threads" in err
+
+
 @pytest.fixture
 def terminal_sigint():
     """SIGINT as a terminal delivers it, even when pytest itself was started with SIGINT ignored

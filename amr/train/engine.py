@@ -111,7 +111,10 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
         validation = Validation(Store.open(spec.store), config.val_split, source.config.max_words)
     board = tensorboard(out) if ranks.main else None
     metrics: dict[str, Any] = {}
-    history = [_chosen(line.get("val", {})) for line in read_metrics(out)] if options.resume else []
+    earlier = read_metrics(out) if options.resume else []
+    history = [_chosen(line.get("val", {})) for line in earlier]
+    if ranks.main:
+        _warn_if_machine_changed(out, earlier, machine)
     trained_epochs = cursor[0]
     seen, started = 0, time.perf_counter()
     limits = step_limits(config, batch_sizes_of)
@@ -304,6 +307,17 @@ def _resume(
     torch.set_rng_state(body["torch_rng"])
     epoch, done = body["cursor"]
     return (epoch, done), int(body["step"]), body["best"]
+
+
+def _warn_if_machine_changed(out: Path, earlier: list[dict[str, Any]], machine: str) -> None:
+    """A resume repeats the uninterrupted run to the digit only on the same kind of machine."""
+    before = next((line["machine"] for line in reversed(earlier) if "machine" in line), machine)
+    if before != machine:
+        stderr_console().print(
+            f"[yellow]warning:[/] {out}: resuming on {machine}, but its last epoch trained on "
+            f"{before}; float32 training rounds differently across kinds of CPU, so this run "
+            "will not repeat an uninterrupted one to the digit (its metrics name both machines)"
+        )
 
 
 def _progress(enabled: bool) -> Progress:
