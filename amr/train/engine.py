@@ -315,8 +315,8 @@ def _warn_if_machine_changed(out: Path, earlier: list[dict[str, Any]], machine: 
     if before != machine:
         stderr_console().print(
             f"[yellow]warning:[/] {out}: resuming on {machine}, but its last epoch trained on "
-            f"{before}; float32 training rounds differently across kinds of CPU, so this run "
-            "will not repeat an uninterrupted one to the digit (its metrics name both machines)"
+            f"{before}; another kind of machine rounds float32 differently, so this run will "
+            "not repeat an uninterrupted one to the digit (its metrics name both machines)"
         )
 
 
