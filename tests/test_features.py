@@ -43,7 +43,7 @@ def test_text_layouts(tmp_path, layout):
 
 
 def test_threaded_loads_never_parse_two_headers_at_once(tmp_path, monkeypatch):
-    # np.load parses headers with ast.literal_eval, which CPython <= 3.11.7 can fail in two
+    # np.load parses headers with ast.literal_eval, which CPython 3.11.0-3.11.7 can fail in two
     # threads at once (gh-106905): the importer's thread pool must take turns there.
     arrays = write_text_dir(tmp_path / "txt", {q: 3 for q in range(24)}, 8, "npz", seed=6)
     real_literal_eval, guard = ast.literal_eval, threading.Lock()
