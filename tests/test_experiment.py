@@ -339,6 +339,53 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
                                            "budget_override": other}))  # fmt: skip
 
 
+def test_a_stage1_retraining_for_its_weights_keeps_its_record_until_it_finishes(
+    experiment, tmp_path, monkeypatch
+):
+    config, results, _ = experiment
+    evidence = tmp_path / "evidence"
+    shutil.copytree(config.out / "evidence", evidence)
+    shutil.rmtree(evidence / "fraction-1" / "seed-0" / "no-disc")  # needs stage 1's weights
+    lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp",
+                               "restore_from": evidence})  # fmt: skip
+    import amr.train.stages
+
+    real_cold_start = amr.train.stages.cold_start
+
+    def cut_after_training(*args, **kwargs):  # the session ends before the run is recorded
+        real_cold_start(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(amr.train.stages, "cold_start", cut_after_training)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(lost)
+    seed0 = lost.out / "fraction-1" / "seed-0"
+    evidence_record = (evidence / "fraction-1" / "seed-0" / "stage1" / "finished.json").read_text()
+    assert (seed0 / "stage1" / "finished.json").read_text() == evidence_record
+    assert (seed0 / ".stage1.retraining" / "last.pt").is_file()
+
+    # Meanwhile the report has every finished arm, those built on that stage 1 included.
+    key = lambda r: (r.arm.name, r.fraction, r.seed)  # noqa: E731
+    brief = lambda rs: {key(r): r.metrics["test"]["brief"] for r in rs}  # noqa: E731
+    partial = run_experiment(ExperimentConfig(**{**lost.__dict__, "report_only": True}))
+    expected = brief(results)
+    del expected[("no-disc", 1.0, 0)]
+    assert brief(partial) == expected
+
+    monkeypatch.undo()
+    again = run_experiment(lost)  # resumes the retraining, then puts it in place
+    assert brief(again) == brief(results)
+    assert (seed0 / "stage1" / "last.pt").is_file()
+    assert not [p.name for p in seed0.iterdir() if p.name.startswith(".")]
+
+    # A replacement cut between its two renames is completed by the next run.
+    (seed0 / "stage1").rename(seed0 / ".stage1.retraining")
+    assert brief(run_experiment(ExperimentConfig(**{**lost.__dict__, "report_only": True}))) == (
+        brief(results)
+    )
+    assert (seed0 / "stage1" / "last.pt").is_file()
+
+
 def test_bootstrap_intervals_are_paired_and_reproducible():
     rng = np.random.default_rng(0)
     scores = rng.choice([0.0, 100.0], size=(3, 200))

@@ -12,6 +12,7 @@ with `restore_from` (evidence.py): those runs are reported as they were, not ret
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -96,6 +97,7 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     if config.report_only and config.restore_from is None and not (out / evidence.CLAIM).is_file():
         raise AmrError(f"{out}: not an experiment directory (nothing to report)")
     claim(out, store, budget)
+    _complete_replacements(out)
     console = stderr_console()
     if config.restore_from is not None:
         restored = evidence.restore(config.restore_from, out)
@@ -216,8 +218,8 @@ class _SeedRunner:
         return self._run(
             path,
             config,
-            lambda resume, overwrite: cold_start(
-                self.data.corpus.root, self.data.store, path, config, self.budget.model,
+            lambda into, resume, overwrite: cold_start(
+                self.data.corpus.root, self.data.store, into, config, self.budget.model,
                 resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
                 kinds=arm.kinds,
             ),
@@ -246,8 +248,8 @@ class _SeedRunner:
         return self._run(
             path,
             config,
-            lambda resume, overwrite: distill(
-                stage1.path / "last.pt", self.data.corpus.root, self.data.store, path, config,
+            lambda into, resume, overwrite: distill(
+                stage1.path / "last.pt", self.data.corpus.root, self.data.store, into, config,
                 settings, resume=resume, overwrite=overwrite,
                 show_progress=self.config.show_progress,
             ),
@@ -264,8 +266,8 @@ class _SeedRunner:
         return self._run(
             path,
             config,
-            lambda resume, overwrite: baseline(
-                self.data.store, TRAIN_SPLIT, path, config, self.budget.model,
+            lambda into, resume, overwrite: baseline(
+                self.data.store, TRAIN_SPLIT, into, config, self.budget.model,
                 resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
             ),
             weights,
@@ -275,12 +277,17 @@ class _SeedRunner:
         self,
         path: Path,
         config: Any,
-        train: Callable[[bool, bool], Any],
+        train: Callable[[Path, bool, bool], Any],
         weights: bool = False,
         stage1: RunRecord | None = None,
     ) -> RunRecord:
         """Skip a finished run (with its weights, when `weights`), resume an interrupted one,
-        else start it; a stage 2 keeps the record of the `stage1` it started from."""
+        else start it; a stage 2 keeps the record of the `stage1` it started from.
+
+        A run read back from evidence that must train again for its weights trains beside
+        itself (`_retraining_dir`) and replaces its evidence only once finished: until then
+        its record stays where it was, so `--report-only` still reports it and the arms built
+        on it."""
         from amr.train.checkpoint import LAST
         from amr.train.rundir import CONFIG, read_metrics
 
@@ -292,16 +299,16 @@ class _SeedRunner:
         if self.config.report_only:
             raise _Unfinished(path)
         rescore = False
+        into = path
         if restored is not None:
             self.console.print(f"{path}: retraining for the weights its evidence lacks")
             rescore = (path / SCORES).is_file()  # an arm scored from it may already be read
             for stage2 in stage2s_without_stage1_record(path):
                 keep_stage1_record(path, stage2)
             self.retrained.add(path)
-            for name in evidence.FILES:
-                (path / name).unlink(missing_ok=True)
-        train((path / LAST).is_file(), (path / CONFIG).is_file())
-        lines = read_metrics(path)
+            into = _retraining_dir(path)
+        train(into, (into / LAST).is_file(), (into / CONFIG).is_file())
+        lines = read_metrics(into)
         seen, curve = 0, []
         for line in lines:
             seen += line["samples"]
@@ -320,8 +327,10 @@ class _SeedRunner:
             "machines": distinct(line["machine"] for line in lines if "machine" in line),
         }
         if stage1 is not None:
-            keep_stage1_record(stage1.path, path)
-        write_json(path / FINISHED, body)
+            keep_stage1_record(stage1.path, into)
+        write_json(into / FINISHED, body)
+        if into != path:
+            _replace_run(path, into)
         record = RunRecord.read(path)
         if rescore:
             self.scorer.score(path)
@@ -337,6 +346,33 @@ class _SeedRunner:
                 "on the retrained run"
             )
         return record
+
+
+def _retraining_dir(run: Path) -> Path:
+    """Where a run read back from evidence trains again, beside its evidence."""
+    return run.parent / f".{run.name}.retraining"
+
+
+def _replace_run(run: Path, retrained: Path) -> None:
+    """Put the finished retrained run where its evidence was (the evidence goes aside first;
+    `_complete_replacements` finishes a replacement cut between the two renames)."""
+    old = run.parent / f".{run.name}.replaced"
+    shutil.rmtree(old, ignore_errors=True)
+    run.rename(old)
+    retrained.rename(run)
+    shutil.rmtree(old)
+
+
+def _complete_replacements(out: Path) -> None:
+    """Before anything reads or restores runs: a retrained run whose replacement of its
+    evidence was cut short goes where its evidence was."""
+    for retrained in out.glob("fraction-*/seed-*/.*.retraining"):
+        run = retrained.parent / retrained.name.removeprefix(".").removesuffix(".retraining")
+        if not run.exists() and (retrained / FINISHED).is_file():
+            retrained.rename(run)
+    for old in out.glob("fraction-*/seed-*/.*.replaced"):
+        if (old.parent / old.name.removeprefix(".").removesuffix(".replaced")).exists():
+            shutil.rmtree(old)
 
 
 class _Unfinished(Exception):
