@@ -23,6 +23,7 @@ from amr.experiment.arms import DEFAULT_ARMS, arms_named
 from amr.experiment.publish import UNRECORDED, trained_on
 from amr.experiment.records import FINISHED, STAGE1_FINISHED, RunRecord
 from amr.experiment.stats import Interval
+from amr.train import stages
 from amr.train.device import describe_machine
 
 TINY_MODEL = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
@@ -348,15 +349,13 @@ def test_a_stage1_retraining_for_its_weights_keeps_its_record_until_it_finishes(
     shutil.rmtree(evidence / "fraction-1" / "seed-0" / "no-disc")  # needs stage 1's weights
     lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp",
                                "restore_from": evidence})  # fmt: skip
-    import amr.train.stages
-
-    real_cold_start = amr.train.stages.cold_start
+    real_cold_start = stages.cold_start
 
     def cut_after_training(*args, **kwargs):  # the session ends before the run is recorded
         real_cold_start(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(amr.train.stages, "cold_start", cut_after_training)
+    monkeypatch.setattr(stages, "cold_start", cut_after_training)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(lost)
     seed0 = lost.out / "fraction-1" / "seed-0"
