@@ -126,18 +126,24 @@ def building_directory(out: Path) -> Iterator[Path]:
     staging.chmod(0o755)  # mkdtemp makes it owner-only
     try:
         yield staging
-        fsync_dir(staging)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, out)
-        fsync_dir(out.parent)
+        swap_into_place(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_into_place(staging: Path, out: Path) -> None:
+    """Move the finished directory `staging` to `out`, replacing any `out` whole. The old
+    `out` is retired (`.NAME.old-*` beside it) before the new one moves in, then removed."""
+    fsync_dir(staging)
+    if out.exists():
+        retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        os.replace(out, retired / out.name)
+        os.replace(staging, out)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, out)
+    fsync_dir(out.parent)
 
 
 def prepare_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, replace: str) -> None:

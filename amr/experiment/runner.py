@@ -47,7 +47,7 @@ from amr.experiment.records import (
     stage2s_without_stage1_record,
 )
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
-from amr.fileio import write_json
+from amr.fileio import swap_into_place, write_json
 
 
 @dataclass(frozen=True)
@@ -329,8 +329,8 @@ class _SeedRunner:
         if stage1 is not None:
             keep_stage1_record(stage1.path, into)
         write_json(into / FINISHED, body)
-        if into != path:
-            _replace_run(path, into)
+        if into != path:  # a replacement cut short is completed by _complete_replacements
+            swap_into_place(into, path)
         record = RunRecord.read(path)
         if rescore:
             self.scorer.score(path)
@@ -353,16 +353,6 @@ def _retraining_dir(run: Path) -> Path:
     return run.parent / f".{run.name}.retraining"
 
 
-def _replace_run(run: Path, retrained: Path) -> None:
-    """Put the finished retrained run where its evidence was (the evidence goes aside first;
-    `_complete_replacements` finishes a replacement cut between the two renames)."""
-    old = run.parent / f".{run.name}.replaced"
-    shutil.rmtree(old, ignore_errors=True)
-    run.rename(old)
-    retrained.rename(run)
-    shutil.rmtree(old)
-
-
 def _complete_replacements(out: Path) -> None:
     """Before anything reads or restores runs: a retrained run whose replacement of its
     evidence was cut short goes where its evidence was."""
@@ -370,9 +360,9 @@ def _complete_replacements(out: Path) -> None:
         run = retrained.parent / retrained.name.removeprefix(".").removesuffix(".retraining")
         if not run.exists() and (retrained / FINISHED).is_file():
             retrained.rename(run)
-    for old in out.glob("fraction-*/seed-*/.*.replaced"):
-        if (old.parent / old.name.removeprefix(".").removesuffix(".replaced")).exists():
-            shutil.rmtree(old)
+    for retired in out.glob("fraction-*/seed-*/.*.old-*"):  # swap_into_place's, left behind
+        if (retired.parent / retired.name.removeprefix(".").split(".old-")[0]).exists():
+            shutil.rmtree(retired)
 
 
 class _Unfinished(Exception):
