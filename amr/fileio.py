@@ -122,6 +122,7 @@ def building_directory(out: Path) -> Iterator[Path]:
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    settle_retired(out.parent, out.name)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
     staging.chmod(0o755)  # mkdtemp makes it owner-only
     try:
@@ -134,16 +135,32 @@ def building_directory(out: Path) -> Iterator[Path]:
 
 def swap_into_place(staging: Path, out: Path) -> None:
     """Move the finished directory `staging` to `out`, replacing any `out` whole. The old
-    `out` is retired (`.NAME.old-*` beside it) before the new one moves in, then removed."""
+    `out` is retired (`.NAME.old-*` beside it) before the new one moves in, then removed;
+    `settle_retired` tidies after a swap cut short."""
     fsync_dir(staging)
     if out.exists():
-        retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=_retired_prefix(out.name)))
         os.replace(out, retired / out.name)
         os.replace(staging, out)
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, out)
     fsync_dir(out.parent)
+
+
+def settle_retired(parent: Path, name: str = "*") -> None:
+    """Tidy what `swap_into_place` left in `parent` when killed part-way (for the directory
+    `name`, or every one): a retired directory whose replacement moved in is removed; one
+    whose replacement never did goes back where it was, so a cut swap loses nothing."""
+    for retired in Path(parent).glob(_retired_prefix(name) + "*"):
+        for old in list(retired.iterdir()):  # the one directory the swap retired, if any
+            if not (Path(parent) / old.name).exists():
+                os.replace(old, Path(parent) / old.name)
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def _retired_prefix(name: str) -> str:
+    return f".{name}.old-"
 
 
 def prepare_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, replace: str) -> None:

@@ -377,12 +377,16 @@ def test_a_stage1_retraining_for_its_weights_keeps_its_record_until_it_finishes(
     assert (seed0 / "stage1" / "last.pt").is_file()
     assert not [p.name for p in seed0.iterdir() if p.name.startswith(".")]
 
-    # A replacement cut between its two renames is completed by the next run.
-    (seed0 / "stage1").rename(seed0 / ".stage1.retraining")
+    # A replacement cut between its two renames (the evidence retired, the retrained run not
+    # yet moved in) is completed by the next run, and the retired evidence removed.
+    shutil.copytree(seed0 / "stage1", seed0 / ".stage1.retraining")
+    (seed0 / ".stage1.old-cut").mkdir()
+    (seed0 / "stage1").rename(seed0 / ".stage1.old-cut" / "stage1")
     assert brief(run_experiment(ExperimentConfig(**{**lost.__dict__, "report_only": True}))) == (
         brief(results)
     )
     assert (seed0 / "stage1" / "last.pt").is_file()
+    assert not [p.name for p in seed0.iterdir() if p.name.startswith(".")]
 
 
 def test_bootstrap_intervals_are_paired_and_reproducible():

@@ -1,5 +1,7 @@
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -111,6 +113,40 @@ def test_failed_import_leaves_the_existing_store_untouched(tmp_path, val_store, 
     with pytest.raises(AmrError, match="no features for video 'no_such_video'"):
         import_dataset(_config(qvh_features[0], out, [("extra", bad)]), show_progress=False)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == snapshot
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_store_swap_killed_between_its_renames_loses_nothing(
+    tmp_path, val_store, qvh_features, qvh_test, monkeypatch
+):
+    out = tmp_path / "qvh"
+    shutil.copytree(val_store[0], out)
+    snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_replace = os.replace
+
+    def killed_before_the_new_store_moves_in(src, dst):
+        if Path(src).name.startswith(".qvh.building-"):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    def import_cut_at_its_swap(split, annotations):
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "replace", killed_before_the_new_store_moves_in)
+            with pytest.raises(KeyboardInterrupt):
+                config = _config(qvh_features[0], out, [(split, annotations)])
+                import_dataset(config, show_progress=False)
+        assert not out.exists()  # the old store waits in a retired folder beside it
+
+    one = write_jsonl(tmp_path / "one.jsonl", read_jsonl(qvh_test)[:1])
+    other = write_jsonl(tmp_path / "other.jsonl", read_jsonl(qvh_test)[1:2])
+    import_cut_at_its_swap("extra", one)
+    # Importing again adds to the old store, not to an empty path.
+    import_dataset(_config(qvh_features[0], out, [("extra", one)]), show_progress=False)
+    assert Store.open(out).splits == ["val", "extra"]
+    assert (out / "samples-val.parquet").read_bytes() == snapshot["samples-val.parquet"]
+
+    import_cut_at_its_swap("more", other)
+    assert Store.open(out).splits == ["val", "extra"]  # opening it brings it back too
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 

@@ -19,6 +19,7 @@ from amr.datasets.features import FeatureDirectory, load_video
 from amr.datasets.store import Store, StoreMeta, create_store, is_store
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
+from amr.fileio import settle_retired
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,6 +66,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: 
 
 
 def _open_base(out: Path) -> Store | None:
+    settle_retired(out.parent, out.name)  # a store whose last swap was cut comes back first
     if not out.exists():
         return None
     if is_store(out):

@@ -33,7 +33,7 @@ from amr.datasets.truth import TRUTH_FILE
 from amr.datasets.wrong_spans import SPANS_TYPE as WRONG_SPANS_TYPE
 from amr.datasets.wrong_spans import MiningConfig, mine_split
 from amr.errors import AmrError
-from amr.fileio import building_directory, sha256_file, write_json
+from amr.fileio import building_directory, settle_retired, sha256_file, write_json
 
 STORE_FORMAT = "amr-store"
 STORE_FORMAT_VERSION = 2  # 2: samples have wrong_spans; store.json says how they were made
@@ -128,6 +128,8 @@ class Store:
     @classmethod
     def open(cls, root: str | Path, cache_bytes: int = 256 << 20) -> Store:
         root = Path(root)
+        if not root.exists():  # a store whose last swap was cut comes back first
+            settle_retired(root.parent, root.name)
         manifest = root / META_FILE
         if not manifest.is_file():
             raise AmrError(f"{root}: not a store (no {META_FILE})")

@@ -12,7 +12,6 @@ with `restore_from` (evidence.py): those runs are reported as they were, not ret
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,7 +46,7 @@ from amr.experiment.records import (
     stage2s_without_stage1_record,
 )
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
-from amr.fileio import swap_into_place, write_json
+from amr.fileio import settle_retired, swap_into_place, write_json
 
 
 @dataclass(frozen=True)
@@ -360,9 +359,8 @@ def _complete_replacements(out: Path) -> None:
         run = retrained.parent / retrained.name.removeprefix(".").removesuffix(".retraining")
         if not run.exists() and (retrained / FINISHED).is_file():
             retrained.rename(run)
-    for retired in out.glob("fraction-*/seed-*/.*.old-*"):  # swap_into_place's, left behind
-        if (retired.parent / retired.name.removeprefix(".").split(".old-")[0]).exists():
-            shutil.rmtree(retired)
+    for seed_dir in out.glob("fraction-*/seed-*"):
+        settle_retired(seed_dir)
 
 
 class _Unfinished(Exception):
