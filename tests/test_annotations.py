@@ -113,9 +113,23 @@ def test_malformed_json_names_the_line(tmp_path):
 
 
 def test_duplicate_qid_names_both_lines(tmp_path):
-    path = write_jsonl(tmp_path / "dup.jsonl", [GOOD, {**GOOD, "vid": "other"}])
-    with pytest.raises(AmrError, match=r"dup.jsonl:2 \(qid 7\): duplicate qid \(first on line 1\)"):
+    path = write_jsonl(tmp_path / "dup.jsonl", [GOOD, {**GOOD, "query": "another query"}])
+    with pytest.raises(
+        AmrError,
+        match=r"dup.jsonl:2 \(qid 7\): duplicate qid with another query \(first on line 1\)",
+    ):
         read_annotations(path, clip_length=2.0)
+    path = write_jsonl(tmp_path / "same_video.jsonl", [GOOD, {**GOOD, "relevant_windows": []}])
+    with pytest.raises(AmrError, match=r"same_video.jsonl:2 \(qid 7\): duplicate qid for video"):
+        read_annotations(path, clip_length=2.0)
+
+
+def test_a_query_reused_on_other_videos_reads(tmp_path):
+    """An exported corpus's augmented rows keep their source query's qid (and text features)."""
+    path = write_jsonl(tmp_path / "export.jsonl", [GOOD, {**GOOD, "vid": "other_amr1"}])
+    table, _ = read_annotations(path, clip_length=2.0)
+    assert table["qid"].to_pylist() == [7, 7]
+    assert table["vid"].to_pylist() == [GOOD["vid"], "other_amr1"]
 
 
 def test_missing_and_empty_files(tmp_path):

@@ -1,8 +1,8 @@
 """The `amr` command. Thin: every command parses options and calls a library function.
 
 One module per command group: `datasets` (import, synth, info), `corpus` (augment, inspect,
-corpus info/verify/merge/materialize), `eval`, `train` (baseline, cold-start, distill, and
-predict), `experiment`, `show`; `options` holds what they share.
+corpus info/verify/merge/materialize), `export` (corpus export), `eval`, `train` (baseline,
+cold-start, distill, and predict), `experiment`, `show`; `options` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import rich_click as click
 
 from amr import __version__
-from amr.cli import corpus, datasets, eval, experiment, features, show, train
+from amr.cli import corpus, datasets, eval, experiment, export, features, show, train
 from amr.cli.options import AmrGroup
 
 
@@ -37,6 +37,9 @@ for command in (
     show.show_command,
 ):
     cli.add_command(command)
+
+
+corpus.corpus.add_command(export.export_command)
 
 
 def main() -> None:

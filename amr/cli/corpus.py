@@ -280,7 +280,7 @@ def _print_corpus(corpus: Corpus, summary: CorpusSummary) -> None:
 
 @click.group(cls=AmrGroup)
 def corpus() -> None:
-    """Describe, check, join and materialise corpora."""
+    """Describe, check, join, materialise and export corpora."""
 
 
 @corpus.command("info")

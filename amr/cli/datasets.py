@@ -77,16 +77,23 @@ def datasets() -> None:
     help="Seconds per feature clip [default: 2 for qvhighlights, 1 for charades].",
 )
 @click.option("--name", default=None, help="Store name [default: the dataset].")
+@click.option(
+    "--no-normalize",
+    is_flag=True,
+    help="Keep the files' values instead of L2-normalising each row (for files normalised "
+    "already, such as an `amr corpus export`: they then come back bit for bit).",
+)
 @output_options()
 def import_command(
     dataset, annotation_files, splits, video_features, text_features, out, clip_length, name,
-    output: Output,
+    no_normalize, output: Output,
 ) -> None:  # fmt: skip
     """Import annotations and features into a store.
 
     Reads only the videos and queries the annotations reference. Each video source is
     L2-normalised per clip, cut to the shortest source and concatenated; text features are
-    L2-normalised per token. Nothing at --out changes unless the whole import succeeds.
+    L2-normalised per token. store.json records each source's folder name and width, in
+    order, for `amr corpus export`. Nothing at --out changes unless the whole import succeeds.
     """
     summary = import_dataset(
         ImportConfig(
@@ -97,6 +104,7 @@ def import_command(
             out=out,
             clip_length=clip_length,
             name=name,
+            normalize=not no_normalize,
         ),
         show_progress=output.progress,
     )

@@ -7,11 +7,12 @@
 
 from amr.datasets.annotations import read_annotations
 from amr.datasets.importer import ImportConfig, ImportSummary, import_dataset
-from amr.datasets.store import Store, StoreMeta, compute_fingerprint
+from amr.datasets.store import FeatureSource, Store, StoreMeta, compute_fingerprint
 from amr.datasets.summary import StoreSummary, summarize_store
 from amr.datasets.synthetic import SynthConfig, default_annotations, synthesize
 
 __all__ = [
+    "FeatureSource",
     "ImportConfig",
     "ImportSummary",
     "Store",

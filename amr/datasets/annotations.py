@@ -4,7 +4,9 @@ Each line: ``qid``, ``query``, ``duration``, ``vid`` and, for labeled splits,
 ``relevant_windows`` ([start, end] seconds), ``relevant_clip_ids`` and ``saliency_scores``
 (QVHighlights only), and optionally ``wrong_spans`` ([start, end] seconds of look-alike spans of
 the same video, as AMR's reference data has; the store mines them when a file has none).
-Unlabeled splits (QVHighlights test) have only the first four keys.
+Unlabeled splits (QVHighlights test) have only the first four keys. A qid is unique per video;
+it may come back on other videos with the same query (an `amr corpus export`'s augmented rows
+share their source query's text features).
 """
 
 from __future__ import annotations
@@ -112,9 +114,11 @@ def _wrong_spans(raw: object, windows: list, duration: float, where: str) -> lis
     return spans
 
 
-def read_json_lines(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict]]:
+def read_json_lines(
+    path: Path, required: tuple[str, ...] = (), unique_qids: bool = True
+) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSON-lines file whose objects each
-    have an integer ``qid``, unique in the file, and the `required` keys."""
+    have an integer ``qid`` (unique in the file, with `unique_qids`) and the `required` keys."""
     line_of_qid: dict[int, int] = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
@@ -136,10 +140,28 @@ def read_json_lines(path: Path, required: tuple[str, ...] = ()) -> Iterator[tupl
             where = f"{where} (qid {qid})"
             if missing:
                 raise AmrError(f"{where}: missing {', '.join(missing)}")
-            if qid in line_of_qid:
+            if unique_qids and qid in line_of_qid:
                 raise AmrError(f"{where}: duplicate qid (first on line {line_of_qid[qid]})")
-            line_of_qid[qid] = lineno
+            line_of_qid.setdefault(qid, lineno)
             yield lineno, record
+
+
+def _check_repeat(
+    first_use: dict[int, tuple[int, str, set[str]]],
+    row: tuple[int, str, str],
+    lineno: int,
+    where: str,
+) -> None:
+    """A qid may come back on another video with the same query (an exported corpus's
+    augmented rows reuse their source query and its text features); anything else is a
+    duplicate."""
+    qid, query, vid = row
+    first, first_query, vids = first_use.setdefault(qid, (lineno, query, set()))
+    if first_query != query:
+        raise AmrError(f"{where}: duplicate qid with another query (first on line {first})")
+    if vid in vids:
+        raise AmrError(f"{where}: duplicate qid for video {vid!r} (first on line {first})")
+    vids.add(vid)
 
 
 def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, ReadReport]:
@@ -153,7 +175,8 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
         raise AmrError(f"{path}: annotation file not found")
     rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
     clamped, given_wrong_spans = 0, False
-    for lineno, record in read_json_lines(path, REQUIRED_KEYS):
+    first_use: dict[int, tuple[int, str, set[str]]] = {}  # qid → (line, query, its vids)
+    for lineno, record in read_json_lines(path, REQUIRED_KEYS, unique_qids=False):
         qid, vid, query = record["qid"], record["vid"], record["query"]
         where = f"{path}:{lineno} (qid {qid})"
         if not isinstance(vid, str):
@@ -161,6 +184,7 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
         check_plain_name(vid, where)
         if not isinstance(query, str) or not query.strip():
             raise AmrError(f"{where}: query must be a non-empty string")
+        _check_repeat(first_use, (qid, query, vid), lineno, where)
         duration = _number(record["duration"], "duration", where)
         if duration <= 0:
             raise AmrError(f"{where}: duration must be positive, got {duration:g}")

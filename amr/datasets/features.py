@@ -3,8 +3,9 @@
 Video directories: ``{vid}.npz`` (key ``features``; Moment-DETR ``slowfast_features``,
 ``clip_features``) or ``{vid}.npy`` (AMR / R2-Tuning ``clip_b32_vid_k4``, (L, K, D) arrays are
 flattened per clip). Text directories: ``qid{qid}.npz`` (key ``last_hidden_state``) or
-``{qid}.npy``. Every matrix is L2-normalised per row; several video sources are cut to the
-shortest length and concatenated along the feature axis.
+``{qid}.npy``. Every matrix is L2-normalised per row (unless `normalize` is off: files that are
+already normalised, such as an `amr corpus export`, then come back bit for bit); several video
+sources are cut to the shortest length and concatenated along the feature axis.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ def _load_array(path: Path, npz_key: str | None) -> np.ndarray:
 class FeatureDirectory:
     """One directory of per-id feature files, all of one width."""
 
-    def __init__(self, root: str | Path, kind: str):
+    def __init__(self, root: str | Path, kind: str, normalize: bool = True):
         self.root = Path(root)
+        self.normalize = normalize
         if kind not in ("video", "text"):
             raise ValueError(kind)
         self.kind = kind
@@ -93,7 +95,7 @@ class FeatureDirectory:
         raise AmrError(f"{self.root}: no features for {what} {key!r} (looked for {looked})")
 
     def load(self, key: str | int) -> np.ndarray:
-        """The L2-normalised float32 matrix of `key`; its width must match the directory's."""
+        """The (L2-normalised) float32 matrix of `key`; its width must match the directory's."""
         path, npz_key = self.locate(key)
         matrix = load_matrix(path, npz_key)
         if self.dim is None:
@@ -103,7 +105,7 @@ class FeatureDirectory:
                 f"{path}: feature dim {matrix.shape[1]} differs from {self.dim} "
                 f"of {self._first_file.name} in the same directory"
             )
-        return l2_normalize(matrix)
+        return l2_normalize(matrix) if self.normalize else matrix
 
 
 def load_video(sources: list[FeatureDirectory], vid: str) -> np.ndarray:

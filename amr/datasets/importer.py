@@ -16,7 +16,7 @@ import pyarrow as pa
 from amr.console import track
 from amr.datasets.annotations import ReadReport, read_annotations
 from amr.datasets.features import FeatureDirectory, load_video
-from amr.datasets.store import Store, StoreMeta, create_store, is_store
+from amr.datasets.store import FeatureSource, Store, StoreMeta, create_store, is_store
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 from amr.fileio import settle_retired
@@ -41,6 +41,11 @@ class ImportConfig:
     extractor: dict[str, Any] | None = None
     """How amr made the features (`amr features extract`: model, frames per clip); recorded in
     store.json so that predicting from a video file can make them the same way."""
+    source_names: tuple[tuple[str, ...], str] | None = None
+    """(video source names, text source name) for store.json; default: the folder names."""
+    normalize: bool = True
+    """L2-normalise every row of every feature file, as the field's loaders do; off for files
+    that are normalised already (an `amr corpus export`), so that they come back bit for bit."""
 
 
 @dataclass
@@ -109,21 +114,22 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
         if split in tables or (base is not None and split in base.meta.splits):
             raise AmrError(f"split {split!r} given twice or already in {out}")
         table, report = read_annotations(path, clip_length)
-        for qid in table["qid"].to_pylist():
+        for qid in dict.fromkeys(table["qid"].to_pylist()):  # a file may reuse its own qids
             if qid in seen_qids:
                 raise AmrError(f"{path}: qid {qid} is also in split {seen_qids[qid]!r}")
             seen_qids[qid] = split
         tables[split], reports[split] = table, report
 
-    video_dirs = [FeatureDirectory(d, "video") for d in config.video_features]
-    text_dir = FeatureDirectory(config.text_features, "text")
+    video_dirs = [FeatureDirectory(d, "video", config.normalize) for d in config.video_features]
+    text_dir = FeatureDirectory(config.text_features, "text", config.normalize)
     known_vids = set(base.videos.keys()) if base is not None else set()
     vids = [
         vid
         for vid in dict.fromkeys(v for t in tables.values() for v in t["vid"].to_pylist())
         if vid not in known_vids
     ]
-    qids = [q for t in tables.values() for q in t["qid"].to_pylist()]
+    # A query reused over several videos (an exported corpus's augmented rows) has one text.
+    qids = list(dict.fromkeys(q for t in tables.values() for q in t["qid"].to_pylist()))
 
     # Peek at one file of each kind for the dims the store's schema needs; this also fixes each
     # directory's width before worker threads read the rest.
@@ -148,12 +154,25 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
             **({"extractor": config.extractor} if config.extractor else {}),
         },
     ]
+    if base is not None:
+        video_sources, text_source = base.meta.video_sources, base.meta.text_source
+    else:
+        video_sources = source_names(video_dirs)
+        text_name = Path(config.text_features).resolve().name or "text"
+        if config.source_names is not None:
+            names, text_name = config.source_names
+            video_sources = tuple(
+                FeatureSource(name, s.dim) for name, s in zip(names, video_sources, strict=True)
+            )
+        text_source = FeatureSource(text_name, text_dim)
     meta = StoreMeta(
         name=config.name or (base.meta.name if base is not None else config.dataset),
         clip_length=clip_length,
         video_dim=video_dim,
         text_dim=text_dim,
         sources=sources,
+        video_sources=video_sources,
+        text_source=text_source,
     )
     summary = ImportSummary(meta=meta, reports=reports)
     workers = min(8, 2 * (os.cpu_count() or 1))
@@ -177,6 +196,18 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
     summary.videos_read, summary.queries_read = len(vids), len(qids)
     summary.meta = Store.open(out).meta
     return summary
+
+
+def source_names(video_dirs: list[FeatureDirectory]) -> tuple[FeatureSource, ...]:
+    """Each video directory as a named source of its width (read from its first file), in the
+    order the store concatenates them; a repeated folder name gets a numeric suffix."""
+    sources: list[FeatureSource] = []
+    for directory in video_dirs:
+        name = directory.root.resolve().name or "video"
+        taken = {s.name for s in sources}
+        unique = next(f"{name}-{i}" for i in range(2, len(taken) + 3) if f"{name}-{i}" not in taken)
+        sources.append(FeatureSource(name if name not in taken else unique, int(directory.dim)))
+    return tuple(sources)
 
 
 def _clips_past_features(table: pa.Table, n_clips_of: Callable[[str], int]) -> int:

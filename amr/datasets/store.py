@@ -3,7 +3,8 @@
 ::
 
     STORE/store.json               name, clip length, dims, splits, sources, how each split's
-                                   wrong spans were made, fingerprint
+                                   wrong spans were made, the feature sources (name and width
+                                   of each video source, in concatenation order), fingerprint
     STORE/samples-{split}.parquet  one row per query (schema.SAMPLES_SCHEMA)
     STORE/video_features.parquet   vid, n_clips, features (n_clips × video_dim, float16)
     STORE/text_features.parquet    qid, n_tokens, features (n_tokens × text_dim, float16)
@@ -61,6 +62,25 @@ class SplitInfo:
 
 
 @dataclass(frozen=True)
+class FeatureSource:
+    """One feature directory the store's matrices came from: the video features are the
+    concatenation of each source's L2-normalised rows, so `amr corpus export` can split them
+    back into one folder per source (which the field's trainers normalise one by one)."""
+
+    name: str
+    dim: int
+
+    @classmethod
+    def from_json(cls, body: Any, where: Path) -> FeatureSource:
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise AmrError(f"{where}: a feature source is not {{'name': ..., 'dim': ...}}")
+        dim = body.get("dim")
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise AmrError(f"{where}: feature source {body['name']!r} has width {dim!r}")
+        return cls(body["name"], dim)
+
+
+@dataclass(frozen=True)
 class StoreMeta:
     """Everything in store.json."""
 
@@ -71,11 +91,14 @@ class StoreMeta:
     splits: dict[str, SplitInfo] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
     wrong_spans: dict[str, dict[str, Any]] = field(default_factory=dict)  # per split: method
+    video_sources: tuple[FeatureSource, ...] = ()  # in concatenation order; () in older stores
+    text_source: FeatureSource | None = None
     fingerprint: str = ""
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
         body["splits"] = {name: asdict(info) for name, info in self.splits.items()}
+        body["video_sources"] = [asdict(source) for source in self.video_sources]
         return {"format": STORE_FORMAT, "format_version": STORE_FORMAT_VERSION, **body}
 
     def write(self, root: Path) -> None:
@@ -93,7 +116,7 @@ class StoreMeta:
             )
         try:
             splits = {name: SplitInfo(**info) for name, info in body["splits"].items()}
-            return cls(
+            meta = cls(
                 name=str(body["name"]),
                 clip_length=float(body["clip_length"]),
                 video_dim=int(body["video_dim"]),
@@ -101,10 +124,24 @@ class StoreMeta:
                 splits=splits,
                 sources=dict(body.get("sources", {})),
                 wrong_spans=dict(body.get("wrong_spans", {})),
+                video_sources=tuple(
+                    FeatureSource.from_json(s, where) for s in body.get("video_sources", [])
+                ),
+                text_source=(
+                    FeatureSource.from_json(body["text_source"], where)
+                    if body.get("text_source") is not None
+                    else None
+                ),
                 fingerprint=str(body.get("fingerprint", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise AmrError(f"{where}: malformed store.json ({exc})") from None
+        widths = sum(source.dim for source in meta.video_sources)
+        if meta.video_sources and widths != meta.video_dim:
+            raise AmrError(
+                f"{where}: video sources add up to {widths} dims, the store has {meta.video_dim}"
+            )
+        return meta
 
 
 def compute_fingerprint(root: Path) -> str:

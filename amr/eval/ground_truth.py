@@ -56,6 +56,12 @@ def ground_truth_from_table(table: pa.Table, source: str, clip_length: float) ->
     windows_col = table.column("relevant_windows").combine_chunks()
     window_counts = windows_col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
     qids = table.column("qid").to_numpy()
+    unique, counts = np.unique(qids, return_counts=True)
+    if len(unique) < len(qids):
+        raise AmrError(
+            f"{source}: qid {unique[np.argmax(counts > 1)]} is on {counts.max()} rows; evaluation "
+            "needs one row per query (an exported corpus's train split reuses qids)"
+        )
     unlabeled = np.flatnonzero(window_counts == 0)
     if len(unlabeled):
         raise AmrError(

@@ -106,6 +106,7 @@ def extract_features(config: ExtractConfig, show_progress: bool = True) -> Impor
             out=config.out,
             clip_length=clip_length,
             extractor={"model": str(config.model), "frames_per_clip": config.frames_per_clip},
+            source_names=(("clip",), "clip_text"),  # what the encoder is, not the work folders
         ),
         show_progress=show_progress,
     )

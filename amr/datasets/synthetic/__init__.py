@@ -15,7 +15,7 @@ import pyarrow as pa
 from amr.console import track
 from amr.datasets.annotations import read_annotations
 from amr.datasets.schema import SAMPLES_SCHEMA
-from amr.datasets.store import META_FILE, Store, StoreMeta, create_store
+from amr.datasets.store import META_FILE, FeatureSource, Store, StoreMeta, create_store
 from amr.datasets.synthetic.annotated import annotated_videos
 from amr.datasets.synthetic.config import PRESETS, SynthConfig
 from amr.datasets.synthetic.diagnostics import twin_hits
@@ -132,6 +132,9 @@ def synthesize(
         video_dim=config.video_dim,
         text_dim=config.text_dim,
         sources=sources,
+        # one source: every synthetic clip is L2-normalised over its whole width
+        video_sources=(FeatureSource("synthetic", config.video_dim),),
+        text_source=FeatureSource("synthetic_text", config.text_dim),
     )
     rows: dict[str, list[SynthQuery]] = {}
     twins: dict[int, list[list[float]]] = {}  # for the diagnostic below
