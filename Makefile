@@ -43,6 +43,7 @@ demo: $(VENV)/.installed
 	for run in baseline cold-start distill; do $(BIN)/amr predict --checkpoint $(DEMO)/$$run --store $(DEMO)/store --split test --out $(DEMO)/$$run/test_preds.jsonl || exit 1; done
 	$(BIN)/amr eval --store $(DEMO)/store --split test --predictions $(DEMO)/baseline/test_preds.jsonl --predictions $(DEMO)/cold-start/test_preds.jsonl --predictions $(DEMO)/distill/test_preds.jsonl
 	$(BIN)/amr show --store $(DEMO)/store --split test --qid 936 --qid 937 --qid 938 --predictions $(DEMO)/baseline/test_preds.jsonl --predictions $(DEMO)/cold-start/test_preds.jsonl --predictions $(DEMO)/distill/test_preds.jsonl --out $(DEMO)/predictions.png
+	$(BIN)/amr corpus export --corpus $(DEMO)/corpus --store $(DEMO)/store --format moment-detr --out $(DEMO)/export --overwrite
 
 # pytest exits 5 when it collects no test; that is reported, not hidden, by the summary line.
 test: $(VENV)/.installed

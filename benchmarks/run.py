@@ -102,6 +102,14 @@ def main() -> None:
             layouts,
         )
     )
+    (rows,) = _stage("export", summary)
+    console.print(
+        _table(
+            "amr corpus export: the field's layout vs the disk (2304 + 512 / 512-d, 500 queries)",
+            (*SPEED_COLUMNS, "compared"),
+            rows,
+        )
+    )
     (rows,) = _stage("eval", summary)
     console.print(
         _table(

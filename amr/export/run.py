@@ -26,7 +26,7 @@ from amr.corpus.schema import features_from_arrow
 from amr.datasets.schema import arrow_to_matrices
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.export.files import SourceSlice, TextFiles, VideoFiles
+from amr.export.files import FileQueue, SourceSlice, TextFiles, VideoFiles
 from amr.export.formats import TargetFormat, target_format
 from amr.export.plan import (
     EXPORT_FILE,
@@ -99,28 +99,32 @@ def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSum
     folders = [fmt.video_folder(store.meta.video_sources[i], dset) for i in order]
     if len(set(folders)) < len(folders):
         raise AmrError(f"{store.root}: two video sources map to the folder {folders[0]!r}")
+    queue = FileQueue()
     videos = VideoFiles(
         [
             SourceSlice(staging / folder, int(starts[i]), int(starts[i + 1]))
             for folder, i in zip(folders, order, strict=True)
         ],
         resume=config.resume,
+        queue=queue,
     )
     text_folder = fmt.text_folder(store.meta.text_source, dset)
-    texts = TextFiles(staging / text_folder, fmt.text_name(dset), resume=config.resume)
+    texts = TextFiles(staging / text_folder, fmt.text_name(dset), config.resume, queue)
 
     files = {"train": fmt.annotation_file("train", dset)}
     if config.rows == "all":
         files["train_augmented"] = fmt.annotation_file("train_augmented", dset)
         files["train_real"] = fmt.annotation_file("train_real", dset)
     files.update({split: fmt.annotation_file(split, dset) for split in splits})
-    with _Lines(staging, files) as lines:
-        rows = _write_corpus(corpus, store, config, videos, lines, show_progress)
-        eval_rows = {
-            split: _write_split(store, split, config.max_v_l, videos, lines) for split in splits
-        }
-        qids = lines.qids
-    _write_texts(store, qids, texts, show_progress)
+    try:
+        with _Lines(staging, files) as lines:
+            rows = _write_corpus(corpus, store, config, videos, lines, show_progress)
+            eval_rows = {
+                split: _write_split(store, split, config.max_v_l, videos, lines) for split in splits
+            }
+        _write_texts(store, lines.qids, texts, show_progress)
+    finally:
+        queue.close()
 
     warnings = []
     if rows.over_max_v_l:
@@ -143,7 +147,7 @@ def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSum
         eval_rows=eval_rows,
         videos=len(videos.written),
         queries=texts.count,
-        feature_bytes=videos.bytes + texts.bytes,
+        feature_bytes=queue.bytes,
         seconds=0.0,
         warnings=warnings,
     )
