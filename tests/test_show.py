@@ -150,3 +150,35 @@ def test_overlapping_windows_get_their_own_lanes():
     spans = assign_lanes([Span(0, 10, "prediction"), Span(5, 15, "prediction"),
                           Span(10, 20, "prediction"), Span(6, 8, "prediction")])  # fmt: skip
     assert [s.lane for s in spans] == [0, 1, 0, 2]
+
+
+ESCAPES = [
+    "1=1; COPY (SELECT 42) TO '{target}'",
+    "sample_id IN (SELECT 1 FROM read_csv('/etc/passwd'))",
+    "1=1; ATTACH '{target}.db'",
+    "1=1; INSTALL httpfs",
+    "1=1; SET enable_external_access = true",
+    "1=1; COPY (SELECT 42) TO '{part}'",
+]
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_sql_can_only_read_the_corpus(corpus, tmp_path, escape):
+    """`show --where` and `inspect --sql` run one SELECT over the corpus (and the source split),
+    nothing else: no COPY, ATTACH, INSTALL, SET or other files; the corpus and the file system
+    stay as they were."""
+    root, part = corpus.root, corpus.part_paths()[0]
+    before = {p.name: p.read_bytes() for p in root.iterdir()}
+    target = tmp_path / "leak.csv"
+    where = escape.format(target=target, part=part)
+    runner = CliRunner()
+    shown = runner.invoke(
+        cli, ["show", "--corpus", str(root), "--where", where, "--out", str(tmp_path / "x.png")]
+    )
+    query = f"SELECT sample_id FROM corpus WHERE {where}"
+    inspected = runner.invoke(cli, ["inspect", "--corpus", str(root), "--sql", query])
+    for result in (shown, inspected):
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in root.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

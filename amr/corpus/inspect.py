@@ -26,7 +26,12 @@ class CorpusSummary:
 
 
 def connect(corpus: Corpus, store: Store | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with view `corpus` over the parts (and `samples`, the source split)."""
+    """A DuckDB connection with view `corpus` over the parts (and `samples`, the source split).
+
+    It can read those files and nothing else: external access is off but for them, and the
+    setting is locked, so a query cannot read other files, write any, attach a database or
+    install an extension. `select_only` refuses anything but one SELECT (a COPY could
+    otherwise write over one of the allowed files)."""
     connection = duckdb.connect()
     files = [str(path) for path in corpus.part_paths()]
     if not files:
@@ -37,10 +42,28 @@ def connect(corpus: Corpus, store: Store | None = None) -> duckdb.DuckDBPyConnec
         path = store.root / samples_file(split)
         if split not in store.meta.splits:
             raise AmrError(f"{store.root}: no split {split!r}, the corpus's source")
+        files.append(str(path))
         connection.execute(
             f"CREATE VIEW samples AS SELECT * FROM read_parquet({_sql_list([str(path)])})"
         )
+    connection.execute(f"SET allowed_paths = {_sql_list(files)}")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
     return connection
+
+
+def select_only(query: str, what: str = "SQL") -> str:
+    """`query` if it is one SELECT statement; else a one-line error (no COPY, ATTACH, INSTALL,
+    SET or stacked statements)."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise AmrError(f"{what}: {str(exc).splitlines()[0]}") from None
+    kinds = [statement.type.name for statement in statements]
+    if kinds != ["SELECT"]:
+        found = " + ".join(kinds) or "nothing"
+        raise AmrError(f"{what}: only one SELECT is allowed (got {found})")
+    return query
 
 
 def _sql_list(paths: list[str]) -> str:
@@ -90,7 +113,7 @@ def run_sql(corpus: Corpus, query: str, store: Store | None = None, limit: int =
         raise AmrError(f"--limit must be at least 0, got {limit}")
     db = connect(corpus, store)
     try:
-        result = db.execute(query)
+        result = db.execute(select_only(query))
     except duckdb.Error as exc:
         raise AmrError(f"SQL: {str(exc).splitlines()[0]}") from None
     if result.description is None:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from amr.corpus.inspect import connect
+from amr.corpus.inspect import connect, select_only
 from amr.corpus.reader import Corpus
 from amr.corpus.schema import COMPONENTS
 from amr.errors import AmrError
@@ -43,7 +43,7 @@ def select_rows(corpus: Corpus, selection: Selection) -> list[dict[str, Any]]:
             ids = [
                 row[0]
                 for row in db.execute(
-                    f"SELECT sample_id FROM corpus WHERE {selection.where}"
+                    select_only(f"SELECT sample_id FROM corpus WHERE {selection.where}", "--where")
                 ).fetchmany(selection.limit)
             ]
         else:
