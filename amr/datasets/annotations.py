@@ -140,9 +140,10 @@ def read_json_lines(
             where = f"{where} (qid {qid})"
             if missing:
                 raise AmrError(f"{where}: missing {', '.join(missing)}")
-            if unique_qids and qid in line_of_qid:
-                raise AmrError(f"{where}: duplicate qid (first on line {line_of_qid[qid]})")
-            line_of_qid.setdefault(qid, lineno)
+            if unique_qids:
+                if qid in line_of_qid:
+                    raise AmrError(f"{where}: duplicate qid (first on line {line_of_qid[qid]})")
+                line_of_qid[qid] = lineno
             yield lineno, record
 
 

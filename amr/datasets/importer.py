@@ -203,10 +203,11 @@ def source_names(video_dirs: list[FeatureDirectory]) -> tuple[FeatureSource, ...
     order the store concatenates them; a repeated folder name gets a numeric suffix."""
     sources: list[FeatureSource] = []
     for directory in video_dirs:
-        name = directory.root.resolve().name or "video"
-        taken = {s.name for s in sources}
-        unique = next(f"{name}-{i}" for i in range(2, len(taken) + 3) if f"{name}-{i}" not in taken)
-        sources.append(FeatureSource(name if name not in taken else unique, int(directory.dim)))
+        folder = directory.root.resolve().name or "video"
+        name, suffix = folder, 2
+        while any(s.name == name for s in sources):
+            name, suffix = f"{folder}-{suffix}", suffix + 1
+        sources.append(FeatureSource(name, int(directory.dim)))
     return tuple(sources)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from amr import __version__
@@ -24,7 +25,7 @@ from amr.console import track
 from amr.corpus.reader import Corpus
 from amr.corpus.schema import features_from_arrow
 from amr.datasets.schema import arrow_to_matrices
-from amr.datasets.store import Store
+from amr.datasets.store import FeatureSource, Store
 from amr.errors import AmrError
 from amr.export.files import FileQueue, SourceSlice, TextFiles, VideoFiles
 from amr.export.formats import TargetFormat, target_format
@@ -91,7 +92,8 @@ def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSum
         )
     splits = eval_splits(store, config.eval_splits, corpus.manifest["source"].get("split"))
     out = Path(config.out)
-    staging = prepare_staging(out, config, run_key(corpus, config, splits))
+    key = run_key(corpus, config, splits)
+    staging = prepare_staging(out, config, key)
 
     dset = fmt.dset_name(store.meta)
     order = fmt.ordered_sources(store.meta.video_sources)
@@ -151,7 +153,12 @@ def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSum
         seconds=0.0,
         warnings=warnings,
     )
-    description = export_description(fmt, store, corpus, config, summary, folders, text_folder)
+    sources = [
+        (store.meta.video_sources[i], folder) for i, folder in zip(order, folders, strict=True)
+    ]
+    description = export_description(
+        fmt, store, corpus, config, summary, key["corpus"], sources, text_folder
+    )
     write_json(staging / EXPORT_FILE, description)
     with atomic_path(staging / "README.md") as tmp:
         tmp.write_text(
@@ -204,19 +211,15 @@ def _write_corpus(
     kinds = ROWS[config.rows]
     counts = RowCounts()
     clip_length = store.meta.clip_length
-    groups = [
-        (path, g)
-        for path in corpus.part_paths()
-        for g in range(pq.ParquetFile(path).num_row_groups)
-    ]
-    for path, g in track(groups, len(groups), "exporting rows", show_progress):
-        table = pq.ParquetFile(path).read_row_group(g, columns=CORPUS_COLUMNS)
-        kind = table.column("kind").to_pylist()
+    parts = [(path, pq.ParquetFile(path)) for path in corpus.part_paths()]
+    groups = [(path, part, g) for path, part in parts for g in range(part.num_row_groups)]
+    for path, part, g in track(groups, len(groups), "exporting rows", show_progress):
+        table = part.read_row_group(g, columns=CORPUS_COLUMNS)
         if kinds is not None:
-            table = table.filter(pa.array(np.isin(np.asarray(kind, dtype=object), list(kinds))))
-            kind = table.column("kind").to_pylist()
+            table = table.filter(pc.is_in(table.column("kind"), pa.array(sorted(kinds))))
         if table.num_rows == 0:
             continue
+        kind = table.column("kind").to_pylist()
         ids = table.column("sample_id").to_pylist()
         hosts = table.column("host_vid").to_pylist()
         vids = [
@@ -291,10 +294,12 @@ def export_description(
     corpus: Corpus,
     config: ExportConfig,
     summary: ExportSummary,
-    folders: list[str],
+    corpus_fingerprint: str,
+    sources: list[tuple[FeatureSource, str]],
     text_folder: str,
 ) -> dict[str, Any]:
-    """export.json: what a script needs to point a trainer at the export."""
+    """export.json: what a script needs to point a trainer at the export. `sources` are the
+    video sources with their folders, in the trainer's concatenation order."""
     v_feat_dim = store.meta.video_dim
     files = summary.files
     return {
@@ -309,7 +314,7 @@ def export_description(
             if f"train_{part}" in files
         },
         "eval": {split: files[split] for split in summary.eval_rows},
-        "v_feat_dirs": folders,
+        "v_feat_dirs": [folder for _, folder in sources],
         "t_feat_dir": text_folder,
         "text_file": fmt.text_name(summary.dset_name),
         "v_feat_dim": v_feat_dim,
@@ -319,21 +324,11 @@ def export_description(
         "max_v_l": config.max_v_l,
         "rows": asdict(summary.rows),
         "eval_rows": {split: asdict(c) for split, c in summary.eval_rows.items()},
-        "sources": [
-            {"name": s.name, "dim": s.dim, "folder": folder}
-            for s, folder in zip(
-                (
-                    store.meta.video_sources[i]
-                    for i in fmt.ordered_sources(store.meta.video_sources)
-                ),
-                folders,
-                strict=True,
-            )
-        ],
+        "sources": [{"name": s.name, "dim": s.dim, "folder": f} for s, f in sources],
         "corpus": {
             "path": str(corpus.root),
             "rows": corpus.rows,
-            "fingerprint": run_key(corpus, config, [])["corpus"],
+            "fingerprint": corpus_fingerprint,
             "selected": config.rows,
         },
         "store": {
