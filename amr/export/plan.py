@@ -14,7 +14,7 @@ from amr.corpus.reader import Corpus
 from amr.corpus.schema import KINDS, MANIFEST
 from amr.datasets.store import META_FILE, Store
 from amr.errors import AmrError
-from amr.fileio import settle_retired, write_json
+from amr.fileio import check_output_dir, settle_retired, write_json
 
 EXPORT_FILE = "export.json"
 RUN_FILE = "run.json"  # in the staging directory: what a --resume must match
@@ -101,11 +101,13 @@ def prepare_staging(out: Path, config: ExportConfig, key: dict[str, Any]) -> Pat
     settle_retired(out.parent, out.name)
     if out.exists() and not out.is_dir():
         raise AmrError(f"{out}: is a file; --out takes a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / EXPORT_FILE).is_file():
-            raise AmrError(f"{out}: holds files amr did not export; choose another --out")
-        if not config.overwrite:
-            raise AmrError(f"{out}: holds an export already; pass --overwrite to replace it")
+    check_output_dir(
+        out,
+        EXPORT_FILE,
+        config.overwrite,
+        refuse="holds files amr did not export; choose another --out",
+        replace="holds an export already; pass --overwrite to replace it",
+    )
     staging = out.parent / f".{out.name}.exporting"
     if staging.exists():
         if config.resume:
