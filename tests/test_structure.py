@@ -1,4 +1,4 @@
-"""The package's shape, as README's Layout promises it: no import cycle inside amr/ (function-
+"""The package's shape, as docs/layout.md promises it: no import cycle inside amr/ (function-
 level imports count too) and no module over 400 lines."""
 
 import importlib.util
