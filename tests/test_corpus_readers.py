@@ -94,13 +94,34 @@ def test_dataset_card_front_matter(corpus):
     text = (corpus.root / "README.md").read_text(encoding="utf-8")
     assert text.startswith("---\n")
     meta = yaml.safe_load(text.split("---\n")[1])
-    assert meta["configs"] == [
-        {"config_name": "default", "data_files": [{"split": "train", "path": "part-*.parquet"}]}
-    ]
+    (config,) = meta["configs"]
+    assert config["data_files"] == [{"split": "train", "path": "part-*.parquet"}]
+    assert config["config_name"] == meta["dataset_info"]["config_name"]
+    assert meta["dataset_info"]["splits"] == [{"name": "train", "num_examples": corpus.rows}]
     assert meta["license"] == "other"  # a template world: see the card's Licence section
     assert "moment-retrieval" in meta["tags"]
     names = [field["name"] for field in meta["dataset_info"]["features"]]
     assert names == pq.read_schema(corpus.part_paths()[0]).names
+
+
+def test_hugging_face_cache_follows_each_corpus_content(small_store, tmp_path):
+    """`datasets` keys its cache on the card: two corpora in folders of the same name, and a
+    corpus rewritten in place, must each load their own rows from one cache."""
+    cache = str(tmp_path / "hf-cache")
+    first, second = tmp_path / "a" / "corpus", tmp_path / "b" / "corpus"
+    augment(small_store, "train", first, AugmentConfig(multiplier=1, seed=0), show_progress=False)
+    augment(small_store, "train", second, AugmentConfig(multiplier=3, seed=1), show_progress=False)
+    rows = {path: Corpus.open(path).rows for path in (first, second)}
+    assert rows[first] != rows[second]
+    for path in (first, second):
+        loaded = datasets.load_dataset(str(path), split="train", cache_dir=cache)
+        assert loaded.num_rows == rows[path]
+
+    config = AugmentConfig(multiplier=2, seed=0)
+    augment(small_store, "train", first, config, overwrite=True, show_progress=False)
+    rewritten = Corpus.open(first).rows
+    assert rewritten not in rows.values()
+    assert datasets.load_dataset(str(first), split="train", cache_dir=cache).num_rows == rewritten
 
 
 def test_features_column_round_trips_and_reads_the_format_2_layout():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,20 @@ def _size_category(rows: int) -> str:
     return next((name for bound, name in bounds if rows < bound), "n>100M")
 
 
+def content_key(manifest: dict[str, Any]) -> str:
+    """A digest of the parts' checksums. `datasets` keys its cache on the card's YAML, not on the
+    files, so the card must change whenever the rows do, or a reader gets another corpus's rows."""
+    parts = [(p["file"], p["rows"], p["checksum"]) for p in manifest["parts"]]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
 def front_matter(manifest: dict[str, Any]) -> str:
     """YAML for the Hugging Face Hub and `datasets.load_dataset(CORPUS_DIR)`: the licence, tags,
-    the parts as the one `train` split (so README.md and manifest.json are not read as data) and
-    the features schema."""
+    the parts as the one `train` split (so README.md and manifest.json are not read as data), its
+    row count (which `datasets` checks after loading) and the features schema. The one config is
+    named after the content, which makes it `datasets`' cache key."""
     source = manifest["source"]
+    config_name = f"corpus-{content_key(manifest)}"
     features = manifest["features"]
     schema = corpus_schema(features["dim"] if features else None, manifest["format_version"])
     lines = [
@@ -94,13 +104,17 @@ def front_matter(manifest: dict[str, Any]) -> str:
         "size_categories:",
         f"- {_size_category(manifest['rows'])}",
         "configs:",
-        "- config_name: default",
+        f"- config_name: {config_name}",
         "  data_files:",
         "  - split: train",
         "    path: part-*.parquet",
         "dataset_info:",
+        f"  config_name: {config_name}",
         "  features:",
         *(line for field in schema for line in _yaml_field(field, 2)),
+        "  splits:",
+        "  - name: train",
+        f"    num_examples: {manifest['rows']}",
         "---",
     ]
     return "\n".join(lines) + "\n"
@@ -177,6 +191,8 @@ clips = np.frombuffer(corpus[0]["features"], "<f2").reshape(corpus[0]["n_clips"]
 ```
 With `with_format("numpy")` or `"torch"`, `datasets` turns bytes into numpy `bytes_`, which drops
 trailing zero bytes; decode from the default format, or with `corpus.with_transform(...)`.
+The card's one config, `corpus-{content_key(manifest)}`, is named after the parts' checksums, so
+`datasets` caches this corpus, and every rewrite of it, under a key of its own.
 `amr inspect --corpus .` summarises it and `amr inspect --corpus . --sql "..."` queries it;
 `amr corpus verify --corpus .` checks every part against `manifest.json`.
 """
