@@ -33,6 +33,7 @@ from amr.ragged import offsets_of, positions
 from amr.train.curriculum import EpochPlan
 from amr.train.labels import clip_mask, saliency_levels, saliency_pairs, span_targets
 from amr.train.text import MAX_WORDS, TextBank
+from amr.train.windows import crop_offsets
 
 LABEL_COLUMNS = [
     "sample_id", "qid", "duration", "n_clips",
@@ -278,9 +279,17 @@ def _batch(
 ) -> dict[str, torch.Tensor]:
     config = source.config
     size = len(rows)
-    n_clips = np.minimum(labels.column("n_clips").to_numpy()[rows], config.max_clips).astype(
-        np.int64
-    )
+    full_clips = labels.column("n_clips").to_numpy()[rows].astype(np.int64)
+    n_clips = np.minimum(full_clips, config.max_clips)
+    cropped = full_clips > n_clips
+    sample_ids = labels.column("sample_id").to_numpy()[rows]
+    windows = labels.column("relevant_windows").combine_chunks()
+    # A video longer than the model is cropped to a window that holds its moment; every label
+    # below is in that window's clips and seconds.
+    first_clip = crop_offsets(
+        windows, rows, full_clips, config.max_clips, source.clip_length, sample_ids,
+        source.seed, epoch,
+    )  # fmt: skip
     length = int(n_clips.max())
     video = np.empty((size, length, source.video_dim), dtype=np.float16)
     # One memcpy per sample from the row group's buffer: 3.3x faster than a fancy-index
@@ -288,19 +297,21 @@ def _batch(
     # and the copies release the GIL, so loader threads run them in parallel.
     for i, (row, count) in enumerate(zip(rows, n_clips, strict=True)):
         group = groups[group_of[row]]
-        start = group.starts[local[row]]
+        start = group.starts[local[row]] + first_clip[i]
         video[i, :count] = group.flat[start : start + count]
         video[i, count:] = 0
     video_mask = np.arange(length)[None, :] < n_clips[:, None]
 
     duration = labels.column("duration").to_numpy()[rows].astype(np.float64)
-    windows = labels.column("relevant_windows").combine_chunks()
-    spans, span_counts = span_targets(windows, rows, duration)
-    levels = saliency_levels(labels, rows, length)
+    duration = np.where(cropped, n_clips * source.clip_length, duration)
+    shift = first_clip * source.clip_length
+    spans, span_counts = span_targets(windows, rows, duration, shift, cropped)
+    levels = saliency_levels(labels, rows, length, first_clip)
     levels[~video_mask] = 0
-    negative = clip_mask(labels.column("negative_windows"), rows, length, source.clip_length)
+    negative = clip_mask(
+        labels.column("negative_windows"), rows, length, source.clip_length, first_clip
+    )
     negative &= video_mask & (levels == 0)
-    sample_ids = labels.column("sample_id").to_numpy()[rows]
     pos, neg = saliency_pairs(
         levels, video_mask, sample_ids, source.seed, epoch, config.saliency_pairs
     )
@@ -319,7 +330,8 @@ def _batch(
         "saliency_neg": torch.from_numpy(neg),
         "sample_id": torch.from_numpy(sample_ids),  # fancy indexing made these copies already
         "qid": torch.from_numpy(qids),
-        "duration": torch.from_numpy(duration),
+        "duration": torch.from_numpy(duration),  # of the window the model sees
+        "first_clip": torch.from_numpy(first_clip),  # where that window starts in the video
     }
 
 

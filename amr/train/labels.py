@@ -14,38 +14,63 @@ PAIR_STREAM = (
 )
 
 
-def span_targets(column: pa.ListArray, rows: np.ndarray, duration: np.ndarray):
-    """(S, 2) float32 (center, width) in [0, 1] of every moment of the batch, and (B,) counts."""
+def span_targets(
+    column: pa.ListArray,
+    rows: np.ndarray,
+    duration: np.ndarray,
+    shift: np.ndarray | None = None,
+    cropped: np.ndarray | None = None,
+):
+    """(S, 2) float32 (center, width) in [0, 1] of every moment of the batch, and (B,) counts.
+
+    A row's moments are in [0, duration] seconds after subtracting its `shift` (the start of a
+    cropped row's window); a cropped row drops the moments that fall outside its window."""
     offsets = column.offsets.to_numpy().astype(np.int64)
     points = column.flatten().flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
     counts = (offsets[1:] - offsets[:-1])[rows]
-    se = points[ranges(offsets[:-1][rows], counts)] / np.repeat(duration, counts)[:, None]
-    se = np.clip(se, 0.0, 1.0)
+    se = points[ranges(offsets[:-1][rows], counts)].astype(np.float64)
+    if shift is not None:
+        se -= np.repeat(shift, counts)[:, None]
+    se = np.clip(se / np.repeat(duration, counts)[:, None], 0.0, 1.0)
+    if cropped is not None and cropped.any():
+        keep = (se[:, 1] > se[:, 0]) | np.repeat(~cropped, counts)
+        se, counts = se[keep], np.bincount(owners(counts)[keep], minlength=len(rows))
     cw = np.stack([(se[:, 0] + se[:, 1]) / 2, se[:, 1] - se[:, 0]], axis=1)
     return cw.astype(np.float32), counts
 
 
 def clip_mask(
-    column: pa.ChunkedArray, rows: np.ndarray, length: int, clip_length: float
+    column: pa.ChunkedArray,
+    rows: np.ndarray,
+    length: int,
+    clip_length: float,
+    first_clip: np.ndarray | None = None,
 ) -> np.ndarray:
     """(B, L) bool: the clips that the [start, end] seconds windows of `rows` overlap (the
-    unlabelled negatives: pasted look-alikes, or a real sample's wrong spans)."""
+    unlabelled negatives: pasted look-alikes, or a real sample's wrong spans), counted from each
+    row's `first_clip` (its window's start)."""
     column = column.combine_chunks()
     offsets = column.offsets.to_numpy().astype(np.int64)
     points = column.flatten().flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
     counts = (offsets[1:] - offsets[:-1])[rows]
     spans = points[ranges(offsets[:-1][rows], counts)].astype(np.float64)
     first = np.floor(spans[:, 0] / clip_length + 1e-6).astype(np.int64)
-    stop = np.minimum(np.ceil(spans[:, 1] / clip_length - 1e-6).astype(np.int64), length)
+    stop = np.ceil(spans[:, 1] / clip_length - 1e-6).astype(np.int64)
+    if first_clip is not None:
+        shift = np.repeat(first_clip, counts)
+        first, stop = np.maximum(first - shift, 0), stop - shift
+    stop = np.minimum(stop, length)
     widths = np.maximum(stop - first, 0)
     mask = np.zeros((len(rows), length), dtype=bool)
     mask[np.repeat(owners(counts), widths), ranges(first, widths)] = True
     return mask
 
 
-def saliency_levels(labels: pa.Table, rows: np.ndarray, length: int) -> np.ndarray:
+def saliency_levels(
+    labels: pa.Table, rows: np.ndarray, length: int, first_clip: np.ndarray | None = None
+) -> np.ndarray:
     """(B, L) int8: each clip's saliency level, the sum of its annotators' scores (1 for a
-    relevant clip of a split without scores), 0 elsewhere."""
+    relevant clip of a split without scores), 0 elsewhere; clips count from `first_clip`."""
     clip_col = labels.column("relevant_clip_ids").combine_chunks()
     offsets = clip_col.offsets.to_numpy().astype(np.int64)
     ids = clip_col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
@@ -62,7 +87,9 @@ def saliency_levels(labels: pa.Table, rows: np.ndarray, length: int) -> np.ndarr
     levels = np.zeros((len(rows), length), dtype=np.int8)
     owner = owners(counts)
     clip = ids[take]
-    inside = clip < length
+    if first_clip is not None:
+        clip = clip - np.repeat(first_clip, counts)
+    inside = (clip >= 0) & (clip < length)
     levels[owner[inside], clip[inside]] = np.minimum(value[inside], 127)
     return levels
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from amr.console import track
 from amr.datasets.store import Store
-from amr.ragged import padded
 from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_config_of
 from amr.train.model import MomentDETR
 from amr.train.predictor import Predictor
@@ -19,9 +18,9 @@ from amr.train.text import MAX_WORDS, TextBank
 
 
 def split_batches(
-    store: Store, split: str, text: TextBank, batch_size: int, max_clips: int
+    store: Store, split: str, text: TextBank, batch_size: int
 ) -> Iterator[dict[str, Any]]:
-    """The split's queries in file order, padded in batches (plus names)."""
+    """The split's queries in file order, in batches: whole videos, padded queries, names."""
     samples = store.samples(split)
     qids = samples.column("qid").to_numpy()
     vids = samples.column("vid").to_pylist()
@@ -29,12 +28,9 @@ def split_batches(
     durations = samples.column("duration").to_numpy().astype(np.float64)
     for start in range(0, len(qids), batch_size):
         stop = min(start + batch_size, len(qids))
-        clips = [store.video_features(v)[:max_clips] for v in vids[start:stop]]  # store lookups
-        video, video_mask = padded(np.concatenate(clips), np.asarray([len(c) for c in clips]))
         words, words_mask = text.gather(qids[start:stop])
         yield {
-            "video": video,
-            "video_mask": video_mask,
+            "clips": [store.video_features(v) for v in vids[start:stop]],  # store lookups
             "text": words,
             "text_mask": words_mask,
             "qid": qids[start:stop],
@@ -55,22 +51,19 @@ def predict_split(
     show_progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Submission lines for every query of the split: windows (seconds, on the clip grid, best
-    first) and one saliency score per clip."""
+    first) and one saliency score per clip, over the whole video however long."""
     predictor = model
     if not isinstance(predictor, Predictor):
         predictor = Predictor(model, store.meta.clip_length, device, nms_threshold, batch_size)
     if text is None:
         text = TextBank.from_store(store, store.samples(split).column("qid").to_numpy(), MAX_WORDS)
     records: list[dict[str, Any]] = []
-    batches = split_batches(
-        store, split, text, predictor.batch_size, predictor.model.config.max_clips
-    )
+    batches = split_batches(store, split, text, predictor.batch_size)
     total = -(-store.samples(split).num_rows // predictor.batch_size)  # cached by the store
     for batch in track(batches, total, f"predicting {split}", show_progress):
-        predictions = predictor.predict_padded(
-            batch["video"], batch["video_mask"], batch["text"], batch["text_mask"],
-            batch["duration"],
-        )  # fmt: skip
+        predictions = predictor.predict_clips(
+            batch["clips"], batch["text"], batch["text_mask"], batch["duration"]
+        )
         records.extend(
             p.to_record(q, text, v)
             for p, q, text, v in zip(

@@ -23,12 +23,13 @@ import torch
 from amr.datasets.store import META_FILE
 from amr.errors import AmrError
 from amr.eval.submission import postprocess
-from amr.ragged import padded
+from amr.ragged import offsets_of, padded
 from amr.train.checkpoint import load_checkpoint, model_from_checkpoint
 from amr.train.device import autocast, resolve_device
 from amr.train.model import MomentDETR
 from amr.train.spans import cw_to_se
 from amr.train.text import MAX_WORDS
+from amr.train.windows import Windows, plan_windows
 
 
 @dataclass(frozen=True)
@@ -183,32 +184,77 @@ class Predictor:
             clips = [
                 self._checked(videos[i], self.video_dim, f"video {i}") for i in range(start, stop)
             ]
-            clips = [c[: self.model.config.max_clips] for c in clips]
             words = [
                 self._checked(texts[i], self.text_dim, f"query {i}")[:MAX_WORDS]
                 for i in range(start, stop)
             ]
-            video, video_mask = padded(np.concatenate(clips), np.array([len(c) for c in clips]))
             text, text_mask = padded(np.concatenate(words), np.array([len(w) for w in words]))
             if durations is None:
-                seconds = np.array([len(videos[i]) for i in range(start, stop)], np.float64)
-                seconds *= self.clip_length
+                seconds = np.array([len(c) for c in clips], np.float64) * self.clip_length
             else:
                 seconds = np.asarray(durations[start:stop], dtype=np.float64)
-            results.extend(self.predict_padded(video, video_mask, text, text_mask, seconds))
+            results.extend(self.predict_clips(clips, text, text_mask, seconds))
         return [_top(p, top_k) for p in results]
 
-    @torch.no_grad()
-    def predict_padded(
+    def predict_clips(
         self,
-        video: np.ndarray,
-        video_mask: np.ndarray,
+        clips: Sequence[np.ndarray],
         text: np.ndarray,
         text_mask: np.ndarray,
         durations: np.ndarray,
     ) -> list[Prediction]:
-        """One batch, already padded: (B, clips, dim) float16 features with their (B, clips)
-        masks, and each video's duration in seconds. Every window, none dropped."""
+        """Whole videos of any length: (clips, dim) float16 features each, with their queries
+        padded, (B, tokens, dim) and (B, tokens) masks, and each video's duration in seconds.
+        A video longer than the model is seen in windows of the model's length (overlapping by
+        WINDOW_OVERLAP); their moments are mapped back to video time and ranked together, and a
+        clip's saliency is the mean over the windows that see it. Every moment, none dropped."""
+        n_clips = np.array([len(c) for c in clips], dtype=np.int64)
+        plan = plan_windows(n_clips, self.model.config.max_clips)
+        scores, spans, saliency = [], [], []
+        for first in range(0, len(plan), self.batch_size):
+            at = slice(first, first + self.batch_size)
+            owner, offset, count = plan.owner[at], plan.offset[at], plan.count[at]
+            cut = [clips[v][o : o + c] for v, o, c in zip(owner, offset, count, strict=True)]
+            video, video_mask = padded(np.concatenate(cut), count)
+            out = self._forward(video, video_mask, text[owner], text_mask[owner])
+            scores.append(out[0])
+            spans.append(out[1])
+            saliency.extend(out[2][i, :c] for i, c in enumerate(count))
+        # Window-relative spans to video seconds. A video that fits keeps its stated duration
+        # as the span scale (as the model was trained); a window's scale is its own length.
+        windowed = n_clips[plan.owner] > self.model.config.max_clips
+        scale = np.where(windowed, plan.count * self.clip_length, durations[plan.owner])
+        seconds = plan.offset[:, None, None] * self.clip_length
+        seconds = seconds + np.concatenate(spans) * scale[:, None, None]
+        flat_scores = np.concatenate(scores)
+        per_video = np.bincount(plan.owner, minlength=len(clips))
+        firsts = offsets_of(per_video)
+        results: list[Prediction | None] = [None] * len(clips)
+        for windows_each in np.unique(per_video):  # one batched post-processing per count
+            videos = np.flatnonzero(per_video == windows_each)
+            take = firsts[videos][:, None] + np.arange(windows_each)[None, :]
+            found, ranked, keep = postprocess(
+                seconds[take].reshape(len(videos), -1, 2),
+                flat_scores[take].reshape(len(videos), -1),
+                durations[videos],
+                self.clip_length,
+                self.nms_threshold,
+            )
+            for row, video in enumerate(videos):
+                kept = zip(found[row, keep[row]], ranked[row, keep[row]], strict=True)
+                moments = [Moment(float(s), float(e), float(p)) for (s, e), p in kept]
+                mean = _mean_saliency(
+                    saliency, range(firsts[video], firsts[video + 1]), plan, n_clips[video]
+                )
+                results[video] = Prediction(moments, mean)
+        return results  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def _forward(
+        self, video: np.ndarray, video_mask: np.ndarray, text: np.ndarray, text_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One padded batch of windows: (scores (B, K), [start, end] spans (B, K, 2) in [0, 1]
+        of the window, saliency (B, clips))."""
         inputs = [
             torch.from_numpy(np.ascontiguousarray(a)).to(self.device, non_blocking=True)
             for a in (video, video_mask, text, text_mask)
@@ -217,18 +263,7 @@ class Predictor:
             out = self.model(inputs[0].float(), inputs[1], inputs[2].float(), inputs[3])
         scores, spans = out.ranked_candidates(by_iou=self.model.config.rank_by_iou)
         spans = cw_to_se(spans.float()).clamp(0, 1).cpu().numpy()
-        windows = spans * durations[:, None, None]
-        windows, ranked, keep = postprocess(
-            windows, scores.cpu().numpy(), durations, self.clip_length, self.nms_threshold
-        )
-        saliency = out.saliency.float().cpu().numpy()
-        lengths = video_mask.sum(axis=1)
-        results = []
-        for i in range(len(durations)):
-            kept = zip(windows[i, keep[i]], ranked[i, keep[i]], strict=True)
-            moments = [Moment(float(s), float(e), float(p)) for (s, e), p in kept]
-            results.append(Prediction(moments, saliency[i, : lengths[i]]))
-        return results
+        return scores.float().cpu().numpy(), spans, out.saliency.float().cpu().numpy()
 
     @staticmethod
     def _checked(features: np.ndarray, dim: int, what: str) -> np.ndarray:
@@ -249,6 +284,20 @@ class Predictor:
                 f"{what}: features hold NaN or infinite values (or pass float16's range)"
             )
         return array
+
+
+def _mean_saliency(
+    saliency: list[np.ndarray], windows: range, plan: Windows, n_clips: int
+) -> np.ndarray:
+    """A video's per-clip saliency: the mean over the windows that see each clip."""
+    if len(windows) == 1:
+        return saliency[windows[0]]
+    total, seen = np.zeros(n_clips, np.float64), np.zeros(n_clips, np.int64)
+    for w in windows:
+        first, count = plan.offset[w], plan.count[w]
+        total[first : first + count] += saliency[w]
+        seen[first : first + count] += 1
+    return (total / np.maximum(seen, 1)).astype(np.float32)
 
 
 def _top(prediction: Prediction, top_k: int | None) -> Prediction:
