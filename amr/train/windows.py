@@ -16,7 +16,7 @@ import pyarrow as pa
 from amr.draws import Draws
 from amr.ragged import group_max, offsets_of, owners, positions, ranges
 
-# Inference windows overlap by half a window, so a moment up to half a window long lies whole
+# Inference windows overlap by half a window, so a moment up to about half a window long lies whole
 # inside at least one window, whatever its position.
 WINDOW_OVERLAP = 0.5
 CROP_STREAM = 0xC20F  # Draws stream of the training crops (used for nothing else)
