@@ -159,6 +159,13 @@ def settle_retired(parent: Path, name: str = "*") -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
+def replacement_dir(out: Path) -> Path:
+    """Where output that replaces `out` is built (beside it, so the swap is one rename): the
+    old output stays whole until the new one is complete."""
+    out = Path(out)
+    return out.parent / f".{out.name}.replacing"
+
+
 def _retired_prefix(name: str) -> str:
     return f".{name}.old-"
 

@@ -300,6 +300,52 @@ def test_bad_training_runs_are_clear_errors(train_corpus, small_store, tmp_path)
                    show_progress=False)  # fmt: skip
 
 
+def _files(run) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+
+
+def test_overwrite_keeps_the_earlier_run_until_the_new_one_finishes(
+    train_corpus, small_store, tmp_path, monkeypatch, terminal_sigint
+):
+    import errno
+
+    from amr.errors import Interrupted
+
+    run = tmp_path / "run"
+    one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
+    cold_start(train_corpus, small_store, run, one, TINY, show_progress=False)
+    before = _files(run)
+    replace = TrainConfig(**{**one.to_json(), "seed": 5})
+
+    def attempt(config):
+        cold_start(train_corpus, small_store, run, config, TINY, overwrite=True,
+                   show_progress=False)  # fmt: skip
+
+    with pytest.raises(AmrError, match="no split 'nosuch'"):  # a typo in an option
+        attempt(TrainConfig(**{**one.to_json(), "val_split": "nosuch"}))
+    assert _files(run) == before
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:  # a full disk when the first checkpoint is written
+        patch.setattr(engine_module, "save_checkpoint", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            attempt(replace)
+    assert _files(run) == before
+
+    with monkeypatch.context() as patch:  # a kill part-way
+        patch.setattr(engine_module, "train_step", _sigint_at(2))
+        with pytest.raises(Interrupted):
+            attempt(replace)
+    assert _files(run) == before
+    # --resume finishes the replacement, which only then takes the run's place
+    cold_start(train_corpus, small_store, run, replace, TINY, resume=True, show_progress=False)
+    assert json.loads((run / "config.json").read_text())["train"]["seed"] == 5
+    assert len(read_metrics(run)) == 1 and (run / "last.pt").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing left beside it
+
+
 def test_checkpoints_never_unpickle_code(tmp_path):
     evil = tmp_path / "evil.pt"
 

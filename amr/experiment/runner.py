@@ -288,7 +288,7 @@ class _SeedRunner:
         its record stays where it was, so `--report-only` still reports it and the arms built
         on it."""
         from amr.train.checkpoint import LAST
-        from amr.train.rundir import CONFIG, read_metrics
+        from amr.train.rundir import CONFIG, read_metrics, resumed_run_dir
 
         restored = None
         if (path / FINISHED).is_file():
@@ -306,7 +306,7 @@ class _SeedRunner:
                 keep_stage1_record(path, stage2)
             self.retrained.add(path)
             into = _retraining_dir(path)
-        train(into, (into / LAST).is_file(), (into / CONFIG).is_file())
+        train(into, (resumed_run_dir(into) / LAST).is_file(), (into / CONFIG).is_file())
         lines = read_metrics(into)
         seen, curve = 0, []
         for line in lines:

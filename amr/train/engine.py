@@ -35,7 +35,10 @@ from amr.train.rundir import (
     RunOptions,
     append_metrics,
     check_resumable,
+    finish_run_dir,
+    new_run_dir,
     read_metrics,
+    resumed_run_dir,
     start_run_dir,
     tensorboard,
 )
@@ -80,10 +83,17 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
     )
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
     cursor, step, best = (0, 0), 0, None
+    validation = None  # built before the run directory is touched: a bad split changes nothing
+    if ranks.main and config.val_split:
+        validation = Validation(Store.open(spec.store), config.val_split, source.config.max_words)
     if options.resume:
-        cursor, step, best = _resume(out, spec_json, model, optimizer, scheduler)
-    elif ranks.main:
-        start_run_dir(out, spec_json, options.overwrite)
+        into = resumed_run_dir(out)
+        cursor, step, best = _resume(into, spec_json, model, optimizer, scheduler)
+    else:
+        into = new_run_dir(out, options.overwrite)
+        ranks.barrier()  # every rank has looked at `out` before rank 0 writes
+        if ranks.main:
+            start_run_dir(into, spec_json)
     ranks.barrier()
     trained = ranks.wrap(model)
     pacing = config.pacing_schedule() if stage.paced else None
@@ -104,17 +114,14 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
         body = checkpoint_body(
             spec.stage, json.dumps(spec_json), model, optimizer, scheduler, cursor, step, best
         )
-        save_checkpoint(out / name, body)
+        save_checkpoint(into / name, body)
 
-    validation = None
-    if ranks.main and config.val_split:
-        validation = Validation(Store.open(spec.store), config.val_split, source.config.max_words)
-    board = tensorboard(out) if ranks.main else None
+    board = tensorboard(into) if ranks.main else None
     metrics: dict[str, Any] = {}
-    earlier = read_metrics(out) if options.resume else []
+    earlier = read_metrics(into) if options.resume else []
     history = [_chosen(line.get("val", {})) for line in earlier]
     if ranks.main:
-        _warn_if_machine_changed(out, earlier, machine)
+        _warn_if_machine_changed(into, earlier, machine)
     trained_epochs = cursor[0]
     seen, started = 0, time.perf_counter()
     limits = step_limits(config, batch_sizes_of)
@@ -152,7 +159,7 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
                     save(LAST, (epoch, done))
                 if stop.signal:
                     save(LAST, (epoch, done))
-                    raise _interrupted(stop.signal, out, epoch, done)
+                    raise _interrupted(stop.signal, into, epoch, done)
             with warnings.catch_warnings():  # a run resumed at an epoch's end steps no batch
                 warnings.filterwarnings(
                     "ignore", "Detected call of `lr_scheduler.step", UserWarning
@@ -184,7 +191,7 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
                     if chosen is not None and (best is None or chosen > best):
                         best = chosen
                         save(BEST, (epoch + 1, 0))
-                append_metrics(out, line)
+                append_metrics(into, line)
                 if board is not None:
                     for name, value in {**line["loss"], **line.get("val", {})}.items():
                         if value is not None:
@@ -194,18 +201,27 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
                 progress.update(task, description=_describe(epoch, config, step, {}, metrics))
             trained_epochs = epoch + 1
             if stop.signal:  # arrived during validation: last.pt already holds the epoch
-                raise _interrupted(stop.signal, out, epoch + 1, 0)
+                raise _interrupted(stop.signal, into, epoch + 1, 0)
             plateau = _plateaued(config, history)
             if ranks.total(int(plateau and ranks.main)):  # rank 0 decides; every rank stops
                 break
     elapsed = time.perf_counter() - started
+    if board is not None:
+        board.close()
+    if ranks.main:
+        finish_run_dir(into, out)
+    ranks.barrier()
     return RunSummary(out, trained_epochs, step, best, metrics, seen / max(elapsed, 1e-9))
 
 
-def _interrupted(signal_name: str, out: Path, epoch: int, done: int) -> Interrupted:
+def _interrupted(signal_name: str, into: Path, epoch: int, done: int) -> Interrupted:
     where = f"after batch {done} of epoch {epoch + 1}" if done else f"after epoch {epoch}"
+    replacing = " (the replacement; the earlier run is untouched)" * into.name.endswith(
+        ".replacing"
+    )
     return Interrupted(
-        f"{signal_name}: saved {out / LAST} {where}; continue with --resume (the same command)"
+        f"{signal_name}: saved {into / LAST}{replacing} {where}; continue with --resume "
+        "(the same command)"
     )
 
 

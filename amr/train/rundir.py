@@ -5,12 +5,20 @@ installed. Starting, resuming and reading one back."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from amr.errors import AmrError
-from amr.fileio import atomic_path, prepare_output_dir, write_json
+from amr.fileio import (
+    atomic_path,
+    check_output_dir,
+    replacement_dir,
+    settle_retired,
+    swap_into_place,
+    write_json,
+)
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -26,10 +34,13 @@ class RunOptions:
     show_progress: bool = True
 
 
-def start_run_dir(out: Path, spec_json: dict[str, Any], overwrite: bool) -> None:
-    """A fresh run directory holding config.json; an earlier run there is replaced only with
-    --overwrite, and a directory that is not a run is never touched."""
-    prepare_output_dir(
+def new_run_dir(out: Path, overwrite: bool) -> Path:
+    """Where a new run at `out` trains (nothing is touched yet): `out` itself, or, when it
+    replaces an earlier run (--overwrite), a directory beside it that takes `out`'s place only
+    when the run finishes, so a run that fails on a bad option, a full disk or a kill leaves
+    the earlier one whole. A directory that is not a run is never touched."""
+    settle_retired(out.parent, out.name)  # a swap cut short by a kill, completed or undone
+    replacing = check_output_dir(
         out,
         CONFIG,
         overwrite,
@@ -37,8 +48,29 @@ def start_run_dir(out: Path, spec_json: dict[str, Any], overwrite: bool) -> None
         replace="exists and is not empty; pass --resume to continue that run "
         "or --overwrite to replace it",
     )
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / CONFIG, spec_json)
+    return replacement_dir(out) if replacing else out
+
+
+def start_run_dir(into: Path, spec_json: dict[str, Any]) -> None:
+    """A fresh run directory holding config.json (a replacement cut short starts over)."""
+    if into.name.endswith(".replacing") and into.exists():
+        shutil.rmtree(into)
+    into.mkdir(parents=True, exist_ok=True)
+    write_json(into / CONFIG, spec_json)
+
+
+def resumed_run_dir(out: Path) -> Path:
+    """The directory --resume continues: a replacement of `out` cut short, else `out`."""
+    out = Path(out)
+    settle_retired(out.parent, out.name)
+    staging = replacement_dir(out)
+    return staging if (staging / CONFIG).is_file() else out
+
+
+def finish_run_dir(into: Path, out: Path) -> None:
+    """A finished replacement takes the earlier run's place."""
+    if into != out:
+        swap_into_place(into, out)
 
 
 def check_resumable(out: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
@@ -65,7 +97,7 @@ def differences(saved: Any, wanted: Any, prefix: str = "") -> list[tuple[str, An
 
 def saved_run_config(out: Path) -> dict[str, Any]:
     """A run directory's config.json, for --resume with nothing but the directory."""
-    path = Path(out) / "config.json"
+    path = resumed_run_dir(out) / CONFIG
     if not path.is_file():
         raise AmrError(f"{out}: nothing to resume (no config.json)")
     return json.loads(path.read_text(encoding="utf-8"))
