@@ -170,19 +170,12 @@ def _retired_prefix(name: str) -> str:
     return f".{name}.old-"
 
 
-def prepare_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, replace: str) -> None:
-    """Make `out` ready for new output. A missing or empty directory is used as it is; one
-    holding `marker` (output amr wrote there before) is removed with `overwrite`, else refused
-    with `replace`; anything else is refused with `refuse`, overwrite or not: amr never deletes
-    what it did not write. Messages are prefixed with the path."""
-    out = Path(out)
-    if check_output_dir(out, marker, overwrite, refuse, replace):
-        shutil.rmtree(out)
-
-
 def check_output_dir(out: Path, marker: str, overwrite: bool, refuse: str, replace: str) -> bool:
-    """prepare_output_dir's checks alone, for output built elsewhere and swapped in whole
-    (building_directory): True when `out` holds earlier output that `overwrite` replaces."""
+    """Whether new output may go to `out`, for output built beside it and swapped in whole
+    (building_directory, replacement_dir). A missing or empty directory is free (False); one
+    holding `marker` (output amr wrote there before) is replaced with `overwrite` (True), else
+    refused with `replace`; anything else is refused with `refuse`, overwrite or not: amr never
+    deletes what it did not write. Messages are prefixed with the path."""
     out = Path(out)
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return False

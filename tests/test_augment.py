@@ -350,6 +350,52 @@ def test_bad_inputs_are_clear_errors_that_leave_output_alone(corpus, small_store
     assert corpus_bytes(corpus) == before
 
 
+def test_overwrite_keeps_the_corpus_until_its_replacement_is_complete(
+    corpus, small_store, tmp_path, monkeypatch
+):
+    import errno
+    import shutil
+
+    from amr.augment import run as run_module
+
+    old = tmp_path / "corpus"
+    shutil.copytree(corpus, old)
+    before = corpus_bytes(old)
+    other = AugmentConfig(multiplier=2, seed=3, part_rows=96, row_group_rows=32)
+    real_write = run_module.write_augmented_part
+
+    def failing(error: BaseException, after: int):
+        calls = {"n": 0}
+
+        def write(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] > after:
+                raise error
+            return real_write(*args, **kwargs)
+
+        return write
+
+    def replace(**flags):
+        augment(small_store, "train", old, other, overwrite=True, show_progress=False, **flags)
+
+    monkeypatch.setattr(
+        run_module, "write_augmented_part", failing(OSError(errno.ENOSPC, "full"), 1)
+    )
+    with pytest.raises(OSError, match="full"):  # the disk fills while writing the second part
+        replace()
+    assert corpus_bytes(old) == before
+    monkeypatch.setattr(run_module, "write_augmented_part", failing(KeyboardInterrupt(), 1))
+    with pytest.raises(KeyboardInterrupt):  # a kill part-way
+        replace()
+    assert corpus_bytes(old) == before
+    monkeypatch.setattr(run_module, "write_augmented_part", real_write)
+    replace(resume=True)  # finishes the replacement cut short, which then takes the old's place
+    fresh = tmp_path / "fresh"
+    augment(small_store, "train", fresh, other, show_progress=False)
+    assert corpus_bytes(old) == corpus_bytes(fresh)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "fresh"]
+
+
 def test_store_and_corpus_are_readable_by_others(corpus, small_store):
     """Temporary files start owner-only; what is renamed into place must not stay so."""
     for root in (corpus, small_store):

@@ -22,7 +22,7 @@ from amr.corpus.schema import (
     features_entry,
 )
 from amr.datasets.store import Store
-from amr.fileio import checksum_file, prepare_output_dir, write_json
+from amr.fileio import check_output_dir, checksum_file, write_json
 
 WORK_DIR = ".amr-work"  # a run's state and video pool, removed when the corpus is finished
 KEY_ORDER = (
@@ -109,13 +109,19 @@ def finalize(out: Path, manifest: dict[str, Any]) -> None:
     shutil.rmtree(out / WORK_DIR, ignore_errors=True)
 
 
-def prepare_corpus_dir(out: Path, overwrite: bool) -> None:
-    """`out` ready for a new corpus: an existing corpus is replaced only with --overwrite, and a
-    directory that is not a corpus is never written into."""
-    prepare_output_dir(
+def check_corpus_dir(out: Path, overwrite: bool) -> bool:
+    """Whether `out` holds a corpus that this run replaces: an existing corpus is replaced only
+    with --overwrite, and a directory that is not a corpus is never written into."""
+    return check_output_dir(
         out,
         MANIFEST,
         overwrite,
         refuse="exists and is not a corpus; refusing to write into it",
         replace="a corpus already exists; pass --overwrite to replace it",
     )
+
+
+def prepare_corpus_dir(out: Path, overwrite: bool) -> None:
+    """`out` ready for a new corpus written in place (check_corpus_dir, then an old one goes)."""
+    if check_corpus_dir(out, overwrite):
+        shutil.rmtree(out)

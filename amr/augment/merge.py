@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from amr.augment.config import AugmentConfig
-from amr.augment.manifest import WORK_DIR, finalize, ordered, prepare_corpus_dir
+from amr.augment.manifest import WORK_DIR, check_corpus_dir, finalize, ordered
 from amr.augment.sources import build_pool, read_split
 from amr.augment.workers import current_job, parallel_map
 from amr.console import track
@@ -29,7 +29,7 @@ from amr.corpus.schema import (
 )
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import atomic_copy, file_matches
+from amr.fileio import atomic_copy, building_directory, file_matches
 
 
 def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
@@ -108,16 +108,24 @@ def materialize(
     out = Path(out)
     if out.resolve() == corpus.root.resolve():
         raise AmrError("--out must differ from the recipes-only corpus")
-    prepare_corpus_dir(out, overwrite)
+    check_corpus_dir(out, overwrite)
+    with building_directory(out) as staging:  # a corpus at `out` stays until this one is done
+        _materialize_into(corpus, store, staging, workers, show_progress)
+    return Corpus.open(out)
+
+
+def _materialize_into(
+    corpus: Corpus, store: Store, into: Path, workers: int, show_progress: bool
+) -> None:
     config = AugmentConfig.from_json({**corpus.manifest["config"], "recipes_only": False})
     split = corpus.manifest["source"]["split"]
     index = read_split(store, split)
-    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    (into / WORK_DIR).mkdir(parents=True, exist_ok=True)
     pool = build_pool(
-        store, set(index.vids), out / WORK_DIR / "video-pool.f16", workers, show_progress
+        store, set(index.vids), into / WORK_DIR / "video-pool.f16", workers, show_progress
     )
     schema = corpus_schema(store.meta.video_dim)
-    job = _MaterializeJob(corpus.root, out, pool, schema, config)
+    job = _MaterializeJob(corpus.root, into, pool, schema, config)
     parts = list(
         track(
             parallel_map(_materialize_part, corpus.parts, job, workers),
@@ -133,8 +141,7 @@ def materialize(
     manifest["features"] = features_entry(store.meta.video_dim)
     manifest["format_version"] = CORPUS_FORMAT_VERSION  # the parts are written in today's layout
     manifest["parts"] = [p.to_json() for p in parts]
-    finalize(out, ordered(manifest))
-    return Corpus.open(out)
+    finalize(into, ordered(manifest))
 
 
 @dataclass

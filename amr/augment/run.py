@@ -59,7 +59,7 @@ from amr.corpus.schema import (
 )
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import write_json
+from amr.fileio import replacement_dir, settle_retired, swap_into_place, write_json
 
 SCORE_CHUNK = 2048
 
@@ -211,6 +211,19 @@ def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwri
         write_json(state_file, run_state)
 
 
+def _replacement(out: Path, run_state: dict, resume: bool) -> Path:
+    """Where a run that replaces the finished corpus at `out` builds: beside it, so the old
+    corpus stays whole until the new one is complete. A replacement of the same settings cut
+    short by a kill is resumed with --resume; anything else there starts over."""
+    settle_retired(out.parent, out.name)
+    staging = replacement_dir(out)
+    state = staging / WORK_DIR / "run.json"
+    same = state.is_file() and json.loads(state.read_text(encoding="utf-8")) == run_state
+    if staging.exists() and not (resume and same):
+        shutil.rmtree(staging)
+    return staging
+
+
 def _finished(out: Path, store: Store, split: str, config: AugmentConfig) -> dict | None:
     """The manifest of a finished corpus at `out` made from this store, split and config
     (what --resume asks for, already there), else None."""
@@ -290,9 +303,10 @@ def augment(
     overwrite: bool = False,
     show_progress: bool = True,
 ) -> AugmentSummary:
-    """Build the corpus of `split` at `out` (or this shard's parts of it)."""
+    """Build the corpus of `split` at `out` (or this shard's parts of it). A corpus already at
+    `out` is replaced (`overwrite`) only once the new one is complete."""
     started = time.perf_counter()
-    out = Path(out)
+    out = target = Path(out)
     store = Store.open(store_path)
     index = read_split(store, split)
     if len(index.donors) == 0:
@@ -310,7 +324,12 @@ def augment(
             parts_skipped=len(finished["parts"]), bytes_written=0,
             seconds=time.perf_counter() - started, complete=True, already_done=True,
         )  # fmt: skip
-    _prepare_out(out, run_state, shard, resume, overwrite)
+    replacing = shard.count == 1 and overwrite and (out / MANIFEST).is_file()
+    if replacing:
+        out = _replacement(target, run_state, resume)
+        _prepare_out(out, run_state, shard, resume=True, overwrite=False)
+    else:
+        _prepare_out(out, run_state, shard, resume, overwrite)
 
     pool_path = None if config.recipes_only else out / WORK_DIR / "video-pool.f16"
     generator = make_generator(store, index, config, pool_path, workers, show_progress, split)
@@ -357,12 +376,14 @@ def augment(
     )
     if shard.count == 1:
         finalize(out, manifest)
+        if replacing:
+            swap_into_place(out, target)
     else:
         write_json(
             out / shard.file, {**manifest, "shard": [shard.index, shard.count], "n_parts": n_parts}
         )
     return AugmentSummary(
-        out=out,
+        out=target,
         rows=n,
         kinds=kinds,
         parts_written=len(todo),
