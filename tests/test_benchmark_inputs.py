@@ -20,7 +20,7 @@ def test_the_benchmark_batch_has_the_loaders_keys_and_trains(small_store, tmp_pa
     source = CorpusSource(corpus, small_store, {"splice"}, LoaderConfig(batch_size=4), 0)
     _, loaded = next(iter(iterate_batches(source, plan_epoch(source.eligible, 0, 0, None, 48))))
     made = synthetic_batch(12, 6, torch.Generator().manual_seed(0))
-    assert set(loaded) - {"sample_id", "duration"} == set(made)
+    assert set(loaded) - {"sample_id", "duration", "first_clip"} == set(made)
     model = MomentDETR(ModelConfig(video_dim=12, text_dim=6, hidden=16, heads=2, ffn=32))
     optimizer = torch.optim.AdamW(model.parameters())
     terms = train_step(model, Criterion(LossConfig()), optimizer, made, torch.device("cpu"), 0.1)

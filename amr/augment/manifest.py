@@ -1,8 +1,10 @@
 """The corpus manifest of a finished run: source, config, counts, difficulty bins
-and each part's entry, written last so that its presence means the corpus is complete."""
+and each part's entry, written last so that its presence means the corpus is complete; and the
+output directory's checks before a run (refuse, resume, replace beside)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,14 @@ from amr.corpus.schema import (
     features_entry,
 )
 from amr.datasets.store import Store
-from amr.fileio import check_output_dir, checksum_file, write_json
+from amr.errors import AmrError
+from amr.fileio import (
+    check_output_dir,
+    checksum_file,
+    replacement_dir,
+    settle_retired,
+    write_json,
+)
 
 WORK_DIR = ".amr-work"  # a run's state and video pool, removed when the corpus is finished
 KEY_ORDER = (
@@ -125,3 +134,42 @@ def prepare_corpus_dir(out: Path, overwrite: bool) -> None:
     """`out` ready for a new corpus written in place (check_corpus_dir, then an old one goes)."""
     if check_corpus_dir(out, overwrite):
         shutil.rmtree(out)
+
+
+def prepare_out(out: Path, run_state: dict, shards: int, resume: bool, overwrite: bool) -> None:
+    """`out` ready for this run: a finished corpus or another directory as prepare_corpus_dir
+    says; an unfinished run of the same settings is resumed (or restarted with --overwrite)."""
+    state_file = out / WORK_DIR / "run.json"
+    if state_file.is_file() and not (out / MANIFEST).is_file():
+        previous = json.loads(state_file.read_text(encoding="utf-8"))
+        if previous != run_state:
+            if not overwrite:
+                raise AmrError(
+                    f"{out}: holds an unfinished run with a different store, split or config; "
+                    "use another --out or pass --overwrite"
+                )
+            shutil.rmtree(out)
+        elif overwrite and shards == 1:
+            shutil.rmtree(out)
+        elif not resume and shards == 1:
+            raise AmrError(f"{out}: holds an unfinished run; pass --resume to finish it")
+    else:
+        prepare_corpus_dir(out, overwrite)
+    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".part-*.tmp"):  # left by a killed run; never a complete part
+        stale.unlink()
+    if not state_file.is_file():
+        write_json(state_file, run_state)
+
+
+def replacement(out: Path, run_state: dict, resume: bool) -> Path:
+    """Where a run that replaces the finished corpus at `out` builds: beside it, so the old
+    corpus stays whole until the new one is complete. A replacement of the same settings cut
+    short by a kill is resumed with --resume; anything else there starts over."""
+    settle_retired(out.parent, out.name)
+    staging = replacement_dir(out)
+    state = staging / WORK_DIR / "run.json"
+    same = state.is_file() and json.loads(state.read_text(encoding="utf-8")) == run_state
+    if staging.exists() and not (resume and same):
+        shutil.rmtree(staging)
+    return staging

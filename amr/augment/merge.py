@@ -30,8 +30,10 @@ from amr.corpus.schema import (
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.fileio import atomic_copy, building_directory, file_matches
+from amr.writer_lock import one_writer
 
 
+@one_writer(lambda call: call["out"])
 def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
     """Join shard outputs into one corpus at `out`, byte-identical to a single run.
 
@@ -86,6 +88,7 @@ def merge(out: str | Path, sources: list[str | Path] = ()) -> Corpus:
     return Corpus.open(out)
 
 
+@one_writer(lambda call: call["out"])
 def materialize(
     corpus_path: str | Path,
     store_path: str | Path,

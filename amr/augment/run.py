@@ -15,7 +15,6 @@ merge`, and any --resume give the same corpus.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from amr.augment.manifest import (
     build_manifest,
     finalize,
     part_info,
-    prepare_corpus_dir,
+    prepare_out,
+    replacement,
 )
 from amr.augment.negative import nearest_queries
 from amr.augment.sources import (
@@ -59,7 +59,8 @@ from amr.corpus.schema import (
 )
 from amr.datasets.store import Store
 from amr.errors import AmrError
-from amr.fileio import replacement_dir, settle_retired, swap_into_place, write_json
+from amr.fileio import swap_into_place, write_json
+from amr.writer_lock import one_writer
 
 SCORE_CHUNK = 2048
 
@@ -86,6 +87,11 @@ class Shard:
     @property
     def file(self) -> str:
         return f"shard-{self.index}-of-{self.count}.json"
+
+    @property
+    def lock_role(self) -> str:
+        """Shards write one corpus together, each its own parts: each holds a lock of its own."""
+        return "" if self.count == 1 else f".shard-{self.index}-of-{self.count}"
 
 
 @dataclass(frozen=True)
@@ -185,45 +191,6 @@ def write_augmented_part(
 # -- the command -----------------------------------------------------------------------------
 
 
-def _prepare_out(out: Path, run_state: dict, shard: Shard, resume: bool, overwrite: bool) -> None:
-    """`out` ready for this run: a finished corpus or another directory as prepare_corpus_dir
-    says; an unfinished run of the same settings is resumed (or restarted with --overwrite)."""
-    state_file = out / WORK_DIR / "run.json"
-    if state_file.is_file() and not (out / MANIFEST).is_file():
-        previous = json.loads(state_file.read_text(encoding="utf-8"))
-        if previous != run_state:
-            if not overwrite:
-                raise AmrError(
-                    f"{out}: holds an unfinished run with a different store, split or config; "
-                    "use another --out or pass --overwrite"
-                )
-            shutil.rmtree(out)
-        elif overwrite and shard.count == 1:
-            shutil.rmtree(out)
-        elif not resume and shard.count == 1:
-            raise AmrError(f"{out}: holds an unfinished run; pass --resume to finish it")
-    else:
-        prepare_corpus_dir(out, overwrite)
-    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".part-*.tmp"):  # left by a killed run; never a complete part
-        stale.unlink()
-    if not state_file.is_file():
-        write_json(state_file, run_state)
-
-
-def _replacement(out: Path, run_state: dict, resume: bool) -> Path:
-    """Where a run that replaces the finished corpus at `out` builds: beside it, so the old
-    corpus stays whole until the new one is complete. A replacement of the same settings cut
-    short by a kill is resumed with --resume; anything else there starts over."""
-    settle_retired(out.parent, out.name)
-    staging = replacement_dir(out)
-    state = staging / WORK_DIR / "run.json"
-    same = state.is_file() and json.loads(state.read_text(encoding="utf-8")) == run_state
-    if staging.exists() and not (resume and same):
-        shutil.rmtree(staging)
-    return staging
-
-
 def _finished(out: Path, store: Store, split: str, config: AugmentConfig) -> dict | None:
     """The manifest of a finished corpus at `out` made from this store, split and config
     (what --resume asks for, already there), else None."""
@@ -292,6 +259,7 @@ def split_neighbours(
     return neighbours, similarity
 
 
+@one_writer(lambda call: (call["out"], call["shard"].lock_role))
 def augment(
     store_path: str | Path,
     split: str,
@@ -326,10 +294,10 @@ def augment(
         )  # fmt: skip
     replacing = shard.count == 1 and overwrite and (out / MANIFEST).is_file()
     if replacing:
-        out = _replacement(target, run_state, resume)
-        _prepare_out(out, run_state, shard, resume=True, overwrite=False)
+        out = replacement(target, run_state, resume)
+        prepare_out(out, run_state, shard.count, resume=True, overwrite=False)
     else:
-        _prepare_out(out, run_state, shard, resume, overwrite)
+        prepare_out(out, run_state, shard.count, resume, overwrite)
 
     pool_path = None if config.recipes_only else out / WORK_DIR / "video-pool.f16"
     generator = make_generator(store, index, config, pool_path, workers, show_progress, split)

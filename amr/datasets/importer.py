@@ -20,6 +20,7 @@ from amr.datasets.store import FeatureSource, Store, StoreMeta, create_store, is
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 from amr.fileio import settle_retired
+from amr.writer_lock import one_writer
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -81,6 +82,7 @@ def _open_base(out: Path) -> Store | None:
     raise AmrError(f"{out}: exists and is not a store; refusing to overwrite it")
 
 
+@one_writer(lambda call: call["config"].out)
 def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSummary:
     """Read annotations and features into the store at `config.out` (adding splits if it exists).
 

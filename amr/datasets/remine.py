@@ -25,6 +25,7 @@ from amr.datasets.store import (
 from amr.datasets.wrong_spans import MiningConfig, mine_split
 from amr.errors import AmrError
 from amr.fileio import building_directory
+from amr.writer_lock import one_writer
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class MinedSplit:
     spans: int
 
 
+@one_writer(lambda call: call["store_path"])
 def remine_wrong_spans(
     store_path: str | Path,
     splits: list[str],

@@ -35,6 +35,7 @@ from amr.datasets.store import compute_fingerprint as store_fingerprint
 from amr.datasets.truth import TRUTH_FILE
 from amr.errors import AmrError
 from amr.fileio import building_directory, check_output_dir
+from amr.writer_lock import one_writer
 
 SUBSET_STREAM = 0x53554253  # "SUBS"
 
@@ -59,6 +60,7 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+@one_writer(lambda call: call["out"])
 def subset_store(
     store: str | Path,
     split: str,

@@ -47,6 +47,7 @@ from amr.experiment.records import (
 )
 from amr.experiment.scoring import SCORES, TEST_SPLIT, VAL_SPLIT, Scorer
 from amr.fileio import settle_retired, swap_into_place, write_json
+from amr.writer_lock import one_writer
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class ExperimentConfig:
         return self.seeds
 
 
+@one_writer(lambda call: None if call["config"].report_only else call["config"].out)
 def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
     """Train and score every arm for every fraction and seed; one result per (arm, fraction,
     seed). With `report_only`, only the arms whose runs have all finished."""

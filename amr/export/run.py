@@ -42,6 +42,7 @@ from amr.export.plan import (
 from amr.export.readme import render_readme
 from amr.export.records import RowCounts, annotation_records
 from amr.fileio import atomic_path, swap_into_place, write_json
+from amr.writer_lock import one_writer
 
 EXPORT_FORMAT = "amr-export"
 CORPUS_COLUMNS = [
@@ -70,6 +71,7 @@ class ExportSummary:
         return body
 
 
+@one_writer(lambda call: call["config"].out)
 def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSummary:
     """Write `config.corpus` in `config.format`'s layout at `config.out`."""
     started = time.perf_counter()

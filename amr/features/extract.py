@@ -24,6 +24,7 @@ from amr.errors import AmrError
 from amr.features.clip import ClipEncoder
 from amr.features.video import find_videos, read_clip_frames
 from amr.fileio import atomic_path
+from amr.writer_lock import one_writer
 
 
 @dataclass
@@ -50,6 +51,7 @@ class ExtractConfig:
             raise AmrError(f"--clip-length must be positive, got {self.clip_length:g}")
 
 
+@one_writer(lambda call: call["config"].out)
 def extract_features(config: ExtractConfig, show_progress: bool = True) -> ImportSummary:
     """The store of `config`; with --resume, a store that already holds every split is left as
     it is (the summary then has no reports)."""

@@ -9,6 +9,7 @@ equal steps; rank 0 validates and writes the run directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import warnings
@@ -44,6 +45,7 @@ from amr.train.rundir import (
 )
 from amr.train.spec import RunSpec, Stage
 from amr.train.validation import SHOWN_METRIC, Validation, best_value, epochs_since_best
+from amr.writer_lock import exclusive_output
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,11 @@ def loader_config(spec: RunSpec) -> LoaderConfig:
 
 def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
     """Train `stage` with `spec` into the run directory `options.out`."""
-    with joined(spec.train.device) as ranks:
+    with (
+        joined(spec.train.device) as ranks,
+        # One writer per run directory: rank 0 writes it, so rank 0 holds its lock.
+        exclusive_output(options.out) if ranks.main else contextlib.nullcontext(),
+    ):
         return _train(stage, spec, options, ranks)
 
 

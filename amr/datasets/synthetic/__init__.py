@@ -26,6 +26,7 @@ from amr.datasets.truth import TRUTH_FILE, TruthRow, write_truth
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
 from amr.fileio import check_output_dir, sha256_file
+from amr.writer_lock import one_writer
 
 __all__ = ["PRESETS", "SynthConfig", "default_annotations", "make_world", "synthesize"]
 
@@ -83,6 +84,7 @@ def _samples_table(queries: list[SynthQuery]) -> pa.Table:
     )
 
 
+@one_writer(lambda call: call["out"])
 def synthesize(
     out: str | Path,
     config: SynthConfig,
