@@ -192,6 +192,9 @@ def check_output_file(path: Path, ours: Callable[[Path], bool], overwrite: bool,
     path = Path(path)
     if path.is_dir():
         raise AmrError(f"{path}: is a directory; --out takes a file")
+    above = next(p for p in (path.parent.absolute(), *path.parent.absolute().parents) if p.exists())
+    if not above.is_dir():
+        raise AmrError(f"{path}: {above} is a file, not a directory")
     if path.exists() and not overwrite and not ours(path):
         raise AmrError(f"{path}: exists and is not {what}; pass --overwrite to replace it")
 

@@ -37,6 +37,8 @@ def lock_path(out: Path, role: str = "") -> Path:
 def exclusive_output(out: str | Path, role: str = "") -> Iterator[None]:
     """Hold `out`'s writer lock (`role` names a lock of its own, e.g. one shard's parts)."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise AmrError(f"{out}: is a file; --out takes a directory")
     path = lock_path(out, role)
     key = path.resolve()
     if key in _HELD:

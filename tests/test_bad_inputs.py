@@ -161,3 +161,102 @@ def test_usage_mistakes_are_one_error_line_with_status_2(args, message):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert "--help')" in lines[0]
+
+
+# Every command that writes, pointed at a place it cannot write (a path under a file: what a
+# read-only directory is for a user who is not root).
+BLOCKED = "{root}/blocked/out"
+UNWRITABLE = [
+    ["datasets", "synth", "--out", BLOCKED, "--preset", "demo", "--train-videos", "4",
+     "--val-videos", "2", "--test-videos", "2"],
+    ["datasets", "subset", "--store", "{store}", "--split", "train", "--fraction", "0.5",
+     "--out", BLOCKED],
+    ["augment", "--store", "{store}", "--out", BLOCKED, "--multiplier", "1"],
+    ["corpus", "export", "--corpus", "{root}/corpus", "--format", "moment-detr", "--out", BLOCKED],
+    [*TRAIN[:-1], BLOCKED, "--epochs", "1"],
+    [*PREDICT, "--out", BLOCKED],
+    [*EVAL, "--out", BLOCKED],
+    ["features", "tiny", "--out", BLOCKED],
+    ["experiment", "--store", "{store}", "--out", BLOCKED],
+    ["show", "--corpus", "{root}/corpus", "--sample-id", "0", "--out", BLOCKED + ".png"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args", UNWRITABLE, ids=lambda args: " ".join(args[:2]))
+def test_a_place_that_cannot_be_written_is_one_error_line(trained, small_store, args):
+    (trained / "blocked").write_text("a file, where a directory should be")
+    result = CliRunner().invoke(cli, [a.format(store=small_store, root=trained) for a in args])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("error: ") and "blocked" in result.output
+    assert "not a directory" in result.output, result.output
+
+
+def test_the_os_refusing_a_write_is_one_error_line(trained, small_store, tmp_path):
+    """A write past the file-size limit fails as a full disk does, in a real process: one line,
+    and the corpus that --overwrite was replacing is still whole."""
+    import resource
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import corpus_bytes
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(trained / "corpus", corpus)
+    before = corpus_bytes(corpus)
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails (EFBIG), not the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+
+    args = ["augment", "--store", str(small_store), "--out", str(corpus), "--multiplier", "3",
+            "--overwrite", "--quiet"]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "amr.cli", *args],
+        capture_output=True, text=True, preexec_fn=small_files, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert "file too large" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert corpus_bytes(corpus) == before
+
+
+def test_a_corpus_too_big_for_the_disk_or_memory_is_refused_before_writing(small_store, tmp_path):
+    out = tmp_path / "corpus"
+    for multiplier in ("100000000", str(10**12)):
+        result = CliRunner().invoke(cli, ["augment", "--store", str(small_store), "--out",
+                                          str(out), "--multiplier", multiplier])  # fmt: skip
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+        assert "this corpus needs about" in result.output and " free;" in result.output
+        assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_annotation_file_that_is_not_utf8_names_its_line(trained, small_store, tmp_path):
+    latin1 = tmp_path / "latin1.jsonl"
+    line = (
+        '{"qid": %d, "query": "caf\xe9", "vid": "v", "duration": 10, "relevant_windows": [[0, 2]]}'
+    )
+    latin1.write_bytes((line % 1 + "\n").encode() + (line % 2 + "\n").encode("latin-1"))
+    predictions = str(trained / "run" / "val_preds.jsonl")
+    result = CliRunner().invoke(
+        cli, ["eval", "--predictions", predictions, "--annotations", str(latin1)]
+    )
+    assert result.exit_code == 1
+    assert f"{latin1}:2: not UTF-8 text (byte 0xe9 at column" in result.output
+
+
+def test_os_errors_read_as_what_to_do():
+    import errno
+
+    from amr.cli.options import os_error_line
+
+    full = os_error_line(OSError(errno.ENOSPC, "No space left on device", "/d/part-00001.parquet"))
+    assert full.startswith("/d/part-00001.parquet: no space left on the device; free some")
+    arrow = OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+    assert os_error_line(arrow).startswith("no space left on the device")
+    assert (
+        os_error_line(OSError(errno.EIO, "Input/output error", "/d/x"))
+        == "/d/x: Input/output error"
+    )

@@ -112,6 +112,29 @@ def test_bad_inputs_are_one_line_errors_and_keep_other_videos(world, tmp_path):
     assert result.exit_code == 1 and "not a CLIP model (model_type 'bert')" in result.stderr
 
 
+def test_an_out_that_is_a_file_is_refused_before_any_video_is_read(world, tmp_path):
+    out = tmp_path / "store"
+    out.write_text("notes")
+    result = _extract(world, out, "--also-npz", str(tmp_path / "npz"))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {out}: is a file; --out takes a directory"
+    assert out.read_text() == "notes" and not (tmp_path / "npz").exists()  # nothing extracted
+
+
+def test_features_tiny_replaces_only_its_own_world(tmp_path):
+    mine = tmp_path / "tiny"
+    run = ["features", "tiny", "--videos", "2", "--quiet", "--out"]
+    assert CliRunner().invoke(cli, [*run, str(mine)]).exit_code == 0
+    assert CliRunner().invoke(cli, [*run, str(mine)]).exit_code == 0  # amr's own: redrawn
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "train.jsonl").write_text("my annotations\n")
+    result = CliRunner().invoke(cli, [*run, str(theirs)])
+    assert result.exit_code == 1 and "is not a tiny world amr wrote" in result.stderr
+    assert [p.name for p in theirs.iterdir()] == ["train.jsonl"]
+    assert (theirs / "train.jsonl").read_text() == "my annotations\n"
+
+
 def test_the_extracted_store_trains_predicts_and_evaluates(world, extracted, tmp_path):
     from test_distill import ONE, TINY
 

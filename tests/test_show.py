@@ -47,6 +47,18 @@ def test_a_contact_sheet_of_the_hardest_negatives(corpus, tmp_path):
     assert one.stat().st_size < out.stat().st_size  # one panel, not four
 
 
+def test_show_replaces_only_the_pngs_it_drew(corpus, tmp_path):
+    draw = ["--corpus", str(corpus.root), "--sample-id", "0", "--quiet", "--out"]
+    photo = tmp_path / "holiday.png"
+    photo.write_bytes(PNG + b"someone's photo")
+    refused = _show(*draw, str(photo))
+    assert refused.exit_code == 1 and "exists and is not a PNG amr show drew" in refused.output
+    assert photo.read_bytes() == PNG + b"someone's photo"
+    assert _show(*draw, str(photo), "--overwrite").exit_code == 0
+    assert _show(*draw, str(photo)).exit_code == 0  # now amr's: redrawn without --overwrite
+    assert photo.read_bytes().startswith(PNG)
+
+
 def test_a_sample_panel_puts_each_paste_on_its_own_track(corpus):
     clip = float(corpus.manifest["source"]["clip_length"])
     rows = select_rows(corpus, Selection(where="kind = 'negative'", limit=30))

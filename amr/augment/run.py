@@ -26,6 +26,7 @@ import pyarrow as pa
 from amr import __version__
 from amr.augment.config import AugmentConfig
 from amr.augment.difficulty import Ranking, rank_difficulty
+from amr.augment.estimate import check_room, estimate
 from amr.augment.generate import Generator
 from amr.augment.manifest import (
     WORK_DIR,
@@ -292,6 +293,8 @@ def augment(
             parts_skipped=len(finished["parts"]), bytes_written=0,
             seconds=time.perf_counter() - started, complete=True, already_done=True,
         )  # fmt: skip
+    written = sum(p.stat().st_size for p in out.glob("part-*.parquet")) if resume else 0
+    check_room(estimate(store, index, config, shard.count), out, written)
     replacing = shard.count == 1 and overwrite and (out / MANIFEST).is_file()
     if replacing:
         out = replacement(target, run_state, resume)

@@ -3,9 +3,11 @@ exit status 1, never a traceback) and the options several commands declare."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,41 @@ class AmrGroup(click.RichGroup):
         except AmrError as exc:
             _error(str(exc))
             ctx.exit(getattr(exc, "exit_code", 1))
+        except OSError as exc:  # the OS's refusals (a full disk, a read-only place) are input too
+            _error(os_error_line(exc))
+            ctx.exit(1)
+        except MemoryError:
+            _error("out of memory; ask for less (a smaller --multiplier, --batch-size or split)")
+            ctx.exit(1)
+
+
+# What to do about the OS errors a user can meet, by errno; the others say what the OS said.
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "no space left on the device; free some, or write elsewhere (earlier output "
+    "there is unchanged)",
+    errno.EDQUOT: "disk quota exceeded; free some space, or write elsewhere (earlier output "
+    "there is unchanged)",
+    errno.EACCES: "permission denied; choose a place you can write to",
+    errno.EPERM: "operation not permitted; choose a place you can write to",
+    errno.EROFS: "read-only file system; choose a place you can write to",
+    errno.ENOTDIR: "a path in it is a file, not a directory",
+    errno.EISDIR: "is a directory, where a file was expected",
+    errno.EFBIG: "file too large (for the file system, or this process's file-size limit); "
+    "earlier output there is unchanged",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OSError: the path it is about and what to do. Arrow's I/O errors carry
+    the errno only in their text ("... [errno 28] No space left on device")."""
+    code = exc.errno
+    if code is None:
+        found = re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE)
+        code = int(found.group(1)) if found else None
+    reason = OS_ERROR_HINTS.get(code or 0) or exc.strerror or str(exc).splitlines()[0]
+    if code == errno.EEXIST and exc.filename is not None and Path(exc.filename).is_file():
+        reason = "is a file, not a directory"
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
 def _error(message: str) -> None:

@@ -38,10 +38,11 @@ from amr.errors import AmrError
     "--top-k", type=int, default=5, show_default=True, help="Predicted windows drawn per run."
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The PNG to write.")
+@click.option("--overwrite", is_flag=True, help="Replace --out even if amr show did not draw it.")
 @output_options("Print nothing; the PNG is still written.")
 def show_command(
     corpus, sample_ids, where, limit, store_path, split, qids, predictions, top_k, out,
-    output: Output,
+    overwrite, output: Output,
 ) -> None:  # fmt: skip
     """Draw timelines into one PNG, one panel per sample or query (a contact sheet).
 
@@ -57,14 +58,16 @@ def show_command(
     if corpus is not None:
         from amr.show.samples import Selection, show_samples
 
-        drawn = show_samples(corpus, Selection(tuple(sample_ids), where, limit), out)
+        drawn = show_samples(corpus, Selection(tuple(sample_ids), where, limit), out, overwrite)
         what = "samples"
     else:
         if split is None:
             raise AmrError("--store needs --split and --qid")
         from amr.show.queries import show_queries
 
-        drawn = show_queries(store_path, split, list(qids), list(predictions), out, top_k)
+        drawn = show_queries(
+            store_path, split, list(qids), list(predictions), out, top_k, overwrite
+        )
         what = "queries"
     output.result(
         {"png": str(out), what: drawn},

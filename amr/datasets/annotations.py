@@ -120,11 +120,18 @@ def read_json_lines(
     """(line number, object) for each non-blank line of a JSON-lines file whose objects each
     have an integer ``qid`` (unique in the file, with `unique_qids`) and the `required` keys."""
     line_of_qid: dict[int, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            where = f"{path}:{lineno}"
+            try:  # a byte-order mark at the start is allowed (some editors write one)
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise AmrError(
+                    f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                    f"{exc.start + 1}); save the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:

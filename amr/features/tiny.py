@@ -15,8 +15,10 @@ import numpy as np
 import torch
 
 from amr.features.video import _av
-from amr.fileio import write_json
+from amr.fileio import building_directory, check_output_dir, write_json
+from amr.writer_lock import one_writer
 
+TINY_MARKER = "tiny-world.json"  # what `amr features tiny` wrote: the directory is amr's to replace
 COLOURS = {"red": (220, 40, 40), "green": (40, 200, 60), "blue": (40, 80, 230)}
 
 
@@ -89,14 +91,25 @@ def write_videos(
     return annotations
 
 
+@one_writer(lambda call: call["out"])
 def write_tiny_world(out: str | Path, n_videos: int = 6, seed: int = 0) -> Path:
-    """`out/clip` (the model), `out/videos`, and `out/train.jsonl` / `out/val.jsonl`."""
+    """`out/clip` (the model), `out/videos`, and `out/train.jsonl` / `out/val.jsonl`. A tiny
+    world already at `out` is replaced whole; a directory holding anything else is refused."""
     out = Path(out)
-    write_tiny_clip(out / "clip", seed)
-    rows = write_videos(out / "videos", n_videos, seed=seed)
-    half = max(1, len(rows) // 2)
-    for name, part in (("train", rows[:half]), ("val", rows[half:])):
-        (out / f"{name}.jsonl").write_text(
-            "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
-        )
+    check_output_dir(
+        out,
+        TINY_MARKER,
+        overwrite=True,
+        refuse="exists and is not a tiny world amr wrote; refusing to write into it",
+        replace="",
+    )
+    with building_directory(out) as staging:
+        write_tiny_clip(staging / "clip", seed)
+        rows = write_videos(staging / "videos", n_videos, seed=seed)
+        half = max(1, len(rows) // 2)
+        for name, part in (("train", rows[:half]), ("val", rows[half:])):
+            (staging / f"{name}.jsonl").write_text(
+                "".join(json.dumps(row) + "\n" for row in part), encoding="utf-8"
+            )
+        write_json(staging / TINY_MARKER, {"videos": n_videos, "seed": seed})
     return out

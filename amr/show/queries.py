@@ -60,8 +60,10 @@ def show_queries(
     predictions: Sequence[str | Path],
     out: str | Path,
     top_k: int = 5,
+    overwrite: bool = False,
 ) -> list[int]:
     """Draw the chosen queries (one panel each) into one PNG at `out`; returns their qids."""
+    path = png_path(out, overwrite)
     if not qids:
         raise AmrError("give at least one --qid")
     if top_k < 1:
@@ -75,5 +77,5 @@ def show_queries(
     runs = [read_predictions(path) for path in predictions]
     rows = samples.take([by_qid[q] for q in qids]).to_pylist()
     panels = [query_panel(row, store.meta.clip_length, runs, top_k) for row in rows]
-    draw(panels, png_path(out))
+    draw(panels, path)
     return [int(q) for q in qids]

@@ -102,10 +102,13 @@ def _role(start: float, end: float, labelled, negatives) -> str:
     return "negative" if overlaps(negatives) else "paste"
 
 
-def show_samples(corpus_path: str | Path, selection: Selection, out: str | Path) -> list[int]:
+def show_samples(
+    corpus_path: str | Path, selection: Selection, out: str | Path, overwrite: bool = False
+) -> list[int]:
     """Draw the chosen samples into one PNG at `out`; returns their sample ids."""
+    path = png_path(out, overwrite)
     corpus = Corpus.open(corpus_path)
     rows = select_rows(corpus, selection)
     clip_length = float(corpus.manifest["source"]["clip_length"])
-    draw([sample_panel(row, clip_length) for row in rows], png_path(out))
+    draw([sample_panel(row, clip_length) for row in rows], path)
     return [int(row["sample_id"]) for row in rows]

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from amr.errors import AmrError
-from amr.fileio import atomic_path
+from amr.fileio import atomic_path, check_output_file
 
+PNG_SOFTWARE = "amr show"  # in every PNG amr draws: a file amr may replace
 COLOURS = {
     "host": "#b0b0b0",
     "moment": "#1f77b4",
@@ -139,7 +140,10 @@ def draw(panels: Sequence[Panel], out: Path, width: float = 11.0) -> Path:
     axes.add_collection(PolyCollection(polygons, facecolors=colours, linewidths=0))
     axes.add_collection(LineCollection(lines, colors="black", linewidths=0.6))
     with atomic_path(out) as tmp:
-        figure.savefig(tmp, format="png", dpi=100, pil_kwargs={"compress_level": 1})
+        figure.savefig(
+            tmp, format="png", dpi=100, metadata={"Software": PNG_SOFTWARE},
+            pil_kwargs={"compress_level": 1},
+        )  # fmt: skip
     plt.close(figure)
     return out
 
@@ -171,10 +175,23 @@ def saliency_curve(
     return (clips + 0.5) * clip_length, values
 
 
-def png_path(out: str | Path) -> Path:
-    """`out` as a .png path whose directory exists (or a clear error)."""
+def png_path(out: str | Path, overwrite: bool = False) -> Path:
+    """`out` as a .png path whose directory exists (or a clear error). A file there is replaced
+    only when `amr show` drew it, or with `overwrite`."""
     path = Path(out)
     if path.suffix.lower() != ".png":
         raise AmrError(f"{path}: --out must be a .png file")
+    check_output_file(path, is_drawn_by_amr, overwrite, "a PNG amr show drew")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def is_drawn_by_amr(path: Path) -> bool:
+    """Whether a PNG names amr show as its software (the tEXt chunk `draw` writes)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get("Software") == PNG_SOFTWARE
+    except (OSError, ValueError):
+        return False
