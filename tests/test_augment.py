@@ -281,9 +281,10 @@ def test_verify_catches_a_tampered_recipe_even_with_a_fixed_checksum(corpus, sma
         __import__("pyarrow").array(recipes, table.schema.field("recipe").type),
     )
     _rewrite_part(copy, path, table)
-    assert verify(copy, show_progress=False).ok  # without the store it cannot know
-    problems = verify(copy, small_store, show_progress=False).problems
-    assert len(problems) == 1 and f"{path.name} row {row}" in problems[0]
+    edited = f"{path.name}: label columns differ from manifest.json's digest"
+    assert [p[: len(edited)] for p in verify(copy, show_progress=False).problems] == [edited]
+    problems = verify(copy, small_store, show_progress=False).problems  # the store says where
+    assert len(problems) == 2 and f"{path.name} row {row}" in problems[1]
 
 
 def test_verify_catches_a_tampered_window_even_with_a_fixed_checksum(corpus, tmp_path):
@@ -304,9 +305,42 @@ def test_verify_catches_a_tampered_window_even_with_a_fixed_checksum(corpus, tmp
     _rewrite_part(copy, path, table)
     problems = verify(copy, show_progress=False).problems
     assert problems == [
+        f"{path.name}: label columns differ from manifest.json's digest (edited after the corpus "
+        "was written)",
         f"{path.name} row {row} (sample {table.column('sample_id')[row].as_py()}): "
-        "relevant_clip_ids do not match relevant_windows"
+        "relevant_clip_ids do not match relevant_windows",
     ]
+
+
+@pytest.mark.parametrize(
+    "column",
+    ["qid", "query", "saliency_scores", "difficulty", "curriculum_bin", "negative_windows"],
+)
+def test_verify_catches_an_edited_label_even_with_a_fixed_checksum(corpus, tmp_path, column):
+    import pyarrow as pa
+
+    copy = tmp_path / "c"
+    shutil.copytree(corpus, copy)
+    path = copy / "part-00001.parquet"
+    table = pq.read_table(path)
+    values = table.column(column).to_pylist()
+    row = next(i for i, v in enumerate(values) if v)  # a row with something to edit
+    edit = {
+        "qid": lambda v: v + 1,
+        "query": lambda v: v + " (edited)",
+        "saliency_scores": lambda v: [[4 - s for s in clip] for clip in v],
+        "difficulty": lambda v: v + 1e-6,  # still in order
+        "curriculum_bin": lambda v: v + 1,
+        "negative_windows": lambda v: [[s, e - 0.5] for s, e in v],
+    }[column]
+    values[row] = edit(values[row])
+    index = table.schema.get_field_index(column)
+    table = table.set_column(
+        index, table.schema.field(index), pa.array(values, table.schema.field(index).type)
+    )
+    _rewrite_part(copy, path, table)
+    problems = verify(copy, show_progress=False).problems
+    assert any("label columns differ from manifest.json's digest" in p for p in problems), problems
 
 
 def test_checksums_name_their_algorithm(corpus, tmp_path):

@@ -92,5 +92,12 @@ def test_inputs_are_checked(runs):
             predictor.predict(bad_video, bad_text)
     with pytest.raises(AmrError, match="2 videos but 1 queries"):
         predictor.predict_many([video, video], [text])
+    for top_k in (0, -1, 2.5, True):
+        with pytest.raises(AmrError, match="top_k must be a whole number of at least 1"):
+            predictor.predict(video, text, top_k=top_k)
+    for duration in (-40.0, 0, float("nan"), float("inf"), "40"):
+        with pytest.raises(AmrError, match="video 0: duration must be a positive number"):
+            predictor.predict(video, text, duration=duration)
+    assert len(predictor.predict(video, text, top_k=1).moments) == 1
     with pytest.raises(AmrError, match="--nms must be an IoU"):
         Predictor(predictor.model, 2.0, nms_threshold=1.5)

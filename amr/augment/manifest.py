@@ -15,7 +15,7 @@ from amr import __version__
 from amr.augment.config import AugmentConfig
 from amr.augment.difficulty import Ranking
 from amr.corpus.card import write_card
-from amr.corpus.parts import PartInfo
+from amr.corpus.parts import PartInfo, part_labels
 from amr.corpus.schema import (
     COMPONENTS,
     CORPUS_FORMAT,
@@ -93,8 +93,15 @@ def build_manifest(
 
 
 def part_info(
-    path: Path, part: int, config: AugmentConfig, difficulty: np.ndarray, checksum: str = ""
+    path: Path,
+    part: int,
+    config: AugmentConfig,
+    difficulty: np.ndarray,
+    checksum: str = "",
+    labels: str = "",
 ) -> PartInfo:
+    """A part's manifest entry; the checksum and label digest are read back from the file when
+    not given (a part a resumed run kept)."""
     return PartInfo(
         file=path.name,
         rows=len(difficulty),
@@ -102,6 +109,7 @@ def part_info(
         difficulty=(float(difficulty.min()), float(difficulty.max())),
         bytes=path.stat().st_size,
         checksum=checksum or checksum_file(path),
+        labels=labels or part_labels(path),
     )
 
 

@@ -193,4 +193,5 @@ def _materialize_part(part: PartInfo) -> PartInfo:
         part.difficulty,
         out_path.stat().st_size,
         writer.checksum,
+        writer.labels,
     )

@@ -1,5 +1,5 @@
 """Part files: written as a stream of row groups, checksummed as the bytes go to disk, and
-listed in the manifest with their row range, difficulty range, size and checksum."""
+listed in the manifest with their row range, difficulty range, size, checksum and label digest."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from amr.corpus.labels import LabelDigest, label_digest
 from amr.corpus.schema import PART_NAME
 from amr.errors import AmrError
 from amr.fileio import Checksum, atomic_path, checksum_algorithm
@@ -66,10 +67,13 @@ class PartWriter:
             use_dictionary=["kind", "host_vid"],
             write_statistics=["sample_id", "kind", "difficulty", "curriculum_bin"],
         )
+        self._labels = LabelDigest()
         self.checksum = ""  # set by close()
+        self.labels = ""  # the label digest, set by close()
 
     def write_table(self, table: pa.Table) -> None:
         self._writer.write_table(table)
+        self._labels.update(table)
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(self._fd, 0, self._sink.position, os.POSIX_FADV_DONTNEED)
 
@@ -78,6 +82,7 @@ class PartWriter:
         try:
             self._writer.close()
             self.checksum = self._checksum.text()
+            self.labels = self._labels.text()
             return self.checksum
         finally:
             os.close(self._fd)
@@ -117,9 +122,11 @@ class PartInfo:
     difficulty: tuple[float, float]
     bytes: int
     checksum: str  # "algorithm:hex", see amr.fileio.CHECKSUM_ALGORITHMS
+    # the label columns by value (amr.corpus.labels); "" in corpora written before amr had it
+    labels: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "file": self.file,
             "rows": self.rows,
             "first_row": self.first_row,
@@ -127,6 +134,7 @@ class PartInfo:
             "bytes": self.bytes,
             "checksum": self.checksum,
         }
+        return {**body, "labels": self.labels} if self.labels else body
 
     @classmethod
     def from_json(cls, body: dict[str, Any], where: Path) -> PartInfo:
@@ -142,6 +150,7 @@ class PartInfo:
                 (float(low), float(high)),
                 int(body["bytes"]),
                 str(body["checksum"]),
+                str(body.get("labels", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise AmrError(f"{where}: malformed entry for {name} ({exc})") from None
@@ -150,3 +159,9 @@ class PartInfo:
         except AmrError as exc:
             raise AmrError(f"{where}: {name}: {exc}") from None
         return info
+
+
+def part_labels(path: Path) -> str:
+    """The label digest of a part on disk (a part a resumed run kept)."""
+    columns = [name for name in pq.read_schema(path).names if name != "features"]
+    return label_digest(pq.read_table(path, columns=columns))

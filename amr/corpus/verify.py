@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from amr.console import track
+from amr.corpus.labels import label_digest
 from amr.corpus.reader import Corpus
 from amr.corpus.recipe import check_recipe, compose
 from amr.corpus.schema import corpus_schema, features_from_arrow, recipes_from_arrow
@@ -84,6 +85,11 @@ def verify(
             continue
         if table.num_rows != part.rows:
             problems.append(f"{part.file}: {table.num_rows} rows, manifest says {part.rows}")
+        if part.labels and label_digest(table) != part.labels:
+            problems.append(
+                f"{part.file}: label columns differ from manifest.json's digest (edited after "
+                "the corpus was written)"
+            )
         report.rows += table.num_rows
         difficulty = table.column("difficulty").to_numpy()
         if len(difficulty) and (

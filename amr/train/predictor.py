@@ -178,6 +178,19 @@ class Predictor:
             raise AmrError(f"{len(videos)} videos but {len(texts)} queries")
         if durations is not None and len(durations) != len(videos):
             raise AmrError(f"{len(durations)} durations for {len(videos)} videos")
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
+            raise AmrError(f"top_k must be a whole number of at least 1 (or None), got {top_k!r}")
+        for i, seconds in enumerate(durations if durations is not None else ()):
+            if not (
+                isinstance(seconds, (int, float, np.number))
+                and np.isfinite(seconds)
+                and seconds > 0
+            ):
+                raise AmrError(
+                    f"video {i}: duration must be a positive number of seconds, got {seconds!r}"
+                )
         results: list[Prediction] = []
         for start in range(0, len(videos), self.batch_size):
             stop = min(start + self.batch_size, len(videos))
