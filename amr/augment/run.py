@@ -186,9 +186,7 @@ def write_augmented_part(
     with part_writer(path, schema) as writer:
         for piece in rows_table(generator, ids, ranking, schema):
             writer.write_table(piece)
-    return part_info(
-        path, part, config, ranking.difficulty[ids], writer.checksum, writer.labels
-    )
+    return part_info(path, part, config, ranking.difficulty[ids], writer.checksum, writer.labels)
 
 
 # -- the command -----------------------------------------------------------------------------
