@@ -246,3 +246,24 @@ def test_cli_import_and_its_one_line_errors(tmp_path, qvh_features, qvh_val):
 
     result = runner.invoke(cli, [*args[:7], "--split", "test", *args[7:]])
     assert result.exit_code == 2 and "one --split per --annotations" in result.output
+
+
+def test_a_video_of_one_clip_is_refused_naming_it(tmp_path, qvh_features, qvh_val):
+    root = tmp_path / "features"
+    shutil.copytree(qvh_features[0], root)
+    row = read_jsonl(qvh_val, limit=1)[0]
+    for name in ("slowfast", "clip_k4"):  # the video is 1 clip (2 s) long in both sources
+        path = next((root / name).glob(f"{row['vid']}.*"))
+        if path.suffix == ".npz":
+            np.savez(path, features=np.load(path)["features"][:1])
+        else:
+            np.save(path, np.load(path)[:1])
+    one = write_jsonl(
+        tmp_path / "one.jsonl", [{**row, "duration": 2, "relevant_windows": [[0, 2]]}]
+    )
+    with pytest.raises(
+        AmrError,
+        match=rf"video '{row['vid']}': 1 clip of features \(2 s\); a video needs at least 2 clips",
+    ):
+        import_dataset(_config(root, tmp_path / "s", [("val", one)]), show_progress=False)
+    assert not (tmp_path / "s").exists()

@@ -84,6 +84,7 @@ def test_inputs_are_checked(runs):
         (np.zeros((20, predictor.video_dim + 1)), text, r"video 0: features must be \(n, \d+\)"),
         (video, np.zeros((6, 7)), r"query 0: features must be \(n, \d+\), got \(6, 7\)"),
         (video[:0], text, "video 0: no features"),
+        (video[:1], text, "video 0: 1 clip; a video needs at least 2 clips"),
         (np.full_like(video, np.nan), text, "video 0: features hold NaN"),
         (video, np.full_like(text, 1e6), "query 0: features hold NaN or infinite"),
     ]

@@ -18,6 +18,9 @@ import numpy as np
 
 from amr.errors import AmrError
 
+# A video's fewest clips: with one clip, the only moment is the whole video, and a model's
+# window on it would round to nothing. Imports and Predictor refuse shorter videos.
+MIN_CLIPS = 2
 VIDEO_CANDIDATES = (("{id}.npz", "features"), ("{id}.npy", None))
 TEXT_CANDIDATES = (
     ("qid{id}.npz", "last_hidden_state"),

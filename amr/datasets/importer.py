@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from amr.console import track
 from amr.datasets.annotations import ReadReport, read_annotations
-from amr.datasets.features import FeatureDirectory, load_video
+from amr.datasets.features import MIN_CLIPS, FeatureDirectory, load_video
 from amr.datasets.store import FeatureSource, Store, StoreMeta, create_store, is_store
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
@@ -183,6 +183,12 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
         head = [(vids[0], first_video)] if vids else []
         rest = ordered_map(lambda v: (v, load_video(video_dirs, v)), vids[1:], workers, 32)
         for vid, matrix in track(_chain(head, rest), len(vids), "video features", show_progress):
+            if len(matrix) < MIN_CLIPS:
+                raise AmrError(
+                    f"video {vid!r}: {len(matrix)} clip of features ({len(matrix) * clip_length:g}"
+                    f" s); a video needs at least {MIN_CLIPS} clips for a moment to be shorter "
+                    "than it: leave it out of the annotations"
+                )
             writer.videos.add(vid, matrix.astype(np.float16))
             n_clips[vid] = matrix.shape[0]
         rest = ordered_map(lambda q: (q, text_dir.load(q)), qids[1:], workers, 256)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from amr.datasets.features import MIN_CLIPS
 from amr.datasets.store import META_FILE
 from amr.errors import AmrError
 from amr.eval.submission import postprocess
@@ -195,7 +196,8 @@ class Predictor:
         for start in range(0, len(videos), self.batch_size):
             stop = min(start + self.batch_size, len(videos))
             clips = [
-                self._checked(videos[i], self.video_dim, f"video {i}") for i in range(start, stop)
+                self._checked(videos[i], self.video_dim, f"video {i}", MIN_CLIPS)
+                for i in range(start, stop)
             ]
             words = [
                 self._checked(texts[i], self.text_dim, f"query {i}")[:MAX_WORDS]
@@ -279,13 +281,18 @@ class Predictor:
         return scores.float().cpu().numpy(), spans, out.saliency.float().cpu().numpy()
 
     @staticmethod
-    def _checked(features: np.ndarray, dim: int, what: str) -> np.ndarray:
+    def _checked(features: np.ndarray, dim: int, what: str, fewest: int = 1) -> np.ndarray:
         """float16 (as the store and corpus hold features), or a clear error."""
         array = np.asarray(features)
         if array.ndim != 2 or array.shape[1] != dim:
             raise AmrError(f"{what}: features must be (n, {dim}), got {array.shape}")
         if len(array) == 0:
             raise AmrError(f"{what}: no features (0 rows)")
+        if len(array) < fewest:
+            raise AmrError(
+                f"{what}: {len(array)} clip; a video needs at least {fewest} clips for a moment "
+                "to be shorter than it"
+            )
         if not np.issubdtype(array.dtype, np.floating) and not np.issubdtype(
             array.dtype, np.integer
         ):
