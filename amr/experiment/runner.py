@@ -86,7 +86,16 @@ def run_experiment(config: ExperimentConfig) -> list[ArmResult]:
         raise AmrError(f"--fractions must be in (0, 1], got {list(config.fractions)}")
     budget = config.resolved_budget()
     arms = arms_named(config.arms)
-    store = Store.open(config.store)
+    try:
+        store = Store.open(config.store)
+    except AmrError as exc:
+        if config.restore_from is None:
+            raise
+        raise AmrError(
+            f"{exc}; evidence is read back onto the experiment's own store (its fingerprint is "
+            f"in {Path(config.restore_from) / evidence.CLAIM}): make that store first (synthetic "
+            "stores are deterministic; `make benchmark-report` does it for the benchmark)"
+        ) from None
     for split in (TRAIN_SPLIT, VAL_SPLIT, TEST_SPLIT):
         info = store.meta.splits.get(split)
         if info is None or not info.labeled:
