@@ -342,9 +342,11 @@ def test_lost_runs_come_back_from_their_evidence_and_only_a_needed_stage1_retrai
 
 def test_restoring_without_the_store_says_how_to_get_it(experiment, tmp_path):
     config, _, _ = experiment
-    lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp", "report_only": True,
-                               "store": tmp_path / "gone", "restore_from": config.out / "evidence"})  # fmt: skip
-    with pytest.raises(AmrError, match=r"gone: not a store; evidence is read back onto the experiment's own store .*make that store first"):
+    changes = {"out": tmp_path / "exp", "report_only": True, "store": tmp_path / "gone",
+               "restore_from": config.out / "evidence"}  # fmt: skip
+    lost = ExperimentConfig(**{**config.__dict__, **changes})
+    hint = r"gone: not a store; evidence is read back onto the experiment's own store .*make that"
+    with pytest.raises(AmrError, match=hint):
         run_experiment(lost)
 
 
