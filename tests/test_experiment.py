@@ -345,7 +345,7 @@ def test_restoring_without_the_store_says_how_to_get_it(experiment, tmp_path):
     changes = {"out": tmp_path / "exp", "report_only": True, "store": tmp_path / "gone",
                "restore_from": config.out / "evidence"}  # fmt: skip
     lost = ExperimentConfig(**{**config.__dict__, **changes})
-    hint = r"gone: not a store .*; evidence is read back onto the experiment.s own store .*make that"
+    hint = r"gone: not a store .*; evidence is read back onto the experiment.s own store .*make"
     with pytest.raises(AmrError, match=hint):
         run_experiment(lost)
 
