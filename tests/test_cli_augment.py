@@ -59,6 +59,13 @@ def test_inspect_summary_and_sql(cli_corpus, small_store):
     assert result.returncode == 0 and "real_rows" in result.stdout
     result = amr("inspect", "--corpus", str(cli_corpus), "--sql", "SELECT nope FROM corpus")
     assert result.returncode == 1 and result.stderr.startswith("error: SQL:")
+    # Into a pipe or a file: tab-separated, every value whole (no 80-column table)
+    query = "SELECT sample_id, recipe FROM corpus WHERE len(recipe) > 1 LIMIT 3"
+    result = amr("inspect", "--corpus", str(cli_corpus), "--sql", query)
+    header, *rows = result.stdout.splitlines()
+    assert header == "sample_id\trecipe" and len(rows) == 3
+    recipe = json.loads(rows[0].split("\t")[1])
+    assert len(recipe) > 1 and {"vid", "clips", "target_start"} <= set(recipe[0])
 
 
 def test_corpus_info_and_verify(cli_corpus, small_store, tmp_path):

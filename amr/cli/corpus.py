@@ -3,6 +3,8 @@ materialise it."""
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -223,6 +225,10 @@ def inspect_command(corpus, query, store_path, limit, output) -> None:
     names, rows = run_sql(opened, query, store, limit=limit)
 
     def show() -> None:
+        if not sys.stdout.isatty():  # a file or a pipe: every value whole, one row a line
+            lines = ["\t".join(names), *("\t".join(_plain(v) for v in row) for row in rows)]
+            click.echo("\n".join(lines))
+            return
         table = Table()
         for name in names:
             table.add_column(name, overflow="fold", min_width=min(len(name), 24))
@@ -231,6 +237,12 @@ def inspect_command(corpus, query, store_path, limit, output) -> None:
         Console().print(table)
 
     output.result({"columns": names, "rows": [list(row) for row in rows]}, show)
+
+
+def _plain(value) -> str:
+    """A value for tab-separated output: whole, with tabs and newlines escaped."""
+    text = json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
 def _cell(value) -> str:

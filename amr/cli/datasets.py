@@ -54,15 +54,13 @@ def datasets() -> None:
 @click.option(
     "--video-features",
     multiple=True,
-    required=True,
     type=click.Path(path_type=Path),
-    help="Directory of {vid}.npz / {vid}.npy files; repeat to concatenate sources.",
+    help="Directory of {vid}.npz / {vid}.npy files; repeat to concatenate sources. [required]",
 )
 @click.option(
     "--text-features",
-    required=True,
     type=click.Path(path_type=Path),
-    help="Directory of qid{qid}.npz / {qid}.npy files.",
+    help="Directory of qid{qid}.npz / {qid}.npy files. [required]",
 )
 @click.option(
     "--out",
@@ -95,6 +93,14 @@ def import_command(
     L2-normalised per token. store.json records each source's folder name and width, in
     order, for `amr corpus export`. Nothing at --out changes unless the whole import succeeds.
     """
+    needed = (("--video-features", video_features), ("--text-features", text_features))
+    missing = [flag for flag, given in needed if not given]
+    if missing:
+        raise click.UsageError(
+            f"Missing option {missing[0]!r}: the features to import. No features yet? "
+            "`amr features extract` makes them from your videos with CLIP, and "
+            "`amr datasets synth --preset qvh` makes a synthetic store to try amr on"
+        )
     summary = import_dataset(
         ImportConfig(
             dataset=dataset,

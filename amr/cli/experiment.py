@@ -57,8 +57,7 @@ def _fractions(text: str) -> tuple[float, ...]:
 @click.option(
     "--arms",
     default=",".join(DEFAULT_ARMS),
-    show_default=True,
-    help=f"Comma-separated arms ({', '.join(a.name for a in ARMS)}).",
+    help=f"Comma-separated arms ({', '.join(a.name for a in ARMS)}) [default: all of them].",
 )
 @device_option()
 @workers_option("Augmentation workers and loader threads (results do not depend on it).")

@@ -35,51 +35,58 @@ def _apply(options):
     return decorate
 
 
-RUN_OPTIONS = _apply(
-    [
-        click.option(
-            "--out", required=True, type=click.Path(path_type=Path), help="Run directory."
-        ),
-        click.option(
-            "--val-split",
-            default=None,
-            help="Store split to validate on after every epoch; '' for none [default: val].",
-        ),
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="JSON with `model`, `loss`, `train` (and for distill `distill`) settings; the "
-            "options below override it.",
-        ),
-        click.option("--epochs", type=int, default=None, help="[default: the stage's]"),
-        click.option(
-            "--max-samples",
-            type=int,
-            default=None,
-            help="Stop once this many samples are trained on, mid-epoch if need be.",
-        ),
-        click.option(
-            "--patience",
-            type=int,
-            default=None,
-            help="Stop once val MR-full-mAP has not improved for this many epochs (within "
-            "--epochs) [default: train every epoch].",
-        ),
-        click.option("--batch-size", type=int, default=None, help="[default: 32]"),
-        click.option("--lr", type=float, default=None, help="[default: 1e-4]"),
-        click.option("--seed", type=int, default=None, help="[default: 0]"),
-        device_option(),
-        click.option(
-            "--resume",
-            is_flag=True,
-            help="Continue the run in --out from last.pt; its config.json supplies every "
-            "option not given.",
-        ),
-        click.option("--overwrite", is_flag=True, help="Replace a run directory at --out."),
-    ]
-)
+def run_options(stage: str):
+    """The options every stage takes; help states the stage's own defaults as numbers."""
+    from amr.train.config import stage_train_default
+
+    def default(name: str) -> str:
+        return f"[default: {stage_train_default(stage, name):g}]"
+
+    return _apply(
+        [
+            click.option(
+                "--out", required=True, type=click.Path(path_type=Path), help="Run directory."
+            ),
+            click.option(
+                "--val-split",
+                default=None,
+                help="Store split to validate on after every epoch; '' for none [default: val].",
+            ),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="JSON with `model`, `loss`, `train` (and for distill `distill`) settings; the "
+                "options below override it.",
+            ),
+            click.option("--epochs", type=int, default=None, help=default("epochs")),
+            click.option(
+                "--max-samples",
+                type=int,
+                default=None,
+                help="Stop once this many samples are trained on, mid-epoch if need be.",
+            ),
+            click.option(
+                "--patience",
+                type=int,
+                default=None,
+                help="Stop once val MR-full-mAP has not improved for this many epochs (within "
+                "--epochs) [default: train every epoch].",
+            ),
+            click.option("--batch-size", type=int, default=None, help=default("batch_size")),
+            click.option("--lr", type=float, default=None, help=default("lr")),
+            click.option("--seed", type=int, default=None, help=default("seed")),
+            device_option(),
+            click.option(
+                "--resume",
+                is_flag=True,
+                help="Continue the run in --out from last.pt; its config.json supplies every "
+                "option not given.",
+            ),
+            click.option("--overwrite", is_flag=True, help="Replace a run directory at --out."),
+        ]
+    )
 
 
 def ablation_options(stage: str):
@@ -193,7 +200,7 @@ def _print_run(out: Path, summary, output: Output) -> None:
 @train.command("baseline")
 @store_option("The store (with --resume: the run's).")
 @click.option("--split", default=None, help="The split to train on [default: train].")
-@RUN_OPTIONS
+@run_options("baseline")
 @RUN_OUTPUT
 def baseline_command(store_path, split, out, config_file, resume, overwrite, output, **flags):
     """The model on the real split only (no augmentation, no curriculum): the reference every
@@ -217,7 +224,7 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, out
     "--corpus", type=click.Path(path_type=Path), help="The corpus (with --resume: the run's)."
 )
 @store_option("The corpus's source store (text features, validation split).")
-@RUN_OPTIONS
+@run_options("cold-start")
 @PACING_OPTIONS
 @click.option("--include-original", is_flag=True, default=None, help="Also train on the real rows.")
 @click.option(
@@ -261,7 +268,7 @@ def cold_start_command(
     "--corpus", type=click.Path(path_type=Path), help="The corpus (with --resume: the run's)."
 )
 @store_option("The corpus's source store.")
-@RUN_OPTIONS
+@run_options("distill")
 @PACING_OPTIONS
 @click.option(
     "--replay-fraction",

@@ -134,6 +134,21 @@ ACTIVE_FFN = ("copy", "fresh")
 DISC_NEGATIVES = ("wrong-spans", "top-k")
 
 
+# What each stage changes of TrainConfig's defaults. Here, not in amr.train.stages (which loads
+# torch), so that `amr train STAGE --help` states each stage's own numbers. Stage 2 follows the
+# reference schedule (100 epochs, lr ÷10 at 40); it keeps rows easy to hard (`ordered`).
+STAGE_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "baseline": {},
+    "cold-start": {},
+    "distill": {"epochs": 100, "lr_drop": 40, "pacing": "ordered"},
+}
+
+
+def stage_train_default(stage: str, name: str) -> Any:
+    """A stage's default for one TrainConfig field."""
+    return STAGE_TRAIN_DEFAULTS[stage].get(name, TrainConfig.__dataclass_fields__[name].default)
+
+
 @dataclass(frozen=True)
 class DistillConfig(JsonConfig):
     """Stage 2: the Active Queries and the distillation and discrimination losses."""

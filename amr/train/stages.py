@@ -31,7 +31,13 @@ from amr.train.checkpoint import (
     model_config_of,
     model_from_checkpoint,
 )
-from amr.train.config import DistillConfig, LossConfig, ModelConfig, TrainConfig
+from amr.train.config import (
+    STAGE_TRAIN_DEFAULTS,
+    DistillConfig,
+    LossConfig,
+    ModelConfig,
+    TrainConfig,
+)
 from amr.train.data import CorpusSource, LoaderConfig, RowSource, StoreSource
 from amr.train.distill import DistillCriterion, init_student
 from amr.train.engine import RunSummary, run
@@ -88,18 +94,22 @@ def _student_and_teacher(
 
 
 # The reference every result is compared with: real samples only, shuffled.
-BASELINE = Stage("baseline", rows=_store_rows, build=_fresh_model, paced=False)
+BASELINE = Stage(
+    "baseline", rows=_store_rows, build=_fresh_model, paced=False,
+    train_defaults=STAGE_TRAIN_DEFAULTS["baseline"],
+)  # fmt: skip
 # Stage 1: the augmented rows, easiest first.
-COLD_START = Stage("cold-start", rows=_augmented_rows, build=_fresh_model)
+COLD_START = Stage(
+    "cold-start", rows=_augmented_rows, build=_fresh_model,
+    train_defaults=STAGE_TRAIN_DEFAULTS["cold-start"],
+)  # fmt: skip
 # Stage 2, on the reference schedule (batch 32 and lr 1e-4 are TrainConfig's defaults already).
 # The reference shuffles the real rows; amr keeps them easy to hard but reads all of them in
 # every epoch (`ordered`); --no-curriculum is the reference's plain shuffle.
 DISTILL = Stage(
-    "distill",
-    rows=_real_rows_with_replay,
-    build=_student_and_teacher,
-    train_defaults={"epochs": 100, "lr_drop": 40, "pacing": "ordered"},
-)
+    "distill", rows=_real_rows_with_replay, build=_student_and_teacher,
+    train_defaults=STAGE_TRAIN_DEFAULTS["distill"],
+)  # fmt: skip
 STAGES: dict[str, Stage] = {stage.name: stage for stage in (BASELINE, COLD_START, DISTILL)}
 
 
