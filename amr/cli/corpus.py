@@ -28,9 +28,9 @@ from amr.cli.options import (
     AmrGroup,
     Output,
     corpus_option,
-    deprecated,
     output_options,
     positional_moved,
+    retired,
     store_option,
     workers_option,
 )
@@ -63,7 +63,7 @@ from amr.errors import AmrError
     help="Kinds of augmented rows (the operators that make them), cycled over each donor's "
     "samples; the corpus's `kind` column and `amr train cold-start --kinds` use the same names.",
 )
-@click.option("--ops", hidden=True, default=None, help="Deprecated spelling of --kinds.")
+@click.option("--ops", hidden=True, default=None, help="The old spelling of --kinds (refused).")
 @click.option(
     "--negatives",
     type=click.Choice(NEGATIVES),
@@ -144,8 +144,7 @@ def augment_command(
     the bytes.
     """
     if ops is not None:
-        deprecated("--ops", "--kinds")
-        kinds = ops
+        retired("--ops", f"--kinds {ops}")
     config = AugmentConfig(
         multiplier=multiplier,
         ops=tuple(kind.strip() for kind in kinds.split(",") if kind.strip()),
@@ -351,11 +350,10 @@ def corpus_merge_command(out, shard_dirs, output) -> None:
     Shards that wrote into --out need no SHARD_DIRS; parts in other directories are copied in.
     The result is byte-identical to a single run.
     """
-    if out is None:  # the old spelling: `amr corpus merge OUT [SHARD_DIRS]`
+    if out is None:
         if not shard_dirs:
             raise click.UsageError("Missing option '--out'.")
-        out, shard_dirs = shard_dirs[0], shard_dirs[1:]
-        deprecated(f"'amr corpus merge {out}'", f"'amr corpus merge --out {out}'")
+        retired(f"'amr corpus merge {shard_dirs[0]}'", f"'amr corpus merge --out {shard_dirs[0]}'")
     merged = merge(out, list(shard_dirs))
     output.result(
         {"corpus": str(out), "rows": merged.rows, "parts": len(merged.parts)},

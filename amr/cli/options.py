@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import rich_click as click
 from rich.text import Text
@@ -168,25 +168,21 @@ def output_options(quiet: str = "No progress bars and no summary; errors still p
     return decorate
 
 
-def deprecated(old: str, new: str) -> None:
-    """A note on stderr that an old spelling still works, for one more release."""
-    stderr_console().print(
-        Text("note: ", style="bold yellow")
-        + Text(f"{old} is deprecated; write {new} (the old spelling goes in the next release)"),
-        soft_wrap=True,
-    )
+def retired(old: str, new: str) -> NoReturn:
+    """An old spelling is refused with the one line that says how to write it now."""
+    raise click.UsageError(f"{old} is no longer accepted; write {new}")
 
 
 class _LegacyArgument(click.Argument):
-    """An old positional spelling: still accepted, left out of the usage line."""
+    """An old positional spelling: caught to say the new one, left out of the usage line."""
 
     def get_usage_pieces(self, ctx: click.Context) -> list[str]:
         return []
 
 
 def positional_moved(param: str, flag: str, required: bool = True):
-    """Accept the old positional spelling of an option that `flag` now names (for one release,
-    with a note on stderr); `param` is the option's parameter name."""
+    """Refuse the old positional spelling of an option that `flag` now names, in one line
+    that gives the new spelling; `param` is the option's parameter name."""
 
     def decorate(command):
         legacy = f"legacy_{param}"
@@ -196,11 +192,8 @@ def positional_moved(param: str, flag: str, required: bool = True):
             old = kwargs.pop(legacy)
             ctx = click.get_current_context()
             if old is not None:
-                if kwargs.get(param) is not None and Path(kwargs[param]) != Path(old):
-                    raise click.UsageError(f"{flag} is given twice ({kwargs[param]} and {old})")
-                kwargs[param] = old
                 path = ctx.command_path
-                deprecated(f"'{path} {old}'", f"'{path} {flag} {old}'")
+                retired(f"'{path} {old}'", f"'{path} {flag} {old}'")
             if required and kwargs.get(param) is None:
                 raise click.UsageError(f"Missing option '{flag}'.", ctx)
             return command(*args, **kwargs)
