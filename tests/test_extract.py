@@ -110,6 +110,11 @@ def test_bad_inputs_are_one_line_errors_and_keep_other_videos(world, tmp_path):
                                       "train", "--model", str(not_clip), "--out",
                                       str(tmp_path / "s3"), "--quiet"])  # fmt: skip
     assert result.exit_code == 1 and "not a CLIP model (model_type 'bert')" in result.stderr
+    result = CliRunner().invoke(cli, ["features", "extract", "--videos", str(broken / "videos"),
+                                      "--annotations", str(broken / "train.jsonl"), "--split",
+                                      "train", "--model", "nobody/no-such-clip", "--out",
+                                      str(tmp_path / "s4"), "--quiet"])  # fmt: skip
+    assert result.exit_code == 1 and "huggingface-cli download nobody/no-such-clip" in result.stderr
 
 
 def test_an_out_that_is_a_file_is_refused_before_any_video_is_read(world, tmp_path):

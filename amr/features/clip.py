@@ -4,6 +4,7 @@ query (as the community CLIP text features are). Nothing is downloaded."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +36,7 @@ class ClipEncoder:
         try:
             config = transformers.AutoConfig.from_pretrained(where, local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise AmrError(
-                f"{where}: no model there or in the Hugging Face cache (nothing is downloaded; "
-                f"{str(exc).splitlines()[0][:120]})"
-            ) from None
+            raise AmrError(f"{where}: {_not_found(where, exc)}") from None
         if config.model_type != "clip":
             raise AmrError(f"{where}: not a CLIP model (model_type {config.model_type!r})")
         target = resolve_device(device)
@@ -102,3 +100,17 @@ class ClipEncoder:
         per_frame = self.encode_frames(frames)
         per_clip = per_frame.reshape(-1, frames_per_clip, per_frame.shape[1]).mean(axis=1)
         return per_clip / np.maximum(np.linalg.norm(per_clip, axis=1, keepdims=True), 1e-12)
+
+
+def _not_found(where: str, exc: Exception) -> str:
+    """Why a model could not be loaded, and how to get it: amr downloads nothing."""
+    files = "config.json, the tokenizer files and model.safetensors"
+    if Path(where).exists():
+        return f"not a Hugging Face model directory (it needs {files})"
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", where):
+        return (
+            "not in the Hugging Face cache, and amr downloads nothing: run `huggingface-cli "
+            f"download {where}` where there is a network and copy ~/.cache/huggingface here, "
+            f"or pass --model DIR holding {files}"
+        )
+    return f"no such model directory ({str(exc).splitlines()[0][:80]})"
