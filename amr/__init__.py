@@ -12,12 +12,12 @@ from amr.errors import AmrError
 __version__ = "0.1.0"
 __all__ = ["AmrError", "Moment", "Prediction", "Predictor", "__version__"]
 
-_LAZY = {"Predictor", "Prediction", "Moment"}  # amr.train.predictor: needs torch
+_LAZY = {"Predictor", "Prediction", "Moment"}  # amr.predict.predictor: needs torch
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from amr.train import predictor
+        from amr.predict import predictor
 
         return getattr(predictor, name)
     raise AttributeError(f"module 'amr' has no attribute {name!r}")

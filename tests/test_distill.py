@@ -8,13 +8,13 @@ import torch
 
 from amr.augment import AugmentConfig, augment
 from amr.errors import AmrError
+from amr.predict.split import predict_checkpoint
 from amr.train.checkpoint import load_checkpoint, model_from_checkpoint
 from amr.train.config import DistillConfig, TrainConfig
 from amr.train.curriculum import plan_epoch
 from amr.train.data import CorpusSource, LoaderConfig, iterate_batches
 from amr.train.distill import distillation_loss, init_student
 from amr.train.model import MomentDETR
-from amr.train.predict import predict_checkpoint
 from amr.train.stages import baseline, cold_start, distill
 
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from amr.cli import cli
 from amr.datasets import Store
+from amr.device import describe_machine
 from amr.errors import AmrError
 from amr.eval import evaluate, load_ground_truth, read_predictions
 from amr.experiment import Budget, ExperimentConfig, bootstrap, plots, run_experiment, write_report
@@ -24,7 +25,6 @@ from amr.experiment.publish import UNRECORDED, trained_on
 from amr.experiment.records import FINISHED, STAGE1_FINISHED, RunRecord
 from amr.experiment.stats import Interval
 from amr.train import stages
-from amr.train.device import describe_machine
 
 TINY_MODEL = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
               "decoder_layers": 2}  # fmt: skip

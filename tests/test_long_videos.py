@@ -15,12 +15,12 @@ from amr.datasets import Store, StoreMeta
 from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.datasets.store import create_store
 from amr.eval.submission import postprocess
+from amr.predict.predictor import Predictor
+from amr.predict.split import predict_split
 from amr.train.config import ModelConfig
 from amr.train.curriculum import plan_epoch
 from amr.train.data import LoaderConfig, StoreSource, iterate_batches
 from amr.train.model import MomentDETR
-from amr.train.predict import predict_split
-from amr.train.predictor import Predictor
 from amr.train.windows import crop_offsets, plan_windows
 
 CLIP = 2.0

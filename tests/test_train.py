@@ -439,7 +439,7 @@ def test_a_distributed_rank_leaves_its_process_group_when_training_ends(tmp_path
     script = tmp_path / "rank.py"
     script.write_text(
         "import torch\n"
-        "from amr.train.device import joined\n"
+        "from amr.device import joined\n"
         "with joined('cpu') as ranks:\n"
         "    assert torch.distributed.is_initialized() and ranks.total(1) == 2\n"
         "assert not torch.distributed.is_initialized()\n"
@@ -476,8 +476,8 @@ def test_cli_training_options_reach_the_run_config(train_corpus, small_store, tm
 
 def test_a_checkpoint_must_fit_its_config_and_the_store(train_corpus, small_store, tmp_path):
     from amr.datasets import SynthConfig, synthesize
+    from amr.predict.split import predict_checkpoint
     from amr.train.checkpoint import model_from_checkpoint
-    from amr.train.predict import predict_checkpoint
 
     one = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
     cold_start(train_corpus, small_store, tmp_path / "run", one, TINY, show_progress=False)

@@ -21,7 +21,7 @@ from amr.console import stderr_console
 from amr.errors import AmrError
 
 click.rich_click.TEXT_MARKUP = "markdown"
-DEVICES = ("auto", "cpu", "cuda")  # as amr.train.device.DEVICES, without importing torch
+DEVICES = ("auto", "cpu", "cuda")  # as amr.device.DEVICES, without importing torch
 
 
 class AmrGroup(click.RichGroup):

@@ -335,7 +335,7 @@ def predict_command(checkpoint, store_path, split, out, nms, overwrite, device, 
     """Write a model's predictions for a store split in the submission format (every query
     set of a stage-2 model ranked together). An existing --out is replaced only if it holds
     predictions (or with --overwrite)."""
-    from amr.train.predict import predict_checkpoint  # torch loads only for the model
+    from amr.predict.split import predict_checkpoint  # torch loads only for the model
 
     check_output_file(out, is_submission, overwrite, "a predictions file")
     records = predict_checkpoint(checkpoint, store_path, split, nms, device, output.progress)

@@ -86,7 +86,7 @@ def _missing(config: ExperimentConfig, results: list[ArmResult]) -> list[Missing
 
 
 def _device_name(device: str) -> str:
-    from amr.train.device import resolve_device
+    from amr.device import resolve_device
 
     resolved = resolve_device(device)
     if resolved.type == "cuda":

@@ -36,8 +36,8 @@ class Scorer:
     def score(self, run: Path) -> dict[str, Any]:
         """The run's best.pt (last.pt when it validated never) on val and test; cached in
         the run directory (scores.json, val_preds.jsonl, test_preds.jsonl)."""
+        from amr.predict.split import predict_checkpoint
         from amr.train.checkpoint import BEST, LAST
-        from amr.train.predict import predict_checkpoint
 
         if (run / SCORES).is_file():
             return json.loads((run / SCORES).read_text(encoding="utf-8"))

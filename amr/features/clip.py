@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from amr.device import autocast, resolve_device
 from amr.errors import AmrError
-from amr.train.device import autocast, resolve_device
 
 # OpenAI CLIP's pixel statistics, used when the model directory has no image processor config.
 MEAN = (0.48145466, 0.4578275, 0.40821073)

@@ -6,8 +6,10 @@
     distill.py     stage 2's losses      ablations.py  the ablation switches
     curriculum.py  epoch plans           data.py       batches from a corpus or a store
     stages.py      baseline, cold start, distill: what each reads and learns
-    engine.py      the loop every stage shares      spec.py, rundir.py, checkpoint.py, device.py
-    validation.py  per-epoch val metrics            predict.py    submission lines of a model
+    engine.py      the loop every stage shares      spec.py, rundir.py, checkpoint.py
+    validation.py  per-epoch val metrics            windows.py    videos longer than the model
+
+Inference (amr.Predictor, `amr predict`) is its own package, amr.predict.
 
 Names are loaded on first use, so `import amr.train.config` does not import torch.
 """
@@ -38,8 +40,6 @@ _EXPORTS = {
     "hungarian_match": "matcher",
     "load_checkpoint": "checkpoint",
     "model_from_checkpoint": "checkpoint",
-    "predict_checkpoint": "predict",
-    "predict_split": "predict",
     "read_metrics": "rundir",
 }
 __all__ = sorted(_EXPORTS)

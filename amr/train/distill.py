@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from amr.device import autocast
 from amr.train.config import DistillConfig
-from amr.train.device import autocast
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
 from amr.train.outputs import ModelOutputs, QuerySet

@@ -24,12 +24,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from amr.console import stderr_console
 from amr.datasets.store import Store
+from amr.device import Ranks, autocast, describe_machine, joined
 from amr.errors import AmrError, Interrupted
 from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, save_checkpoint
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
 from amr.train.data import LoaderConfig, RowSource, iterate_batches
-from amr.train.device import Ranks, autocast, describe_machine, joined
 from amr.train.interrupt import StopRequest
 from amr.train.model import MomentDETR
 from amr.train.rundir import (

@@ -9,8 +9,8 @@ import torch
 
 from amr.datasets.store import Store
 from amr.eval import evaluate, ground_truth_from_table, predictions_from_records
+from amr.predict.split import predict_split
 from amr.train.model import MomentDETR
-from amr.train.predict import predict_split
 from amr.train.text import TextBank
 
 # best.pt is the epoch with the highest value of the first of these the metrics have: the

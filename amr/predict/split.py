@@ -1,5 +1,5 @@
 """`amr predict`: a model's windows and saliency scores for a store split, as submission lines.
-The numbers come from `Predictor` (amr.train.predictor), fed the split in file order."""
+The numbers come from `Predictor` (amr.predict.predictor), fed the split in file order."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 
 from amr.console import track
 from amr.datasets.store import Store
-from amr.train.checkpoint import check_model_fits_store, load_checkpoint, model_config_of
+from amr.predict.predictor import Predictor
+from amr.train.checkpoint import check_model_fits_store
 from amr.train.model import MomentDETR
-from amr.train.predictor import Predictor
 from amr.train.text import MAX_WORDS, TextBank
 
 
@@ -83,9 +83,8 @@ def predict_checkpoint(
 ) -> list[dict[str, Any]]:
     """Submission lines of a checkpoint (or a run directory's best.pt) for a store split."""
     opened = Store.open(store)
-    body = load_checkpoint(checkpoint)
-    check_model_fits_store(model_config_of(body), opened, checkpoint)
     predictor = Predictor.from_checkpoint(
         checkpoint, device, opened.meta.clip_length, nms_threshold
-    )
+    )  # the one load of the checkpoint
+    check_model_fits_store(predictor.model.config, opened, checkpoint)
     return predict_split(predictor, opened, split, show_progress=show_progress)

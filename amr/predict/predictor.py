@@ -22,11 +22,11 @@ import torch
 
 from amr.datasets.features import MIN_CLIPS
 from amr.datasets.store import META_FILE
+from amr.device import autocast, resolve_device
 from amr.errors import AmrError
 from amr.eval.submission import postprocess
 from amr.ragged import offsets_of, padded
 from amr.train.checkpoint import load_checkpoint, model_from_checkpoint
-from amr.train.device import autocast, resolve_device
 from amr.train.model import MomentDETR
 from amr.train.spans import cw_to_se
 from amr.train.text import MAX_WORDS
