@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from amr.cli import cli
 from amr.datasets import Store
 
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 
 @pytest.fixture(scope="module")
 def trained(small_store, tmp_path_factory):

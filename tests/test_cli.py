@@ -3,6 +3,10 @@
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 
 def amr(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -17,6 +17,8 @@ from amr.train.distill import distillation_loss, init_student
 from amr.train.model import MomentDETR
 from amr.train.stages import baseline, cold_start, distill
 
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
         "decoder_layers": 2}  # fmt: skip
 ONE = TrainConfig(epochs=1, batch_size=16, window_rows=48, epochs_to_full=1,

@@ -491,6 +491,7 @@ def test_a_written_submission_reads_back_and_zips_for_codalab(tmp_path, qvh_val)
 # -- the command ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_amr_eval_command_writes_metrics_and_reports_errors(tmp_path, qvh_val):
     rows = read_jsonl(qvh_val, limit=30)
     gt = write_jsonl(tmp_path / "gt.jsonl", rows)

@@ -26,6 +26,8 @@ from amr.experiment.records import FINISHED, STAGE1_FINISHED, RunRecord
 from amr.experiment.stats import Interval
 from amr.train import stages
 
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 TINY_MODEL = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
               "decoder_layers": 2}  # fmt: skip
 LOADER = {"batch_size": 16, "window_rows": 48, "checkpoint_every": 0}

@@ -16,6 +16,8 @@ from amr.cli import cli
 from amr.datasets import Store
 from amr.features.tiny import write_tiny_world
 
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):

@@ -13,6 +13,8 @@ from amr.datasets import ImportConfig, Store, compute_fingerprint, import_datase
 from amr.errors import AmrError
 from tests.conftest import l2, read_jsonl, write_jsonl, write_text_dir, write_video_dir
 
+pytestmark = pytest.mark.slow  # features for every QVHighlights val and test video
+
 
 @pytest.fixture(scope="module")
 def qvh_features(tmp_path_factory, qvh_val, qvh_test):

@@ -18,6 +18,8 @@ from amr.train.config import DistillConfig
 from amr.train.stages import baseline, cold_start, distill
 from amr.train.text import MAX_WORDS
 
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 
 @pytest.fixture(scope="module")
 def runs(small_store, tmp_path_factory):

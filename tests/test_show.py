@@ -57,6 +57,8 @@ def test_show_replaces_only_the_pngs_it_drew(corpus, tmp_path):
     assert _show(*draw, str(photo), "--overwrite").exit_code == 0
     assert _show(*draw, str(photo)).exit_code == 0  # now amr's: redrawn without --overwrite
     assert photo.read_bytes().startswith(PNG)
+    single = _show(*draw[:-2], "--out", str(tmp_path / "single.png"))
+    assert single.stdout.rstrip().endswith(": 1 sample")
 
 
 def test_a_sample_panel_puts_each_paste_on_its_own_track(corpus):
@@ -95,7 +97,11 @@ def test_show_refuses_what_it_cannot_draw(corpus, small_store, tmp_path):
             1,
             "no row matches",
         ),
-        (["--corpus", str(corpus.root), "--where", "nope = 1", "--out", png], 1, "error: SQL:"),
+        (
+            ["--corpus", str(corpus.root), "--where", "nope = 1", "--out", png],
+            1,
+            'error: --where: no column "nope"',
+        ),
         (
             ["--corpus", str(corpus.root), "--sample-id", "0", "--out", str(tmp_path / "x.jpg")],
             1,

@@ -67,6 +67,7 @@ def test_demo_labels_are_consistent(demo_store):
     assert len(set(qids)) == len(qids)
 
 
+@pytest.mark.slow
 def test_annotation_mode_keeps_real_labels(tmp_path, qvh_val):
     out = tmp_path / "qvh"
     synthesize(
@@ -162,6 +163,7 @@ def test_cli_synth_protects_existing_output(tmp_path, demo_store, monkeypatch):
         default_annotations("qvh")
 
 
+@pytest.mark.slow
 def test_cli_synth_then_info(tmp_path):
     runner = CliRunner()
     out = tmp_path / "store"

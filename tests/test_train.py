@@ -21,6 +21,8 @@ from amr.train.rundir import read_metrics
 from amr.train.spans import cw_to_se
 from amr.train.stages import cold_start
 
+pytestmark = pytest.mark.slow  # trains models or runs real processes
+
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
         "decoder_layers": 2}  # fmt: skip
 REAL_TRAIN_STEP = engine_module.train_step

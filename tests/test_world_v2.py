@@ -94,6 +94,7 @@ def test_jitter_keeps_windows_inside_the_video_and_merges_overlaps():
     assert jittered([(3, 5)], 10, 0, rng) == [(3, 5)]
 
 
+@pytest.mark.slow
 def test_qvh_world_carves_a_test_split_from_val_by_video(tmp_path, qvh_val):
     out = tmp_path / "qvh"
     config = SynthConfig.from_preset("qvh", video_dim=16, text_dim=8, background_fill=0.0)

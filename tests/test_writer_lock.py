@@ -47,6 +47,7 @@ def _amr(*args):
     return subprocess.run([*AMR, *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_holder(holder, small_store, tmp_path):
     corpus, run = tmp_path / "corpus", tmp_path / "run"
     augment = ["augment", "--store", str(small_store), "--split", "train", "--out", str(corpus)]

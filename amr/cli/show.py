@@ -10,6 +10,8 @@ from rich.console import Console
 from amr.cli.options import Output, corpus_option, output_options, store_option
 from amr.errors import AmrError
 
+ONE = {"samples": "sample", "queries": "query"}
+
 
 @click.command("show")
 @corpus_option("Draw rows of this corpus (with --sample-id or --where).", required=False)
@@ -71,5 +73,8 @@ def show_command(
         what = "queries"
     output.result(
         {"png": str(out), what: drawn},
-        lambda: Console().print(f"wrote [bold]{out}[/]: {len(drawn)} {what}", soft_wrap=True),
+        lambda: Console().print(
+            f"wrote [bold]{out}[/]: {len(drawn)} {what if len(drawn) != 1 else ONE[what]}",
+            soft_wrap=True,
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -107,6 +108,21 @@ def summarize_corpus(corpus: Corpus) -> CorpusSummary:
     )
 
 
+def sql_error(exc: duckdb.Error, option: str) -> AmrError:
+    """DuckDB's error as one line a user can act on: the kind of mistake in words, DuckDB's
+    own hint (`Candidate bindings`, `Did you mean`) kept, the option named."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = re.sub(r"^\w+ Error: ", "", lines[0] if lines else str(exc)).rstrip("!")
+    first = re.sub(r'^Referenced column (".*?") not found in FROM clause', r"no column \1", first)
+    hint = next((line for line in lines[1:] if line.startswith(("Candidate", "Did you"))), "")
+    hint = hint.replace("Candidate bindings:", "columns like") if hint else ""
+    table = re.match(r"Table with name (\S+) does not exist", first)
+    if table:  # DuckDB would suggest its own catalog tables
+        first = f"no table {table.group(1)}"
+        hint = "the query reads the view `corpus`, and `samples` with --store"
+    return AmrError(f"{option}: {first}" + (f" ({hint})" if hint else ""))
+
+
 def run_sql(corpus: Corpus, query: str, store: Store | None = None, limit: int = 1000):
     """(column names, rows) of `query`; at most `limit` rows are fetched."""
     if limit < 0:
@@ -115,7 +131,7 @@ def run_sql(corpus: Corpus, query: str, store: Store | None = None, limit: int =
     try:
         result = db.execute(select_only(query))
     except duckdb.Error as exc:
-        raise AmrError(f"SQL: {str(exc).splitlines()[0]}") from None
+        raise sql_error(exc, "--sql") from None
     if result.description is None:
         return [], []
     names = [d[0] for d in result.description]

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from amr.corpus.inspect import connect, select_only
+from amr.corpus.inspect import connect, select_only, sql_error
 from amr.corpus.reader import Corpus
 from amr.corpus.schema import COMPONENTS
 from amr.errors import AmrError
@@ -57,7 +57,7 @@ def select_rows(corpus: Corpus, selection: Selection) -> list[dict[str, Any]]:
         names = [d[0] for d in found.description]
         rows = {row[0]: dict(zip(names, row, strict=True)) for row in found.fetchall()}
     except duckdb.Error as exc:
-        raise AmrError(f"SQL: {str(exc).splitlines()[0]}") from None
+        raise sql_error(exc, "--where") from None
     missing = [i for i in ids if i not in rows]
     if missing:
         raise AmrError(f"{corpus.root}: no sample {missing[0]}")
