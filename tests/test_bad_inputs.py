@@ -1,5 +1,5 @@
 """Bad options and mistyped outputs: one `error:` line naming the option or file, a non-zero
-exit, and nothing a user wrote is replaced (issue 17's table)."""
+exit, and nothing a user wrote is replaced; the OS's refusals read the same way."""
 
 import json
 

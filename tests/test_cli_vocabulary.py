@@ -1,5 +1,5 @@
 """One vocabulary across `amr`: --store/--corpus/--out as options, --kinds, --quiet and --json
-on every command, one --workers default; the old spellings still work with a note (issue 17)."""
+on every command, one --workers default; the old spellings are refused naming the new one."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ from amr.train.model import MomentDETR
 CHECKPOINT_FORMAT = "amr-checkpoint"
 CHECKPOINT_VERSION = 1
 LAST, BEST = "last.pt", "best.pt"
-LEGACY_MODEL = {"iou_head": False, "rank_by_iou": False}  # before amr 0.2: no IoU head
+# A checkpoint whose model config has no IoU keys was made without an IoU head.
+LEGACY_MODEL = {"iou_head": False, "rank_by_iou": False}
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""World v2 (background activity, shot cuts, annotation noise, test split, control preset),
-true extents and `amr eval --truth`, and `amr datasets subset`."""
+"""The synthetic world's realism (background activity, shot cuts, annotation noise), its test
+split and control preset, true extents and `amr eval --truth`, and `amr datasets subset`."""
 
 import json
 
