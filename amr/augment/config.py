@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from amr.corpus.kinds import AUGMENTED
 from amr.corpus.schema import COMPONENTS
 from amr.errors import AmrError
 
-OPS = ("splice", "boundary", "negative")
+OPS = AUGMENTED  # the augmentation kinds, declared in amr/corpus/kinds.py
 NEGATIVES = ("same-video", "nearest-query")
 
 

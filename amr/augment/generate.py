@@ -26,35 +26,58 @@ An augmented sample, as whole-batch array operations (segments are ragged, group
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
 
 from amr import ragged
-from amr.augment.boundary import fade_alphas, stretched_lengths
+from amr.augment.boundary import stretched_lengths
 from amr.augment.config import AugmentConfig
 from amr.augment.difficulty import boundary_contrast, wrong_span_similarity
 from amr.augment.negative import Negatives, nearest_query_negatives, wrong_span_negatives
 from amr.augment.rows import (
     COMPONENT_COLUMN,
-    Pastes,
     Rows,
     component_matrix,
     concat_rows,
+    host_pastes,
     merge_pastes,
+    segment_pastes,
     take_rows,
 )
 from amr.augment.sources import SplitIndex, VideoPool
 from amr.augment.splice import fit_lengths, kept_lengths, place_segments, segment_clips
 from amr.augment.streams import FADE, HOST, HOST_FALLBACK, LENGTH, ORDER, PLACE, SUBSET
 from amr.augment.tables import ArrowEncoder
-from amr.corpus.schema import KINDS
+from amr.corpus.kinds import KINDS, kind_flags
 from amr.draws import Draws
 
 HOST_TRIES = 32
-ORIGINAL, SPLICE, BOUNDARY, NEGATIVE = (KINDS.index(k) for k in KINDS)
+ORIGINAL = KINDS.index("original")
+# Each kind's declaration (amr/corpus/kinds.py) as a per-kind array: flags[kind] is every row's.
+FADES, STRETCHES, CARRIES_NEGATIVES = (
+    kind_flags(flag) for flag in ("fades", "stretches", "carries_negatives")
+)
 CLIP_INDEX_STRIDE = 1 << 20  # index = segment * stride + clip: unique per draw of a sample
+
+
+@dataclass(frozen=True)
+class Segments:
+    """A batch's segments (the pieces pasted into hosts), as flat arrays: clips [first, stop) of
+    split row `source_row`'s video, owned by batch row `owner`; `window` is a labeled one's
+    window (for its saliency), -1 for an unlabelled negative."""
+
+    owner: np.ndarray
+    window: np.ndarray
+    first: np.ndarray
+    stop: np.ndarray
+    source_row: np.ndarray
+    similarity: np.ndarray  # a negative's query similarity to the donor's (0 for labeled)
+    labeled: np.ndarray
+
+    def take(self, order: np.ndarray) -> Segments:
+        return Segments(*(getattr(self, f.name)[order] for f in fields(self)))
 
 
 @dataclass
@@ -151,43 +174,42 @@ class Generator:
             negative_counts=np.diff(split.wrong_offsets)[ids],
             negative_start=split.wrong_first[wrong],
             negative_stop=split.wrong_stop[wrong],
-            pastes=self._host_pastes(ids),
+            pastes=host_pastes(ids, self.clips_of_row[ids]),
         )
         rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = boundary_contrast(
             rows, self.pool.sketches, self.sketch_start
         )
         return rows
 
-    def _with_boundary_contrast(self, rows: Rows) -> Rows:
-        """The last component needs the composed rows, so it is filled in once they exist."""
-        contrast = boundary_contrast(rows, self.pool.sketches, self.sketch_start)
-        rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = contrast
-        return rows
-
-    def _host_pastes(self, hosts: np.ndarray) -> Pastes:
-        """The identity paste (the whole host video) of each row."""
-        n = len(hosts)
-        counts = self.clips_of_row[hosts]
-        return Pastes(
-            owner=np.arange(n, dtype=np.int64),
-            video_row=hosts,
-            target_start=np.zeros(n, np.int64),
-            clip_counts=counts,
-            clips=ragged.positions(counts),
-            faded=np.zeros(n, bool),
-            alpha=np.ones(int(counts.sum()), np.float32),
-        )
-
     def _augmented(self, ids: np.ndarray) -> Rows:
+        """Augmented rows, in the steps of the module docstring."""
         config, split, draws = self.config, self.split, self.draws
-        n = len(ids)
         donor = self.donors[(ids - len(split)) // config.multiplier]
         kind = self.kinds(ids)
         fades = np.asarray(config.fade_clips, np.int64)
-        fade = np.where(kind == BOUNDARY, fades[draws.integers(ids, FADE, len(fades))], 0)
-        gap = np.maximum(1, fade)
+        fade = np.where(FADES[kind], fades[draws.integers(ids, FADE, len(fades))], 0)
+        segments, host, fade, gap = self._fitted_segments(ids, donor, kind, fade)  # 1.-3.
+        counts = np.bincount(segments.owner, minlength=len(ids))
+        local = ragged.positions(counts)
+        region = self.host_regions[host]
+        original = segments.stop - segments.first
+        length = self._lengths(ids, kind, segments, original, counts, local, region, gap)  # 4.
+        picked = self._clips(ids, segments, original, length, local)  # 5.
+        segments, picked, length, original, target = self._placed(
+            ids, segments, picked, length, original, counts, local, region, gap
+        )  # 6.
+        return self._augmented_rows(
+            ids, kind, donor, host, fade, segments, picked, length, original, target
+        )  # 7.
 
-        # 1. segments: labeled windows, then negatives
+    def _fitted_segments(
+        self, ids: np.ndarray, donor: np.ndarray, kind: np.ndarray, fade: np.ndarray
+    ) -> tuple[Segments, np.ndarray, np.ndarray, np.ndarray]:
+        """1. segments: labeled windows, then negatives; 2. the host; 3. as many segments as
+        fit (the fade becomes a hard cut when even the labeled ones do not). Returns the
+        segments grouped by sample (labeled first), the hosts, the fades and the gaps."""
+        split, n = self.split, len(ids)
+        gap = np.maximum(1, fade)
         n_labeled = split.n_windows[donor]
         labeled_window = ragged.ranges(split.window_offsets[donor], n_labeled)
         labeled_owner = ragged.owners(n_labeled)
@@ -195,11 +217,9 @@ class Generator:
         negative_owner = negative.owner
         n_negative = np.bincount(negative_owner, minlength=n)
 
-        # 2. host
         host = self._hosts(ids, donor, n_labeled * (1 + gap))
         region = self.host_regions[host]
 
-        # 3. fit the segment count
         most = (region + gap) // (1 + gap)
         fits = n_labeled <= most
         keep_negative = np.where(fits, np.minimum(n_negative, np.maximum(most - n_labeled, 0)), 0)
@@ -212,43 +232,51 @@ class Generator:
         kept_window = labeled_window[labeled_kept]
         n_kept = len(kept_window)
         owner = np.concatenate([labeled_owner[labeled_kept], negative_owner[negative_kept]])
-        # a segment: clips [first, stop) of split row source_row's video; window: the labeled
-        # ones' window (for their saliency), -1 for negatives
-        window = np.concatenate([kept_window, np.full(int(negative_kept.sum()), -1)])
-        first = np.concatenate([split.window_first[kept_window], negative.first[negative_kept]])
-        stop = np.concatenate([split.window_stop[kept_window], negative.stop[negative_kept]])
-        source_row = np.concatenate(
-            [donor[labeled_owner[labeled_kept]], negative.source_row[negative_kept]]
+        segments = Segments(
+            owner=owner,
+            window=np.concatenate([kept_window, np.full(int(negative_kept.sum()), -1)]),
+            first=np.concatenate([split.window_first[kept_window], negative.first[negative_kept]]),
+            stop=np.concatenate([split.window_stop[kept_window], negative.stop[negative_kept]]),
+            source_row=np.concatenate(
+                [donor[labeled_owner[labeled_kept]], negative.source_row[negative_kept]]
+            ),
+            similarity=np.concatenate([np.zeros(n_kept), negative.similarity[negative_kept]]),
+            labeled=np.arange(len(owner)) < n_kept,
         )
-        similarity = np.concatenate([np.zeros(n_kept), negative.similarity[negative_kept]])
-        labeled = np.arange(len(owner)) < n_kept
-        grouped = np.argsort(owner, kind="stable")  # per sample: labeled, then negatives
-        owner, window, first, stop, source_row, similarity, labeled = (
-            a[grouped] for a in (owner, window, first, stop, source_row, similarity, labeled)
-        )
-        counts = np.bincount(owner, minlength=n)
-        local = ragged.positions(counts)
+        return segments.take(np.argsort(owner, kind="stable")), host, fade, gap
 
-        # 4. lengths
-        original = stop - first
-        u = draws.uniform(ids[owner], LENGTH, local)
-        stretch = labeled & (kind[owner] == BOUNDARY)
+    def _lengths(
+        self, ids, kind, segments: Segments, original, counts, local, region, gap
+    ) -> np.ndarray:
+        """4. each segment's length: a labeled `boundary`-like one is stretched, the others keep
+        1..all of their clips; the longest are shrunk to a common cap until all fit."""
+        config = self.config
+        u = self.draws.uniform(ids[segments.owner], LENGTH, local)
+        stretch = segments.labeled & STRETCHES[kind[segments.owner]]
         wanted = np.where(
             stretch, stretched_lengths(original, u, config.max_stretch), kept_lengths(original, u)
         )
-        length = fit_lengths(wanted, counts, region - (counts - 1) * gap)
+        return fit_lengths(wanted, counts, region - (counts - 1) * gap)
 
-        # 5. clips
+    def _clips(self, ids, segments: Segments, original, length, local) -> np.ndarray:
+        """5. which clips of its window each segment keeps: an ordered random subset (or an
+        even repetition when stretched), as positions inside the window."""
         element_segment = ragged.owners(original)
-        keys = draws.uniform(
-            ids[owner[element_segment]],
+        keys = self.draws.uniform(
+            ids[segments.owner[element_segment]],
             SUBSET,
             local[element_segment] * CLIP_INDEX_STRIDE + ragged.positions(original),
         )
-        picked = segment_clips(original, length, keys)  # positions inside each window
+        return segment_clips(original, length, keys)
 
-        # 6. order (a random slot per segment; labeled ones keep their order) and place
-        slot = ragged.ranks(owner, draws.uniform(ids[owner], ORDER, local), n)
+    def _placed(
+        self, ids, segments: Segments, picked, length, original, counts, local, region, gap
+    ) -> tuple[Segments, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """6. order (a random slot per segment; labeled ones keep the donor's order) and place
+        (the free clips spread uniformly over the gaps). Returns the segments in slot order
+        with their clips, lengths, original lengths and start clips in the host."""
+        owner, labeled, n = segments.owner, segments.labeled, len(ids)
+        slot = ragged.ranks(owner, self.draws.uniform(ids[owner], ORDER, local), n)
         starts = ragged.offsets_of(counts)[:-1]
         slot_is_negative = np.empty(len(owner), bool)
         slot_is_negative[starts[owner] + slot] = ~labeled
@@ -257,17 +285,23 @@ class Generator:
         by_slot[slot_is_negative] = np.flatnonzero(~labeled)
         clip_start = ragged.offsets_of(length)[:-1]
         picked = picked[ragged.ranges(clip_start[by_slot], length[by_slot])]
-        owner, window, first, similarity, labeled, source_row, original, length = (
-            a[by_slot]
-            for a in (owner, window, first, similarity, labeled, source_row, original, length)
-        )
+        segments, length, original = segments.take(by_slot), length[by_slot], original[by_slot]
         target = place_segments(
-            length, counts, region, gap, draws.uniform(ids[owner], PLACE, local)
+            length, counts, region, gap, self.draws.uniform(ids[segments.owner], PLACE, local)
         )
-        stop = target + length
+        return segments, picked, length, original, target
 
-        # 7. pastes, labels, components
-        pastes = self._segment_pastes(host, owner, source_row, first, picked, length, target, fade)
+    def _augmented_rows(
+        self, ids, kind, donor, host, fade, segments: Segments, picked, length, original, target
+    ) -> Rows:
+        """7. pastes (cross-faded where the kind fades), labels and the difficulty components."""
+        split, n = self.split, len(ids)
+        owner, labeled, window = segments.owner, segments.labeled, segments.window
+        stop = target + length
+        pastes = segment_pastes(
+            self.clips_of_row[host], owner, segments.source_row, segments.first, picked, length,
+            target, fade,
+        )  # fmt: skip
         clip_length = split.clip_length
         duration = split.durations[host]
         seconds = np.minimum(stop * clip_length, duration[owner].astype(np.float64))
@@ -275,6 +309,7 @@ class Generator:
         labeled_owner = owner[labeled]
         label_counts = np.bincount(labeled_owner, minlength=n)
         log_ratio = np.abs(np.log2(original[labeled] / length[labeled]))
+        similarity = segments.similarity
         components = component_matrix(
             n,
             length_ratio=ragged.group_sums(labeled_owner, seconds[labeled], n)
@@ -303,7 +338,7 @@ class Generator:
             negative_counts=np.bincount(owner[~labeled], minlength=n),
             negative_start=target[~labeled],
             negative_stop=stop[~labeled],
-            pastes=merge_pastes(self._host_pastes(host), pastes),
+            pastes=merge_pastes(host_pastes(host, self.clips_of_row[host]), pastes),
         )
         rows.components[:, COMPONENT_COLUMN["boundary_contrast"]] = boundary_contrast(
             rows, self.pool.sketches, self.sketch_start
@@ -315,8 +350,8 @@ class Generator:
         wrong spans (same-video, the reference's) or windows of the donor's nearest other
         queries (nearest-query); in `negative` rows, or in every augmented row when
         negatives_everywhere (same-video only)."""
+        carries = CARRIES_NEGATIVES[kind]
         if self.config.negatives == "same-video":
-            carries = kind == NEGATIVE
             if self.config.negatives_everywhere:
                 carries = kind != ORIGINAL
             return wrong_span_negatives(
@@ -324,7 +359,7 @@ class Generator:
             )
         return nearest_query_negatives(
             self.split, self.draws, self.config, self.neighbours, self.neighbour_similarity,
-            ids, donor, kind == NEGATIVE,
+            ids, donor, carries,
         )  # fmt: skip
 
     def _hosts(self, ids: np.ndarray, donor: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -343,42 +378,6 @@ class Generator:
                 pick = self.draws.integers(ids[i : i + 1], HOST_FALLBACK, len(others))[0]
                 host[i] = others[pick]
         return host
-
-    def _segment_pastes(
-        self,
-        host: np.ndarray,
-        owner: np.ndarray,
-        source_row: np.ndarray,
-        window_first: np.ndarray,
-        picked: np.ndarray,
-        length: np.ndarray,
-        target: np.ndarray,
-        fade: np.ndarray,
-    ) -> Pastes:
-        """One paste per segment; a faded one also covers fade/2 clips on either side (repeating
-        the segment's first and last clip), cut at the canvas edges."""
-        half = fade[owner] // 2
-        extended = length + 2 * half
-        element = ragged.owners(extended)
-        step = ragged.positions(extended)
-        inner = np.clip(step - half[element], 0, length[element] - 1)
-        clips = window_first[element] + picked[ragged.offsets_of(length)[:-1][element] + inner]
-        at = target[element] - half[element] + step
-        inside = (at >= 0) & (at < self.clips_of_row[host[owner[element]]])
-        fade_of = fade[owner]
-        alpha = np.ones(len(element), np.float32)
-        faded = fade_of > 0
-        soft = faded[element]
-        alpha[soft] = fade_alphas(extended[element][soft], fade_of[element][soft], step[soft])
-        return Pastes(
-            owner=owner,
-            video_row=source_row,
-            target_start=np.maximum(target - half, 0),  # only the canvas start cuts a paste's head
-            clip_counts=np.bincount(element[inside], minlength=len(owner)),
-            clips=clips[inside],
-            faded=faded,
-            alpha=alpha[inside],
-        )
 
     def table(self, rows: Rows) -> pa.Table:
         """The corpus columns of `rows` (all but difficulty, curriculum_bin and features)."""

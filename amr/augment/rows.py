@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from amr import ragged
+from amr.augment.boundary import fade_alphas
 from amr.corpus.schema import COMPONENTS
 
 COMPONENT_COLUMN = {name: i for i, name in enumerate(COMPONENTS)}
@@ -153,4 +154,56 @@ def take_rows(rows: Rows, which: np.ndarray) -> Rows:
         negative_start=negative_start,
         negative_stop=negative_stop,
         pastes=taken,
+    )
+
+
+def host_pastes(hosts: np.ndarray, clips: np.ndarray) -> Pastes:
+    """The identity paste of each row: the whole host video (split row `hosts[i]`, of
+    `clips[i]` clips)."""
+    n = len(hosts)
+    return Pastes(
+        owner=np.arange(n, dtype=np.int64),
+        video_row=hosts,
+        target_start=np.zeros(n, np.int64),
+        clip_counts=clips,
+        clips=ragged.positions(clips),
+        faded=np.zeros(n, bool),
+        alpha=np.ones(int(clips.sum()), np.float32),
+    )
+
+
+def segment_pastes(
+    host_clips: np.ndarray,
+    owner: np.ndarray,
+    source_row: np.ndarray,
+    window_first: np.ndarray,
+    picked: np.ndarray,
+    length: np.ndarray,
+    target: np.ndarray,
+    fade: np.ndarray,
+) -> Pastes:
+    """One paste per segment; a faded one also covers fade/2 clips on either side (repeating
+    the segment's first and last clip), cut at the canvas edges (`host_clips`: each batch
+    row's host length)."""
+    half = fade[owner] // 2
+    extended = length + 2 * half
+    element = ragged.owners(extended)
+    step = ragged.positions(extended)
+    inner = np.clip(step - half[element], 0, length[element] - 1)
+    clips = window_first[element] + picked[ragged.offsets_of(length)[:-1][element] + inner]
+    at = target[element] - half[element] + step
+    inside = (at >= 0) & (at < host_clips[owner[element]])
+    fade_of = fade[owner]
+    alpha = np.ones(len(element), np.float32)
+    faded = fade_of > 0
+    soft = faded[element]
+    alpha[soft] = fade_alphas(extended[element][soft], fade_of[element][soft], step[soft])
+    return Pastes(
+        owner=owner,
+        video_row=source_row,
+        target_start=np.maximum(target - half, 0),  # only the canvas start cuts a paste's head
+        clip_counts=np.bincount(element[inside], minlength=len(owner)),
+        clips=clips[inside],
+        faded=faded,
+        alpha=alpha[inside],
     )

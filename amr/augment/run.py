@@ -47,12 +47,12 @@ from amr.augment.sources import (
 )
 from amr.augment.workers import current_job, parallel_map
 from amr.console import track
+from amr.corpus.kinds import KINDS, augment_kind
 from amr.corpus.parts import PartInfo, part_writer
 from amr.corpus.recipe import compose_rows
 from amr.corpus.schema import (
     COMPONENTS,
     CORPUS_FORMAT_VERSION,
-    KINDS,
     MANIFEST,
     corpus_schema,
     features_to_arrow,
@@ -221,7 +221,8 @@ def make_generator(
     when None) and, for the negative op, every query's nearest neighbours (cached in the store
     under `split`'s name when given)."""
     pool = build_pool(store, set(index.vids), pool_path, workers, show_progress)
-    if "negative" in config.ops and config.negatives == "nearest-query":
+    carrying = any(augment_kind(name).carries_negatives for name in config.ops)
+    if carrying and config.negatives == "nearest-query":
         neighbours, similarity = split_neighbours(store, index, config, show_progress, split)
     else:
         neighbours = np.full((len(index), 0), -1, dtype=np.int64)

@@ -9,7 +9,8 @@ import pyarrow as pa
 from amr import ragged
 from amr.augment.rows import Pastes, Rows, take_rows
 from amr.augment.sources import SplitIndex
-from amr.corpus.schema import COMPONENTS, KINDS, PASTE_TYPE, corpus_schema
+from amr.corpus.kinds import KINDS
+from amr.corpus.schema import COMPONENTS, PASTE_TYPE, corpus_schema
 
 ORIGINAL = KINDS.index("original")
 

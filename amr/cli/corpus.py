@@ -37,6 +37,7 @@ from amr.cli.options import (
 from amr.console import stderr_console
 from amr.corpus import Corpus, CorpusSummary, run_sql, summarize_corpus, verify
 from amr.corpus.inspect import bar
+from amr.corpus.kinds import AUGMENT_KINDS
 from amr.datasets import (
     Store,
 )
@@ -60,8 +61,9 @@ from amr.errors import AmrError
     "--kinds",
     default=",".join(OPS),
     show_default=True,
-    help="Kinds of augmented rows (the operators that make them), cycled over each donor's "
-    "samples; the corpus's `kind` column and `amr train cold-start --kinds` use the same names.",
+    help="Kinds of augmented rows, cycled over each donor's samples: "
+    + "; ".join(f"{kind.name}: {kind.help}" for kind in AUGMENT_KINDS)
+    + ". The corpus's `kind` column and `amr train cold-start --kinds` use the same names.",
 )
 @click.option("--ops", hidden=True, default=None, help="The old spelling of --kinds (refused).")
 @click.option(

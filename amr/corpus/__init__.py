@@ -2,7 +2,8 @@
 
 A corpus is a directory of `part-*.parquet` files and a `manifest.json` that any Parquet reader
 can open. Augmentation writes it, training and experiments read it; neither reaches into the
-other. `schema` says what a row is, `parts` how part files are written and listed, `reader`
+other. `kinds` declares the row kinds, `schema` says what a row is, `parts` how part files are
+written and listed, `reader`
 opens a corpus, `recipe` replays how a row's features were composed, `verify` and `inspect`
 check and describe one, `card` writes its README.
 
@@ -11,11 +12,11 @@ check and describe one, `card` writes its README.
 """
 
 from amr.corpus.inspect import CorpusSummary, run_sql, summarize_corpus
+from amr.corpus.kinds import AUGMENT_KINDS, KINDS, AugmentKind
 from amr.corpus.parts import PartInfo
 from amr.corpus.reader import Corpus
 from amr.corpus.schema import (
     COMPONENTS,
-    KINDS,
     MANIFEST,
     corpus_schema,
     features_from_arrow,
@@ -24,9 +25,11 @@ from amr.corpus.schema import (
 from amr.corpus.verify import VerifyReport, verify
 
 __all__ = [
+    "AUGMENT_KINDS",
     "COMPONENTS",
     "KINDS",
     "MANIFEST",
+    "AugmentKind",
     "Corpus",
     "CorpusSummary",
     "PartInfo",

@@ -34,7 +34,6 @@ CORPUS_FORMAT_VERSION = 3  # 2: part checksums name their algorithm; 3: `feature
 READABLE_FORMAT_VERSIONS = (2, 3)
 MANIFEST = "manifest.json"
 PART_NAME = re.compile(r"part-(\d{5})\.parquet")
-KINDS = ("original", "splice", "boundary", "negative")
 # Named difficulty components (a float32 column each), with the direction in which each makes a
 # sample harder.
 COMPONENTS = {

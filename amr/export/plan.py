@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amr.corpus.kinds import AUGMENTED
 from amr.corpus.reader import Corpus
-from amr.corpus.schema import KINDS, MANIFEST
+from amr.corpus.schema import MANIFEST
 from amr.datasets.store import META_FILE, Store
 from amr.errors import AmrError
 from amr.fileio import check_output_dir, settle_retired, write_json
@@ -20,7 +21,7 @@ EXPORT_FILE = "export.json"
 RUN_FILE = "run.json"  # in the staging directory: what a --resume must match
 ROWS = {
     "all": None,  # every kind
-    "augmented": set(KINDS) - {"original"},
+    "augmented": set(AUGMENTED),
     "real": {"original"},
 }
 

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from amr.corpus.kinds import AUGMENTED
 from amr.corpus.reader import Corpus
-from amr.corpus.schema import KINDS
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.train.checkpoint import (
@@ -46,7 +46,7 @@ from amr.train.model import MomentDETR
 from amr.train.rundir import RunOptions
 from amr.train.spec import RunSpec, Stage
 
-AUGMENTED_KINDS = frozenset(k for k in KINDS if k != "original")
+AUGMENTED_KINDS = frozenset(AUGMENTED)
 
 
 def _fresh_model(spec: RunSpec, device: torch.device, fresh: bool) -> tuple[MomentDETR, nn.Module]:
