@@ -13,12 +13,10 @@ import contextlib
 import json
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -44,6 +42,7 @@ from amr.train.rundir import (
     tensorboard,
 )
 from amr.train.spec import RunSpec, Stage
+from amr.train.steps import batch_sizes, position, step_limits
 from amr.train.validation import SHOWN_METRIC, Validation, best_value, epochs_since_best
 from amr.writer_lock import exclusive_output
 
@@ -77,11 +76,149 @@ def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
         return _train(stage, spec, options, ranks)
 
 
+@dataclass
+class _Run:
+    """A run in training: what every epoch reads, and what the epochs change."""
+
+    spec: RunSpec
+    source: RowSource
+    ranks: Ranks
+    model: MomentDETR
+    trained: torch.nn.Module  # the model as trained (DDP-wrapped across ranks)
+    criterion: torch.nn.Module
+    optimizer: Any
+    scheduler: Any
+    pacing: Any
+    into: Path  # the run directory being written (beside `out` while it replaces a run)
+    machine: str
+    validation: Validation | None
+    board: Any
+    step: int = 0
+    best: float | None = None
+    history: list[float | None] = field(default_factory=list)  # the chosen val metric
+    metrics: dict[str, Any] = field(default_factory=dict)  # the last validation's
+    seen: int = 0  # this process's samples, for its throughput
+
+    def plan_of(self, epoch: int, rank: int | None = None) -> EpochPlan:
+        config, ranks = self.spec.train, self.ranks
+        return plan_epoch(
+            self.source.eligible_at(epoch), epoch, config.seed, self.pacing,
+            self.source.config.window_rows, ranks.rank if rank is None else rank, ranks.world,
+        )  # fmt: skip
+
+    def batch_sizes_of(self, epoch: int) -> list[int]:
+        """Samples (all ranks together) of each step of an epoch. Every rank takes the same
+        number of steps: the fewest any rank's windows give."""
+        ranks = self.ranks
+        per_rank = [batch_sizes(self.plan_of(epoch, r), self.source) for r in range(ranks.world)]
+        return [sum(sizes) for sizes in zip(*per_rank, strict=False)]
+
+    def save(self, name: str, cursor: tuple[int, int]) -> None:
+        spec = self.spec
+        body = checkpoint_body(
+            spec.stage, json.dumps(spec.to_json()), self.model, self.optimizer, self.scheduler,
+            cursor, self.step, self.best,
+        )  # fmt: skip
+        save_checkpoint(self.into / name, body)
+
+
+@dataclass
+class _Epoch:
+    """What an epoch's steps leave for its end."""
+
+    epoch: int
+    plan: EpochPlan
+    started: float
+    resumed_at: int  # batches trained before a resume inside this epoch
+    done: int  # batches trained, those included
+    seen: int  # samples, those included
+    resumed_seen: int
+    totals: dict[str, torch.Tensor]  # loss sums over the batches this process trained
+
+
+def train_one_epoch(
+    run: _Run, epoch: int, first: int, limit: int, stop: StopRequest, progress: Progress, task
+) -> _Epoch:
+    """The epoch's batches from batch `first` up to `limit`; a stop request saves last.pt at
+    the batch and stops."""
+    config, source, ranks = run.spec.train, run.source, run.ranks
+    plan = run.plan_of(epoch)
+    done = first
+    # A run resumed inside this epoch trained its first batches before it stopped: they
+    # count in the epoch's samples (real-repeat matches stage 1's samples).
+    result = _Epoch(epoch, plan, time.perf_counter(), first, first, 0, 0, {})
+    result.seen = result.resumed_seen = sum(batch_sizes(plan, source)[:done]) if done else 0
+    run.trained.train()
+    start = position(plan, source, done)
+    for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
+        if done >= limit:
+            break
+        terms = train_step(
+            run.trained, run.criterion, run.optimizer, batch, ranks.device, config.grad_clip
+        )
+        for name, value in terms.items():
+            result.totals[name] = result.totals.get(name, 0) + value
+        done, run.step = done + 1, run.step + 1
+        result.done = done
+        result.seen += len(batch["qid"])
+        progress.advance(task)
+        if run.step % 10 == 0:  # reading the loss waits for the device: not every step
+            progress.update(
+                task, description=_describe(epoch, config, run.step, terms, run.metrics)
+            )
+        if ranks.main and config.checkpoint_every and run.step % config.checkpoint_every == 0:
+            run.save(LAST, (epoch, done))
+        if stop.signal:
+            run.save(LAST, (epoch, done))
+            raise _interrupted(stop.signal, run.into, epoch, done)
+    return result
+
+
+def end_of_epoch(run: _Run, result: _Epoch, progress: Progress, task) -> None:
+    """The learning-rate schedule's step, then on rank 0: the metrics line, validation,
+    best.pt when it improved, TensorBoard and last.pt."""
+    config, ranks, epoch = run.spec.train, run.ranks, result.epoch
+    with warnings.catch_warnings():  # a run resumed at an epoch's end steps no batch
+        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+        run.scheduler.step()
+    seen, resumed_seen = ranks.total(result.seen), ranks.total(result.resumed_seen)
+    run.seen += seen - resumed_seen
+    seconds = time.perf_counter() - result.started
+    if not ranks.main:
+        return
+    trained = max(result.done - result.resumed_at, 1)
+    line: dict[str, Any] = {
+        "epoch": epoch,
+        "steps": run.step,
+        "samples": seen,
+        "pool_groups": result.plan.pool_groups,
+        "seconds": round(seconds, 3),
+        "samples_per_second": round((seen - resumed_seen) / max(seconds, 1e-9), 1),
+        "loss": {k: round(float(v) / trained, 5) for k, v in result.totals.items()},
+        "machine": run.machine,
+    }
+    if run.validation is not None:
+        run.metrics = run.validation.run(run.model, ranks.device)
+        line["val"] = run.metrics
+        chosen = _chosen(run.metrics)
+        run.history.append(chosen)
+        if chosen is not None and (run.best is None or chosen > run.best):
+            run.best = chosen
+            run.save(BEST, (epoch + 1, 0))
+    append_metrics(run.into, line)
+    if run.board is not None:
+        for name, value in {**line["loss"], **line.get("val", {})}.items():
+            if value is not None:
+                run.board.add_scalar(name, value, epoch + 1)
+        run.board.flush()
+    run.save(LAST, (epoch + 1, 0))
+    progress.update(task, description=_describe(epoch, config, run.step, {}, run.metrics))
+
+
 def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> RunSummary:
     source = stage.rows(spec, loader_config(spec))
     config, out = spec.train, options.out
     spec_json = spec.to_json()
-    machine = describe_machine(ranks.device)
     torch.manual_seed(config.seed)
     model, criterion = stage.build(spec, ranks.device, not options.resume)
     optimizer = torch.optim.AdamW(
@@ -101,123 +238,42 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
         if ranks.main:
             start_run_dir(into, spec_json)
     ranks.barrier()
-    trained = ranks.wrap(model)
-    pacing = config.pacing_schedule() if stage.paced else None
-
-    def plan_of(epoch: int, rank: int = ranks.rank) -> EpochPlan:
-        return plan_epoch(
-            source.eligible_at(epoch), epoch, config.seed, pacing, source.config.window_rows,
-            rank, ranks.world,
-        )  # fmt: skip
-
-    def batch_sizes_of(epoch: int) -> list[int]:
-        """Samples (all ranks together) of each step of an epoch. Every rank takes the same
-        number of steps: the fewest any rank's windows give."""
-        per_rank = [batch_sizes(plan_of(epoch, r), source) for r in range(ranks.world)]
-        return [sum(sizes) for sizes in zip(*per_rank, strict=False)]
-
-    def save(name: str, cursor: tuple[int, int]) -> None:
-        body = checkpoint_body(
-            spec.stage, json.dumps(spec_json), model, optimizer, scheduler, cursor, step, best
-        )
-        save_checkpoint(into / name, body)
-
-    board = tensorboard(into) if ranks.main else None
-    metrics: dict[str, Any] = {}
     earlier = read_metrics(into) if options.resume else []
-    history = [_chosen(line.get("val", {})) for line in earlier]
+    run = _Run(
+        spec, source, ranks, model, ranks.wrap(model), criterion, optimizer, scheduler,
+        config.pacing_schedule() if stage.paced else None, into, describe_machine(ranks.device),
+        validation, tensorboard(into) if ranks.main else None, step, best,
+        [_chosen(line.get("val", {})) for line in earlier],
+    )  # fmt: skip
     if ranks.main:
-        _warn_if_machine_changed(into, earlier, machine)
+        _warn_if_machine_changed(into, earlier, run.machine)
     trained_epochs = cursor[0]
-    seen, started = 0, time.perf_counter()
-    limits = step_limits(config, batch_sizes_of)
-    if _plateaued(config, history):  # a resumed run that had stopped on its plateau
+    started = time.perf_counter()
+    limits = step_limits(config, run.batch_sizes_of)
+    if _plateaued(config, run.history):  # a resumed run that had stopped on its plateau
         limits = limits[: cursor[0]]
     progress = _progress(options.show_progress and ranks.main)
-    task = progress.add_task(spec.stage, total=sum(limits), completed=step)
+    task = progress.add_task(spec.stage, total=sum(limits), completed=run.step)
     with StopRequest(enabled=ranks.world == 1) as stop, progress:
         for epoch in range(cursor[0], len(limits)):
-            plan, limit = plan_of(epoch), limits[epoch]
-            done = resumed_at = cursor[1] if epoch == cursor[0] else 0
-            totals: dict[str, torch.Tensor] = {}
-            # A run resumed inside this epoch trained its first batches before it stopped:
-            # they count in the epoch's samples (real-repeat matches stage 1's samples).
-            epoch_started = time.perf_counter()
-            epoch_seen = sum(batch_sizes(plan, source)[:done]) if done else 0
-            resumed_seen = epoch_seen
-            trained.train()
-            start = position(plan, source, done)
-            for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
-                if done >= limit:
-                    break
-                terms = train_step(
-                    trained, criterion, optimizer, batch, ranks.device, config.grad_clip
-                )
-                for name, value in terms.items():
-                    totals[name] = totals.get(name, 0) + value
-                done, step = done + 1, step + 1
-                epoch_seen += len(batch["qid"])
-                progress.advance(task)
-                if step % 10 == 0:  # reading the loss waits for the device: not every step
-                    shown = _describe(epoch, config, step, terms, metrics)
-                    progress.update(task, description=shown)
-                if ranks.main and config.checkpoint_every and step % config.checkpoint_every == 0:
-                    save(LAST, (epoch, done))
-                if stop.signal:
-                    save(LAST, (epoch, done))
-                    raise _interrupted(stop.signal, into, epoch, done)
-            with warnings.catch_warnings():  # a run resumed at an epoch's end steps no batch
-                warnings.filterwarnings(
-                    "ignore", "Detected call of `lr_scheduler.step", UserWarning
-                )
-                scheduler.step()
-            epoch_seen, resumed_seen = ranks.total(epoch_seen), ranks.total(resumed_seen)
-            seen += epoch_seen - resumed_seen  # this process's samples, for its throughput
-            seconds = time.perf_counter() - epoch_started
-            if ranks.main:
-                line: dict[str, Any] = {
-                    "epoch": epoch,
-                    "steps": step,
-                    "samples": epoch_seen,
-                    "pool_groups": plan.pool_groups,
-                    "seconds": round(seconds, 3),
-                    "samples_per_second": round(
-                        (epoch_seen - resumed_seen) / max(seconds, 1e-9), 1
-                    ),
-                    "loss": {  # the mean over the batches this process trained
-                        k: round(float(v) / max(done - resumed_at, 1), 5) for k, v in totals.items()
-                    },
-                    "machine": machine,
-                }
-                if validation is not None:
-                    metrics = validation.run(model, ranks.device)
-                    line["val"] = metrics
-                    chosen = _chosen(metrics)
-                    history.append(chosen)
-                    if chosen is not None and (best is None or chosen > best):
-                        best = chosen
-                        save(BEST, (epoch + 1, 0))
-                append_metrics(into, line)
-                if board is not None:
-                    for name, value in {**line["loss"], **line.get("val", {})}.items():
-                        if value is not None:
-                            board.add_scalar(name, value, epoch + 1)
-                    board.flush()
-                save(LAST, (epoch + 1, 0))
-                progress.update(task, description=_describe(epoch, config, step, {}, metrics))
+            first = cursor[1] if epoch == cursor[0] else 0
+            result = train_one_epoch(run, epoch, first, limits[epoch], stop, progress, task)
+            end_of_epoch(run, result, progress, task)
             trained_epochs = epoch + 1
             if stop.signal:  # arrived during validation: last.pt already holds the epoch
                 raise _interrupted(stop.signal, into, epoch + 1, 0)
-            plateau = _plateaued(config, history)
+            plateau = _plateaued(config, run.history)
             if ranks.total(int(plateau and ranks.main)):  # rank 0 decides; every rank stops
                 break
     elapsed = time.perf_counter() - started
-    if board is not None:
-        board.close()
+    if run.board is not None:
+        run.board.close()
     if ranks.main:
         finish_run_dir(into, out)
     ranks.barrier()
-    return RunSummary(out, trained_epochs, step, best, metrics, seen / max(elapsed, 1e-9))
+    return RunSummary(
+        out, trained_epochs, run.step, run.best, run.metrics, run.seen / max(elapsed, 1e-9)
+    )
 
 
 def _interrupted(signal_name: str, into: Path, epoch: int, done: int) -> Interrupted:
@@ -274,46 +330,6 @@ def train_step(
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     return {"total": total.detach(), **terms}
-
-
-def step_limits(config: TrainConfig, batch_sizes_of: Callable[[int], list[int]]) -> list[int]:
-    """Steps of each epoch the run trains: all of them, or, with max_samples, up to the step
-    whose batch reaches it (the run then ends in that epoch). A pure function of the plans,
-    so every rank, and a resumed run, agree."""
-    limits, seen = [], 0
-    for epoch in range(config.epochs):
-        sizes = batch_sizes_of(epoch)
-        if config.max_samples is not None and seen + sum(sizes) >= config.max_samples:
-            reached = np.cumsum(sizes) + seen >= config.max_samples
-            limits.append(int(np.argmax(reached)) + 1)
-            break
-        limits.append(len(sizes))
-        seen += sum(sizes)
-    return limits
-
-
-def window_batch_sizes(plan: EpochPlan, source: RowSource) -> list[list[int]]:
-    """Samples of each batch of each window of an epoch's plan (windows are batched
-    separately, so a window's last batch may be short)."""
-    eligible, size = source.eligible_at(plan.epoch), source.config.batch_size
-    windows = []
-    for groups in plan.windows:
-        rows = int(eligible[groups].sum())
-        windows.append([size] * (rows // size) + ([rows % size] if rows % size else []))
-    return windows
-
-
-def batch_sizes(plan: EpochPlan, source: RowSource) -> list[int]:
-    return [size for window in window_batch_sizes(plan, source) for size in window]
-
-
-def position(plan: EpochPlan, source: RowSource, done: int) -> tuple[int, int]:
-    """(window, batch) after `done` batches of an epoch's plan."""
-    for window, sizes in enumerate(window_batch_sizes(plan, source)):
-        if done < len(sizes):
-            return window, done
-        done -= len(sizes)
-    return len(plan.windows), 0
 
 
 def _resume(
