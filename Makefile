@@ -36,13 +36,13 @@ demo: $(VENV)/.installed
 	$(BIN)/amr datasets info --store $(DEMO)/store
 	$(BIN)/amr augment --store $(DEMO)/store --split train --out $(DEMO)/corpus --seed 0 --overwrite
 	$(BIN)/amr inspect --corpus $(DEMO)/corpus
-	$(BIN)/amr show --corpus $(DEMO)/corpus --where "sample_id IN (SELECT min(sample_id) FROM corpus GROUP BY kind) ORDER BY sample_id" --out $(DEMO)/samples.png
+	$(BIN)/amr show --corpus $(DEMO)/corpus --where "sample_id IN (SELECT min(sample_id) FROM corpus GROUP BY kind) ORDER BY sample_id" --out $(DEMO)/samples.png --overwrite
 	$(BIN)/amr train baseline --store $(DEMO)/store --split train --out $(DEMO)/baseline --config configs/demo-baseline.json --overwrite
 	$(BIN)/amr train cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/cold-start --config configs/demo.json --overwrite
 	$(BIN)/amr train distill --init $(DEMO)/cold-start --corpus $(DEMO)/corpus --store $(DEMO)/store --out $(DEMO)/distill --config configs/demo-distill.json --overwrite
 	for run in baseline cold-start distill; do $(BIN)/amr predict --checkpoint $(DEMO)/$$run --store $(DEMO)/store --split test --out $(DEMO)/$$run/test_preds.jsonl || exit 1; done
 	$(BIN)/amr eval --store $(DEMO)/store --split test --predictions $(DEMO)/baseline/test_preds.jsonl --predictions $(DEMO)/cold-start/test_preds.jsonl --predictions $(DEMO)/distill/test_preds.jsonl
-	$(BIN)/amr show --store $(DEMO)/store --split test --qid 936 --qid 937 --qid 938 --predictions $(DEMO)/baseline/test_preds.jsonl --predictions $(DEMO)/cold-start/test_preds.jsonl --predictions $(DEMO)/distill/test_preds.jsonl --out $(DEMO)/predictions.png
+	$(BIN)/amr show --store $(DEMO)/store --split test --qid 936 --qid 937 --qid 938 --predictions $(DEMO)/baseline/test_preds.jsonl --predictions $(DEMO)/cold-start/test_preds.jsonl --predictions $(DEMO)/distill/test_preds.jsonl --out $(DEMO)/predictions.png --overwrite
 	$(BIN)/amr corpus export --corpus $(DEMO)/corpus --store $(DEMO)/store --format moment-detr --out $(DEMO)/export --overwrite
 
 # pytest exits 5 when it collects no test; that is reported, not hidden, by the summary line.
