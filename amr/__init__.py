@@ -5,19 +5,13 @@ Offline feature-level augmentation into a shareable Parquet corpus, and two-stag
 `amr.Predictor` predicts with a trained checkpoint (torch is imported when it is first used).
 """
 
-from typing import Any
-
 from amr.errors import AmrError
+from amr.lazy import lazy_exports
 
 __version__ = "0.1.0"
 __all__ = ["AmrError", "Moment", "Prediction", "Predictor", "__version__"]
 
-_LAZY = {"Predictor", "Prediction", "Moment"}  # amr.predict.predictor: needs torch
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from amr.predict import predictor
-
-        return getattr(predictor, name)
-    raise AttributeError(f"module 'amr' has no attribute {name!r}")
+# amr.predict.predictor needs torch: it loads on first use
+__getattr__ = lazy_exports(
+    "amr", {name: "amr.predict.predictor" for name in ("Moment", "Prediction", "Predictor")}
+)

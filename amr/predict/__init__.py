@@ -11,8 +11,7 @@ Names are loaded on first use (they need torch).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from amr.lazy import lazy_exports
 
 _EXPORTS = {
     "Moment": "predictor",
@@ -23,8 +22,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'amr.predict' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"amr.predict.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports("amr.predict", _EXPORTS)

@@ -16,8 +16,7 @@ Names are loaded on first use, so `import amr.train.config` does not import torc
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from amr.lazy import lazy_exports
 
 _EXPORTS = {
     "Criterion": "losses",
@@ -44,8 +43,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'amr.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"amr.train.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports("amr.train", _EXPORTS)
