@@ -163,7 +163,16 @@ def replacement_dir(out: Path) -> Path:
     """Where output that replaces `out` is built (beside it, so the swap is one rename): the
     old output stays whole until the new one is complete."""
     out = Path(out)
-    return out.parent / f".{out.name}.replacing"
+    return out.parent / f".{out.name}{_REPLACING}"
+
+
+def is_replacement_dir(path: Path) -> bool:
+    """Whether `path` is a `replacement_dir` (output built beside the one it replaces)."""
+    path = Path(path)
+    return path.name.startswith(".") and path.name.endswith(_REPLACING)
+
+
+_REPLACING = ".replacing"
 
 
 def _retired_prefix(name: str) -> str:
@@ -192,11 +201,18 @@ def check_output_file(path: Path, ours: Callable[[Path], bool], overwrite: bool,
     path = Path(path)
     if path.is_dir():
         raise AmrError(f"{path}: is a directory; --out takes a file")
-    above = next(p for p in (path.parent.absolute(), *path.parent.absolute().parents) if p.exists())
+    above = existing_ancestor(path.parent)
     if not above.is_dir():
         raise AmrError(f"{path}: {above} is a file, not a directory")
     if path.exists() and not overwrite and not ours(path):
         raise AmrError(f"{path}: exists and is not {what}; pass --overwrite to replace it")
+
+
+def existing_ancestor(path: Path) -> Path:
+    """`path` or the nearest directory above it that exists: where a write to `path` would
+    land, and what to name when it cannot (a file where a directory should be, a full disk)."""
+    path = Path(path).absolute()
+    return next(p for p in (path, *path.parents) if p.exists())
 
 
 def first_json_line(path: Path, limit: int = 1 << 20) -> Any:

@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from amr.errors import AmrError
+from amr.fileio import existing_ancestor
 
 F = TypeVar("F", bound=Callable[..., Any])
-# The locks this process holds, by lock file: a command whose steps are commands of their own
-# (features extract imports a store) takes its output's lock once, not once per step.
-_HELD: dict[Path, int] = {}
 
 
 def lock_path(out: Path, role: str = "") -> Path:
@@ -35,37 +33,32 @@ def lock_path(out: Path, role: str = "") -> Path:
 
 @contextlib.contextmanager
 def exclusive_output(out: str | Path, role: str = "") -> Iterator[None]:
-    """Hold `out`'s writer lock (`role` names a lock of its own, e.g. one shard's parts)."""
+    """Hold `out`'s writer lock (`role` names a lock of its own, e.g. one shard's parts).
+
+    Re-entrant within a process: a command whose steps are commands of their own (features
+    extract imports a store) takes its output's lock once, and the inner steps find it theirs
+    (the lock file names the holding process)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise AmrError(f"{out}: is a file; --out takes a directory")
     path = lock_path(out, role)
-    key = path.resolve()
-    if key in _HELD:
-        _HELD[key] += 1
-        try:
-            yield
-        finally:
-            _HELD[key] -= 1
+    fd = _acquire(out, path)
+    if fd is None:  # this process holds it already
+        yield
         return
-    _HELD[key] = 1
-    try:
-        fd = _acquire(out, path)
-    except BaseException:
-        del _HELD[key]
-        raise
     try:
         yield
     finally:
-        del _HELD[key]
         with contextlib.suppress(OSError):  # removed while held, so no one can lock it after
             os.unlink(path)
         os.close(fd)  # releases the lock
 
 
-def _acquire(out: Path, path: Path) -> int:
-    """The locked file's descriptor. A lock file its holder removed on finishing is not the
-    one at `path` any more: locking it would lock nothing, so open again."""
+def _acquire(out: Path, path: Path) -> int | None:
+    """The locked file's descriptor, or None when this process holds the lock already. A lock
+    file its holder removed on finishing is not the one at `path` any more: locking it would
+    lock nothing, so open again."""
+    me = f"process {os.getpid()} "
     while True:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +70,8 @@ def _acquire(out: Path, path: Path) -> int:
         except BlockingIOError:
             holder = os.pread(fd, 1024, 0).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
+            if holder.startswith(me):
+                return None
             raise AmrError(
                 f"{out}: {holder} is writing it; wait for it to finish, or use another --out"
             ) from None
@@ -87,16 +82,16 @@ def _acquire(out: Path, path: Path) -> int:
         if same:
             command = " ".join(["amr", *sys.argv[1:]]) if sys.argv[1:] else "amr"
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"process {os.getpid()} ({command[:300]})".encode(), 0)
+            os.pwrite(fd, f"{me}({command[:300]})".encode(), 0)
             return fd
         os.close(fd)
 
 
 def _why(directory: Path, error: OSError) -> str:
     """The reason in words: a file where a directory should be reads better than EEXIST."""
-    for above in (directory, *directory.parents):
-        if above.exists():
-            return error.strerror if above.is_dir() else f"{above} is a file, not a directory"
+    above = existing_ancestor(directory)
+    if not above.is_dir():
+        return f"{above} is a file, not a directory"
     return error.strerror or str(error)
 
 

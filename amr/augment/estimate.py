@@ -15,6 +15,7 @@ from amr.augment.config import AugmentConfig
 from amr.augment.sources import SplitIndex
 from amr.datasets.store import Store
 from amr.errors import AmrError
+from amr.fileio import existing_ancestor
 
 # Beyond the features, a row's labels, recipe and Parquet overhead (the demo corpus: ~500 B).
 ROW_BYTES = 600
@@ -43,7 +44,7 @@ def estimate(store: Store, index: SplitIndex, config: AugmentConfig, shards: int
 def check_room(size: CorpusSize, out: Path, already: int = 0) -> None:
     """Refuse a corpus the free space at `out` (after the `already` written bytes a resumed run
     keeps) or this machine's memory cannot hold."""
-    where = next(p for p in (Path(out).absolute(), *Path(out).absolute().parents) if p.exists())
+    where = existing_ancestor(out)
     free = shutil.disk_usage(where).free
     needed = size.disk_bytes - already
     if needed > free:

@@ -24,6 +24,7 @@ from amr.console import stderr_console
 from amr.datasets.store import Store
 from amr.device import Ranks, autocast, describe_machine, joined
 from amr.errors import AmrError, Interrupted
+from amr.fileio import is_replacement_dir
 from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, save_checkpoint
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
@@ -278,9 +279,7 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
 
 def _interrupted(signal_name: str, into: Path, epoch: int, done: int) -> Interrupted:
     where = f"after batch {done} of epoch {epoch + 1}" if done else f"after epoch {epoch}"
-    replacing = " (the replacement; the earlier run is untouched)" * into.name.endswith(
-        ".replacing"
-    )
+    replacing = " (the replacement; the earlier run is untouched)" * is_replacement_dir(into)
     return Interrupted(
         f"{signal_name}: saved {into / LAST}{replacing} {where}; continue with --resume "
         "(the same command)"

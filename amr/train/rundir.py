@@ -14,6 +14,7 @@ from amr.errors import AmrError
 from amr.fileio import (
     atomic_path,
     check_output_dir,
+    is_replacement_dir,
     replacement_dir,
     settle_retired,
     swap_into_place,
@@ -53,7 +54,7 @@ def new_run_dir(out: Path, overwrite: bool) -> Path:
 
 def start_run_dir(into: Path, spec_json: dict[str, Any]) -> None:
     """A fresh run directory holding config.json (a replacement cut short starts over)."""
-    if into.name.endswith(".replacing") and into.exists():
+    if is_replacement_dir(into) and into.exists():
         shutil.rmtree(into)
     into.mkdir(parents=True, exist_ok=True)
     write_json(into / CONFIG, spec_json)
