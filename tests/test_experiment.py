@@ -361,13 +361,14 @@ def test_a_stage1_retraining_for_its_weights_keeps_its_record_until_it_finishes(
     shutil.rmtree(evidence / "fraction-1" / "seed-0" / "no-disc")  # needs stage 1's weights
     lost = ExperimentConfig(**{**config.__dict__, "out": tmp_path / "exp",
                                "restore_from": evidence})  # fmt: skip
-    real_cold_start = stages.cold_start
+    real_start = stages.start
 
-    def cut_after_training(*args, **kwargs):  # the session ends before the run is recorded
-        real_cold_start(*args, **kwargs)
-        raise KeyboardInterrupt
+    def cut_after_training(spec, *args, **kwargs):  # the session ends before it is recorded
+        real_start(spec, *args, **kwargs)
+        if spec.stage == "cold-start":
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(stages, "cold_start", cut_after_training)
+    monkeypatch.setattr(stages, "start", cut_after_training)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(lost)
     seed0 = lost.out / "fraction-1" / "seed-0"

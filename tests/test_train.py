@@ -239,9 +239,22 @@ def test_resume_needs_only_the_run_directory(
     result = runner.invoke(cli, [*resume, "--lr", "1e-3"])
     assert result.exit_code == 1
     assert "different train.lr: the run has 0.0005, this command 0.001" in result.output
-    result = runner.invoke(cli, resume)  # the store, corpus, kinds and settings: the run's
+    result = runner.invoke(cli, ["train", "baseline", "--out", str(tmp_path / "cut"), "--resume"])
+    assert result.exit_code == 1 and "different stage: the run has 'cold-start'" in result.output
+    # options given again are checked, not layered: the same ones are welcome
+    same = [*resume, "--kinds", "boundary,splice", "--store", str(small_store)]
+    result = runner.invoke(cli, same)  # the store, corpus, kinds and settings: the run's
     assert result.exit_code == 0, result.output
     assert _same_weights(tmp_path / "whole", tmp_path / "cut")
+
+    # the library call: the directory is enough
+    from amr.train import resume as resume_run
+
+    monkeypatch.setattr(engine_module, "train_step", _sigint_at(2))
+    assert runner.invoke(cli, [*start, "--out", str(tmp_path / "lib")]).exit_code == 130
+    monkeypatch.setattr(engine_module, "train_step", real_step)
+    summary = resume_run(tmp_path / "lib", show_progress=False)
+    assert summary.out == tmp_path / "lib" and _same_weights(tmp_path / "whole", tmp_path / "lib")
     result = runner.invoke(cli, ["train", "cold-start", "--out", str(tmp_path / "new")])
     assert result.exit_code == 2 and "Missing option '--corpus'" in result.output
 

@@ -1,6 +1,7 @@
-"""`amr train baseline|cold-start|distill` and `amr predict`. Each training command layers its
-settings (the stage's defaults < `--config` JSON < flags, amr.train.config.run_settings) and
-runs its stage (amr.train.stages); the ablation flags come from amr.train.ablations."""
+"""`amr train baseline|cold-start|distill` and `amr predict`. A new run layers its settings
+(the stage's defaults < `--config` JSON < flags, amr.train.config.run_settings), builds its
+stage's spec and starts it; `--resume` is amr.train.resume(out), the options given only
+checked against the run's. The ablation flags come from amr.train.ablations."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from amr.cli.options import AmrGroup, Output, device_option, output_options, sto
 from amr.eval.submission import is_submission, write_submission
 from amr.fileio import check_output_file
 from amr.train.ablations import ablation_settings, ablations_for
-from amr.train.config import ACTIVE_FFN, DISC_NEGATIVES, MATCHINGS, run_settings
+from amr.train.config import (
+    ACTIVE_FFN,
+    DISC_NEGATIVES,
+    MATCHINGS,
+    run_settings,
+    stated_settings,
+)
 from amr.train.curriculum import PACINGS
 
 
@@ -130,52 +137,50 @@ def _choice(flag: str, choices: tuple[str, ...], help: str):
     )
 
 
-def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=None, saved=None):
-    """The command's settings: the stage's defaults < the resumed run's own < --config <
-    flags, then the ablations."""
+def _settings(config_file, stage: str, flags: dict, ablations=(), distill_flags=None):
+    """A new run's settings: the stage's defaults < --config < flags, then the ablations."""
     from amr.train.stages import STAGES  # torch loads only when a command trains
 
+    train_flags, distill_flags = _with_ablations(flags, ablations, distill_flags)
+    return run_settings(config_file, STAGES[stage].train_defaults, train_flags, distill_flags)
+
+
+def _with_ablations(flags: dict, ablations, distill_flags):
     train_flags = {**flags, **ablation_settings(ablations, "train")}
     if distill_flags is not None:
         distill_flags = {**distill_flags, **ablation_settings(ablations, "distill")}
-    return run_settings(
-        config_file, STAGES[stage].train_defaults, train_flags, distill_flags, saved
-    )
+    return train_flags, distill_flags
 
 
-# option name -> the config.json field a resumed run takes it from
-RESUMED_PATHS = {"store_path": "store", "corpus": "corpus", "init": "init", "split": "split"}
+def _resume(out: Path, stage: str, output: Output, config_file, flags, ablations=(),
+            distill_flags=None, **paths):  # fmt: skip
+    """--resume: the run directory has every setting (amr.train.resume); the options given
+    are only checked against the run's."""
+    from amr.train.stages import init_checkpoint, kinds_setting, resume
+
+    train_flags, distill_flags = _with_ablations(flags, ablations, distill_flags)
+    asked = {"stage": stage, **stated_settings(config_file, train_flags, distill_flags)}
+    for option, key in (("store_path", "store"), ("corpus", "corpus"), ("split", "split")):
+        if paths.get(option) is not None:
+            asked[key] = str(Path(paths[option]).resolve()) if key != "split" else paths[option]
+    if paths.get("init") is not None:
+        asked["init"] = str(init_checkpoint(paths["init"]))
+    if paths.get("kinds") is not None:
+        chosen = kinds_setting(_kinds(paths["kinds"]))
+        asked["kinds"] = None if chosen is None else list(chosen)
+    return resume(out, asked=asked, show_progress=output.progress)
 
 
-def _resumed(out: Path, resume: bool, stage: str, **paths):
-    """With --resume, the run directory's config.json fills the paths not given and is a
-    layer of the settings, so `--out RUN --resume` is enough; without, every path must be
-    given. Returns (paths, saved settings or None)."""
-    saved = None
-    if resume:
-        from amr.train.rundir import saved_run_config
+def _kinds(option: str | None) -> list[str] | None:
+    return None if option is None else [k.strip() for k in option.split(",")]
 
-        body = saved_run_config(out)
-        for option, key in RESUMED_PATHS.items():
-            if option in paths and paths[option] is None:
-                paths[option] = body.get(key)
-        saved = {"train": body["train"], "loss": body["loss"]}
-        if stage != "distill":  # stage 2 takes its model from --init
-            skip = ("video_dim", "text_dim")  # from the store
-            saved["model"] = {k: v for k, v in body["model"].items() if k not in skip}
-        if body.get("distill") is not None:
-            saved["distill"] = body["distill"]
-        if "kinds" in paths and paths["kinds"] is None and body.get("kinds"):
-            paths["kinds"] = ",".join(body["kinds"])
+
+def _required(**paths) -> None:
+    """A new run names its inputs; a resumed one finds them in its config.json."""
     for option, value in paths.items():
-        if value is None and option in ("store_path", "corpus", "init"):
+        if value is None:
             flag = "--" + ("store" if option == "store_path" else option)
             raise click.UsageError(f"Missing option '{flag}' (or --resume a run that has one).")
-    return paths, saved
-
-
-def _run_flags(resume: bool, overwrite: bool, output: Output) -> dict[str, bool]:
-    return {"resume": resume, "overwrite": overwrite, "show_progress": output.progress}
 
 
 RUN_OUTPUT = output_options("No progress display and no summary; errors still print.")
@@ -206,16 +211,18 @@ def baseline_command(store_path, split, out, config_file, resume, overwrite, out
     """The model on the real split only (no augmentation, no curriculum): the reference every
     result is compared with. Writes config.json, metrics.jsonl, last.pt and best.pt (best
     validation MR-full-mAP) into --out."""
-    from amr.train.stages import baseline
+    from amr.train.stages import baseline_spec, start
 
-    paths, saved = _resumed(out, resume, "baseline", store_path=store_path, split=split)
-    paths["split"] = paths["split"] or "train"
-    settings = _settings(config_file, "baseline", flags, saved=saved)
-    run = _run_flags(resume, overwrite, output)
-    summary = baseline(
-        paths["store_path"], paths["split"], out, settings.train, settings.model_options,
-        settings.loss, **run,
-    )  # fmt: skip
+    if resume:
+        summary = _resume(out, "baseline", output, config_file, flags,
+                          store_path=store_path, split=split)  # fmt: skip
+    else:
+        _required(store_path=store_path)
+        settings = _settings(config_file, "baseline", flags)
+        spec = baseline_spec(
+            store_path, split or "train", settings.train, settings.model_options, settings.loss
+        )
+        summary = start(spec, out, overwrite=overwrite, show_progress=output.progress)
     _print_run(out, summary, output)
 
 
@@ -242,18 +249,19 @@ def cold_start_command(
     Writes config.json, metrics.jsonl (loss terms and validation metrics per epoch), last.pt
     and best.pt (best validation MR-full-mAP, as the reference keeps) into --out.
     """
-    from amr.train.stages import cold_start
+    from amr.train.stages import cold_start_spec, start
 
-    paths, saved = _resumed(
-        out, resume, "cold-start", corpus=corpus, store_path=store_path, kinds=kinds
-    )
-    settings = _settings(config_file, "cold-start", flags, ablations, saved=saved)
-    kinds = paths["kinds"] and [k.strip() for k in paths["kinds"].split(",")]
-    run = _run_flags(resume, overwrite, output)
-    summary = cold_start(
-        paths["corpus"], paths["store_path"], out, settings.train, settings.model_options,
-        settings.loss, kinds=kinds, **run,
-    )  # fmt: skip
+    if resume:
+        summary = _resume(out, "cold-start", output, config_file, flags, ablations,
+                          corpus=corpus, store_path=store_path, kinds=kinds)  # fmt: skip
+    else:
+        _required(corpus=corpus, store_path=store_path)
+        settings = _settings(config_file, "cold-start", flags, ablations)
+        spec = cold_start_spec(
+            corpus, store_path, settings.train, settings.model_options, settings.loss,
+            _kinds(kinds),
+        )  # fmt: skip
+        summary = start(spec, out, overwrite=overwrite, show_progress=output.progress)
     _print_run(out, summary, output)
 
 
@@ -303,17 +311,20 @@ def distill_command(
     """Stage 2: the corpus's real rows, every one every epoch, easy to hard, with Original and
     Active Queries and distillation from the frozen cold-start model (100 epochs, lr ÷10 at 40
     by default)."""
-    from amr.train.stages import distill
+    from amr.train.stages import distill_spec, start
 
     distill_flags = {"replay_fraction": replay_fraction, "matching": matching,
                      "active_ffn": active_ffn, "disc_negatives": disc_negatives}  # fmt: skip
-    paths, saved = _resumed(out, resume, "distill", init=init, corpus=corpus, store_path=store_path)
-    settings = _settings(config_file, "distill", flags, ablations, distill_flags, saved)
-    run = _run_flags(resume, overwrite, output)
-    summary = distill(
-        paths["init"], paths["corpus"], paths["store_path"], out, settings.train,
-        settings.distill, settings.loss, **run,
-    )  # fmt: skip
+    if resume:
+        summary = _resume(out, "distill", output, config_file, flags, ablations, distill_flags,
+                          init=init, corpus=corpus, store_path=store_path)  # fmt: skip
+    else:
+        _required(init=init, corpus=corpus, store_path=store_path)
+        settings = _settings(config_file, "distill", flags, ablations, distill_flags)
+        spec = distill_spec(
+            init, corpus, store_path, settings.train, settings.distill, settings.loss
+        )
+        summary = start(spec, out, overwrite=overwrite, show_progress=output.progress)
     _print_run(out, summary, output)
 
 

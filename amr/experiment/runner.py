@@ -218,7 +218,7 @@ class _SeedRunner:
         return replace(TrainConfig.from_json(body), **changes)
 
     def _stage1(self, arm: Arm, weights: bool = False) -> RunRecord:
-        from amr.train.stages import cold_start
+        from amr.train.stages import cold_start_spec
 
         path = self.root / arm.stage1_name
         config = self._train_config(
@@ -228,9 +228,8 @@ class _SeedRunner:
         return self._run(
             path,
             config,
-            lambda into, resume, overwrite: cold_start(
-                self.data.corpus.root, self.data.store, into, config, self.budget.model,
-                resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
+            lambda: cold_start_spec(
+                self.data.corpus.root, self.data.store, config, self.budget.model,
                 kinds=arm.kinds,
             ),
             weights,
@@ -250,7 +249,7 @@ class _SeedRunner:
 
     def _stage2(self, arm: Arm, stage1: RunRecord) -> RunRecord:
         from amr.train.config import DistillConfig
-        from amr.train.stages import distill
+        from amr.train.stages import distill_spec
 
         path = self.root / arm.name
         config = self._train_config(self.budget.stage2, **arm.settings("train", 2))
@@ -258,10 +257,9 @@ class _SeedRunner:
         return self._run(
             path,
             config,
-            lambda into, resume, overwrite: distill(
-                stage1.path / "last.pt", self.data.corpus.root, self.data.store, into, config,
-                settings, resume=resume, overwrite=overwrite,
-                show_progress=self.config.show_progress,
+            lambda: distill_spec(
+                stage1.path / "last.pt", self.data.corpus.root, self.data.store, config,
+                settings,
             ),
             stage1=stage1,
         )  # fmt: skip
@@ -271,15 +269,12 @@ class _SeedRunner:
 
     def _real_rows(self, path: Path, config: Any, weights: bool = False) -> RunRecord:
         """A baseline-stage run: the store's real train rows, shuffled."""
-        from amr.train.stages import baseline
+        from amr.train.stages import baseline_spec
 
         return self._run(
             path,
             config,
-            lambda into, resume, overwrite: baseline(
-                self.data.store, TRAIN_SPLIT, into, config, self.budget.model,
-                resume=resume, overwrite=overwrite, show_progress=self.config.show_progress,
-            ),
+            lambda: baseline_spec(self.data.store, TRAIN_SPLIT, config, self.budget.model),
             weights,
         )  # fmt: skip
 
@@ -287,7 +282,7 @@ class _SeedRunner:
         self,
         path: Path,
         config: Any,
-        train: Callable[[Path, bool, bool], Any],
+        spec_of: Callable[[], Any],
         weights: bool = False,
         stage1: RunRecord | None = None,
     ) -> RunRecord:
@@ -300,6 +295,7 @@ class _SeedRunner:
         on it."""
         from amr.train.checkpoint import LAST
         from amr.train.rundir import CONFIG, read_metrics, resumed_run_dir
+        from amr.train.stages import resume, start
 
         restored = None
         if (path / FINISHED).is_file():
@@ -317,7 +313,11 @@ class _SeedRunner:
                 keep_stage1_record(path, stage2)
             self.retrained.add(path)
             into = _retraining_dir(path)
-        train(into, (resumed_run_dir(into) / LAST).is_file(), (into / CONFIG).is_file())
+        spec, show = spec_of(), self.config.show_progress
+        if (resumed_run_dir(into) / LAST).is_file():  # an interrupted run goes on
+            resume(into, expect=spec, show_progress=show)
+        else:  # one cut short before its first checkpoint starts again
+            start(spec, into, overwrite=(into / CONFIG).is_file(), show_progress=show)
         lines = read_metrics(into)
         seen, curve = 0, []
         for line in lines:

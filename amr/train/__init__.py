@@ -5,7 +5,8 @@
     model.py       MomentDETR            matcher.py, spans.py, losses.py   DETR's set losses
     distill.py     stage 2's losses      ablations.py  the ablation switches
     curriculum.py  epoch plans           data.py       batches from a corpus or a store
-    stages.py      baseline, cold start, distill: what each reads and learns
+    stages.py      baseline, cold start, distill: what each reads and learns; their specs,
+                   start(spec, out) and resume(out)
     engine.py      the loop every stage shares      spec.py, rundir.py, checkpoint.py
     validation.py  per-epoch val metrics            windows.py    videos longer than the model
 
@@ -34,12 +35,17 @@ _EXPORTS = {
     "Stage": "stages",
     "TrainConfig": "config",
     "baseline": "stages",
+    "baseline_spec": "stages",
     "cold_start": "stages",
+    "cold_start_spec": "stages",
     "distill": "stages",
+    "distill_spec": "stages",
     "hungarian_match": "matcher",
     "load_checkpoint": "checkpoint",
     "model_from_checkpoint": "checkpoint",
     "read_metrics": "rundir",
+    "resume": "stages",
+    "start": "stages",
 }
 __all__ = sorted(_EXPORTS)
 

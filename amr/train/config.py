@@ -228,26 +228,32 @@ def run_settings(
     train_defaults: Mapping[str, Any] | None = None,
     train_flags: Mapping[str, Any] | None = None,
     distill_flags: Mapping[str, Any] | None = None,
-    saved: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunSettings:
     """The layered settings of one `amr train` command. `distill_flags` is None for stages
-    without distillation settings (then a `distill` section in the file is an error).
-    `saved` (with --resume: the run's own config.json sections) lies between the stage's
-    defaults and the config file, so a resumed run needs no options repeated."""
-    from_file = read_config_file(config_file)
-    sections = {
-        name: {**(saved or {}).get(name, {}), **from_file.get(name, {})}
-        for name in {*from_file, *(saved or {})}
-    }
+    without distillation settings (then a `distill` section in the file is an error)."""
+    sections = stated_settings(config_file, train_flags, distill_flags)
     loss = LossConfig.from_json(sections.get("loss", {}))
-    train = TrainConfig.from_json(
-        layered(train_defaults or {}, sections.get("train", {}), train_flags or {})
-    )
+    train = TrainConfig.from_json({**(train_defaults or {}), **sections.get("train", {})})
     if distill_flags is None:
-        if "distill" in sections:
-            raise AmrError(f"{config_file}: a `distill` section is only for amr train distill")
         return RunSettings(sections.get("model", {}), train, loss=loss)
-    if sections.get("model"):
-        raise AmrError("distill takes its model from --init; the config's `model` must be empty")
-    distill = DistillConfig.from_json(layered({}, sections.get("distill", {}), distill_flags))
+    distill = DistillConfig.from_json(sections.get("distill", {}))
     return RunSettings({}, train, distill, loss)
+
+
+def stated_settings(
+    config_file: str | Path | None,
+    train_flags: Mapping[str, Any] | None = None,
+    distill_flags: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The settings a command states, by section: its --config file's, overridden by its flags
+    (None: not given), and no defaults. A new run layers them over the stage's defaults; a
+    resumed run must agree with them."""
+    sections = read_config_file(config_file)
+    if distill_flags is None and "distill" in sections:
+        raise AmrError(f"{config_file}: a `distill` section is only for amr train distill")
+    if distill_flags is not None and sections.get("model"):
+        raise AmrError("distill takes its model from --init; the config's `model` must be empty")
+    sections["train"] = layered({}, sections.get("train", {}), train_flags or {})
+    if distill_flags is not None:
+        sections["distill"] = layered({}, sections.get("distill", {}), distill_flags)
+    return {name: section for name, section in sections.items() if section}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,12 @@ def finish_run_dir(into: Path, out: Path) -> None:
         swap_into_place(into, out)
 
 
-def check_resumable(out: Path, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
-    """--resume continues only the run it was asked for: the saved spec must be the same."""
-    changed = differences(saved, wanted)
+def check_resumable(
+    out: Path, saved: dict[str, Any], wanted: Mapping[str, Any], partial: bool = False
+) -> None:
+    """--resume continues only the run it was asked for: the saved spec must be the same
+    (`partial`: in the settings `wanted` states)."""
+    changed = differences(saved, wanted, only_wanted=partial)
     if changed:
         name, had, asked = changed[0]
         more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
@@ -86,12 +90,16 @@ def check_resumable(out: Path, saved: dict[str, Any], wanted: dict[str, Any]) ->
         )
 
 
-def differences(saved: Any, wanted: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(dotted setting, saved value, wanted value) for every leaf that differs."""
-    if isinstance(saved, dict) and isinstance(wanted, dict):
+def differences(
+    saved: Any, wanted: Any, prefix: str = "", only_wanted: bool = False
+) -> list[tuple[str, Any, Any]]:
+    """(dotted setting, saved value, wanted value) for every leaf that differs (`only_wanted`:
+    every leaf `wanted` states)."""
+    if isinstance(saved, Mapping) and isinstance(wanted, Mapping):
         found = []
-        for key in sorted(saved.keys() | wanted.keys()):
-            found += differences(saved.get(key), wanted.get(key), f"{prefix}{key}.")
+        keys = wanted.keys() if only_wanted else saved.keys() | wanted.keys()
+        for key in sorted(keys):
+            found += differences(saved.get(key), wanted.get(key), f"{prefix}{key}.", only_wanted)
         return found
     return [] if saved == wanted else [(prefix.rstrip("."), saved, wanted)]
 

@@ -12,7 +12,7 @@ The functions `baseline`, `cold_start` and `distill` build a stage's RunSpec and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from amr.train.distill import DistillCriterion, init_student
 from amr.train.engine import RunSummary, run
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
-from amr.train.rundir import RunOptions
+from amr.train.rundir import RunOptions, check_resumable, saved_run_config
 from amr.train.spec import RunSpec, Stage
 
 AUGMENTED_KINDS = frozenset(AUGMENTED)
@@ -113,8 +113,48 @@ DISTILL = Stage(
 STAGES: dict[str, Stage] = {stage.name: stage for stage in (BASELINE, COLD_START, DISTILL)}
 
 
-# -- the public functions: one spec each, then the engine ------------------------------------
-# Each takes RunOptions' flags as keywords: resume, overwrite, show_progress.
+# -- the public functions ---------------------------------------------------------------------
+# A stage's spec function builds its RunSpec; `start` runs a spec in a new run directory and
+# `resume` continues the run a directory holds. `baseline`, `cold_start` and `distill` do
+# both in one call, taking RunOptions' flags as keywords: resume, overwrite, show_progress.
+
+
+def start(
+    spec: RunSpec, out: str | Path, *, overwrite: bool = False, show_progress: bool = True
+) -> RunSummary:
+    """Train the run `spec` describes into a new run directory `out` (replacing an earlier
+    run there only with `overwrite`, and only once the new one has finished)."""
+    options = RunOptions(Path(out), overwrite=overwrite, show_progress=show_progress)
+    return run(STAGES[spec.stage], spec, options)
+
+
+def resume(
+    out: str | Path,
+    *,
+    expect: RunSpec | None = None,
+    asked: Mapping[str, Any] | None = None,
+    show_progress: bool = True,
+) -> RunSummary:
+    """Continue the run in `out` from its last.pt, with the spec its config.json holds: the
+    directory is all it needs. `expect` (a whole spec) or `asked` (some of a spec's JSON, e.g.
+    the options a command was given) must agree with the run's; a difference is refused, so a
+    resume never continues another run than the one asked for."""
+    out = Path(out)
+    saved = saved_run_config(out)
+    if expect is not None:
+        check_resumable(out, saved, expect.to_json())
+    if asked:
+        check_resumable(out, saved, asked, partial=True)
+    spec = RunSpec.from_json(saved)
+    options = RunOptions(out, resume=True, show_progress=show_progress)
+    return run(STAGES[spec.stage], spec, options)
+
+
+def _started_or_resumed(spec: RunSpec, out: str | Path, options: dict[str, bool]) -> RunSummary:
+    show = options.get("show_progress", True)
+    if options.get("resume"):
+        return resume(out, expect=spec, show_progress=show)
+    return start(spec, out, overwrite=options.get("overwrite", False), show_progress=show)
 
 
 def _spec(
@@ -147,6 +187,20 @@ def _store_model(store: Store, model_options: dict[str, Any] | None) -> ModelCon
     )
 
 
+def baseline_spec(
+    store: str | Path,
+    split: str,
+    config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    loss: LossConfig | None = None,
+) -> RunSpec:
+    """The baseline on a store split's real samples."""
+    opened = Store.open(store)
+    config = config or BASELINE.train_config()
+    model = _store_model(opened, model_options)
+    return replace(_spec(BASELINE, opened, model, loss, config), split=split)
+
+
 def baseline(
     store: str | Path,
     split: str,
@@ -157,12 +211,39 @@ def baseline(
     **options: bool,
 ) -> RunSummary:
     """The model trained on the real split only: the reference every result is compared with."""
+    spec = baseline_spec(store, split, config, model_options, loss)
+    return _started_or_resumed(spec, out, options)
+
+
+def kinds_setting(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
+    """A cold start's augmented kinds as its spec records them: None for all of them."""
+    augmented = set(AUGMENTED_KINDS if kinds is None else kinds)
+    if not augmented or augmented - AUGMENTED_KINDS:
+        raise AmrError(
+            f"kinds must be some of {', '.join(sorted(AUGMENTED_KINDS))}, "
+            f"got {', '.join(sorted(augmented)) or 'none'}"
+        )
+    return None if augmented == AUGMENTED_KINDS else tuple(sorted(augmented))
+
+
+def cold_start_spec(
+    corpus: str | Path,
+    store: str | Path,
+    config: TrainConfig | None = None,
+    model_options: dict[str, Any] | None = None,
+    loss: LossConfig | None = None,
+    kinds: Iterable[str] | None = None,
+) -> RunSpec:
+    """Stage 1 on the corpus's augmented rows (`kinds` of them; None: all)."""
+    chosen = kinds_setting(kinds)
     opened = Store.open(store)
-    config = config or BASELINE.train_config()
-    spec = replace(
-        _spec(BASELINE, opened, _store_model(opened, model_options), loss, config), split=split
+    config = config or COLD_START.train_config()
+    return replace(
+        _spec(COLD_START, opened, _store_model(opened, model_options), loss, config),
+        corpus=str(Path(corpus).resolve()),
+        corpus_source=Corpus.open(corpus).manifest["source"],
+        kinds=chosen,
     )
-    return run(BASELINE, spec, RunOptions(Path(out), **options))
 
 
 def cold_start(
@@ -178,21 +259,45 @@ def cold_start(
     """Stage 1 into the run directory `out`: the corpus's augmented rows (and the real ones
     with include_original), in curriculum order. `kinds` narrows the augmented kinds read
     (e.g. without `negative`: the no-hard-negatives ablation)."""
-    augmented = set(AUGMENTED_KINDS if kinds is None else kinds)
-    if not augmented or augmented - AUGMENTED_KINDS:
+    spec = cold_start_spec(corpus, store, config, model_options, loss, kinds)
+    return _started_or_resumed(spec, out, options)
+
+
+def init_checkpoint(init: str | Path) -> Path:
+    """Stage 2's --init as a checkpoint file: a run directory means its last.pt (the last
+    epoch, as the reference starts from)."""
+    init = Path(init)
+    return (init / LAST if init.is_dir() else init).resolve()
+
+
+def distill_spec(
+    init: str | Path,
+    corpus: str | Path,
+    store: str | Path,
+    config: TrainConfig | None = None,
+    settings: DistillConfig | None = None,
+    loss: LossConfig | None = None,
+) -> RunSpec:
+    """Stage 2 from the cold start at `init`; the student's shape is the cold start's."""
+    settings = settings or DistillConfig()
+    init = init_checkpoint(init)
+    body = load_checkpoint(init)
+    if body.get("stage") not in (COLD_START.name, BASELINE.name):
         raise AmrError(
-            f"kinds must be some of {', '.join(sorted(AUGMENTED_KINDS))}, "
-            f"got {', '.join(sorted(augmented)) or 'none'}"
+            f"{init}: --init must be a cold-start (or baseline) run or checkpoint, not "
+            f"{body.get('stage')!r}"
         )
+    teacher_config = model_config_of(body)
     opened = Store.open(store)
-    config = config or COLD_START.train_config()
-    spec = replace(
-        _spec(COLD_START, opened, _store_model(opened, model_options), loss, config),
+    check_model_fits_store(teacher_config, opened, init)
+    student = replace(teacher_config, active_queries=settings.active_queries)
+    config = config or DISTILL.train_config()
+    return replace(
+        _spec(DISTILL, opened, student, loss, config),
+        init=str(init),
         corpus=str(Path(corpus).resolve()),
-        corpus_source=Corpus.open(corpus).manifest["source"],
-        kinds=None if augmented == AUGMENTED_KINDS else tuple(sorted(augmented)),
+        distill=settings,
     )
-    return run(COLD_START, spec, RunOptions(Path(out), **options))
 
 
 def distill(
@@ -209,23 +314,5 @@ def distill(
     the cold-start model at `init` (a run directory: its last.pt, the last epoch, as the
     reference starts from) plus Active Queries, taught by a frozen copy of it. A baseline
     model may stand in for the cold start (amr experiment's real-repeat control)."""
-    settings = settings or DistillConfig()
-    init = Path(init) / LAST if Path(init).is_dir() else Path(init)  # the last epoch
-    body = load_checkpoint(init)
-    if body.get("stage") not in (COLD_START.name, BASELINE.name):
-        raise AmrError(
-            f"{init}: --init must be a cold-start (or baseline) run or checkpoint, not "
-            f"{body.get('stage')!r}"
-        )
-    teacher_config = model_config_of(body)
-    opened = Store.open(store)
-    check_model_fits_store(teacher_config, opened, init)
-    student = replace(teacher_config, active_queries=settings.active_queries)
-    config = config or DISTILL.train_config()
-    spec = replace(
-        _spec(DISTILL, opened, student, loss, config),
-        init=str(Path(init).resolve()),
-        corpus=str(Path(corpus).resolve()),
-        distill=settings,
-    )
-    return run(DISTILL, spec, RunOptions(Path(out), **options))
+    spec = distill_spec(init, corpus, store, config, settings, loss)
+    return _started_or_resumed(spec, out, options)
