@@ -24,7 +24,7 @@ STAGE1 = {"splice", "boundary", "negative"}
 def _epoch(source: CorpusSource) -> tuple[int, float]:
     plan = plan_epoch(source.eligible, 0, 0, None, source.config.window_rows)
     start = time.perf_counter()
-    samples = sum(len(batch["qid"]) for _, batch in iterate_batches(source, plan))
+    samples = sum(len(batch) for _, batch in iterate_batches(source, plan))
     return samples, time.perf_counter() - start
 
 

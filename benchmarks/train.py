@@ -13,14 +13,13 @@ import time
 import torch
 
 from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
+from amr.train.batch import Batch
 from amr.train.engine import train_step
 
 BATCH, CLIPS, WORDS, STEPS = 32, 75, 20, 6
 
 
-def synthetic_batch(
-    video_dim: int, text_dim: int, generator: torch.Generator
-) -> dict[str, torch.Tensor]:
+def synthetic_batch(video_dim: int, text_dim: int, generator: torch.Generator) -> Batch:
     counts = torch.randint(1, 3, (BATCH,), generator=generator)
     centers = torch.rand(int(counts.sum()), generator=generator) * 0.6 + 0.2
     widths = torch.rand(int(counts.sum()), generator=generator) * 0.2 + 0.05
@@ -28,24 +27,27 @@ def synthetic_batch(
     levels[:, 20:30] = 6
     negative = torch.zeros(BATCH, CLIPS, dtype=torch.bool)
     negative[:, 40:50] = True  # a wrong span
-    return {
-        "video": torch.randn(BATCH, CLIPS, video_dim, generator=generator).half(),
-        "video_mask": torch.ones(BATCH, CLIPS, dtype=torch.bool),
-        "text": torch.randn(BATCH, WORDS, text_dim, generator=generator).half(),
-        "text_mask": torch.ones(BATCH, WORDS, dtype=torch.bool),
-        "spans": torch.stack([centers, widths], dim=1),
-        "span_counts": counts,
-        "saliency_levels": levels,
-        "negative_clips": negative,
-        "saliency_pos": torch.full((BATCH, 2), 25),
-        "saliency_neg": torch.full((BATCH, 2), 60),
-        "qid": torch.arange(BATCH),
-    }
+    return Batch(
+        video=torch.randn(BATCH, CLIPS, video_dim, generator=generator).half(),
+        video_mask=torch.ones(BATCH, CLIPS, dtype=torch.bool),
+        text=torch.randn(BATCH, WORDS, text_dim, generator=generator).half(),
+        text_mask=torch.ones(BATCH, WORDS, dtype=torch.bool),
+        spans=torch.stack([centers, widths], dim=1),
+        span_counts=counts,
+        saliency_levels=levels,
+        negative_clips=negative,
+        saliency_pos=torch.full((BATCH, 2), 25),
+        saliency_neg=torch.full((BATCH, 2), 60),
+        sample_id=torch.arange(BATCH),
+        qid=torch.arange(BATCH),
+        duration=torch.full((BATCH,), 150.0, dtype=torch.float64),
+        first_clip=torch.zeros(BATCH, dtype=torch.int64),
+    )
 
 
 def reference_training(
     video_dim: int, text_dim: int, device: torch.device, count: int
-) -> tuple[MomentDETR, Criterion, torch.optim.Optimizer, list[dict[str, torch.Tensor]]]:
+) -> tuple[MomentDETR, Criterion, torch.optim.Optimizer, list[Batch]]:
     """The reference model on `device`, its criterion and optimiser, and `count` batches, all
     seeded (also used by benchmarks/gpu_profile.py)."""
     torch.manual_seed(0)

@@ -107,3 +107,21 @@ def small_store(tmp_path_factory) -> Path:
 def corpus_bytes(root: Path) -> dict[str, bytes]:
     """Every file of a corpus directory by name (to compare two corpora byte for byte)."""
     return {p.name: p.read_bytes() for p in sorted(Path(root).iterdir()) if p.is_file()}
+
+
+def loss_batch(video_mask, text_mask, targets, saliency_pos, saliency_neg, levels):
+    """An amr.train.batch.Batch holding what the losses read; features left empty."""
+    import torch
+
+    from amr.train.batch import Batch
+
+    n, length = video_mask.shape
+    return Batch(
+        video=torch.zeros(n, length, 0), video_mask=video_mask,
+        text=torch.zeros(n, text_mask.shape[1], 0), text_mask=text_mask,
+        spans=torch.cat(list(targets)), span_counts=torch.tensor([len(t) for t in targets]),
+        saliency_levels=levels, negative_clips=torch.zeros(n, length, dtype=torch.bool),
+        saliency_pos=saliency_pos, saliency_neg=saliency_neg,
+        sample_id=torch.arange(n), qid=torch.arange(n), duration=torch.full((n,), float(length)),
+        first_clip=torch.zeros(n, dtype=torch.long),
+    )  # fmt: skip

@@ -201,7 +201,7 @@ def test_amr_still_reads_and_trains_on_format_2_corpora(corpus, small_store, tmp
     for source_corpus in (corpus, old):
         source = CorpusSource(source_corpus.root, small_store, {"splice"}, config, seed=0)
         plan = plan_epoch(source.eligible, 0, 0, None, config.window_rows)
-        batches.append([b["video"] for _, b in iterate_batches(source, plan)])
+        batches.append([b.video for _, b in iterate_batches(source, plan)])
     assert len(batches[0]) == len(batches[1])
     for a, b in zip(*batches, strict=True):
         assert a.shape == b.shape and torch.equal(a, b), (a.shape, b.shape)

@@ -94,8 +94,8 @@ def test_original_queries_start_equal_to_the_base_queries(cold, small_store):
     source = CorpusSource(corpus, small_store, {"original"}, LoaderConfig(batch_size=8), 0)
     plan = plan_epoch(source.eligible, 0, 0, None, 48)
     _, batch = next(iter(iterate_batches(source, plan)))
-    inputs = (batch["video"].float(), batch["video_mask"], batch["text"].float(),
-              batch["text_mask"])  # fmt: skip
+    inputs = (batch.video.float(), batch.video_mask, batch.text.float(),
+              batch.text_mask)  # fmt: skip
     with torch.no_grad():
         loss = distillation_loss(
             student(*inputs).original, teacher(*inputs).original, hidden_weight=1.0

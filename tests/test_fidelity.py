@@ -19,6 +19,7 @@ from amr.train.distill import init_student
 from amr.train.model import MomentDETR
 from amr.train.rundir import read_metrics
 from amr.train.stages import DISTILL, cold_start, distill
+from tests.conftest import loss_batch
 
 TINY = {"hidden": 32, "heads": 4, "ffn": 64, "num_queries": 5, "encoder_layers": 1,
         "decoder_layers": 2}  # fmt: skip
@@ -121,14 +122,9 @@ def test_joint_matching_gives_each_moment_one_query_of_both_sets():
     ):
         assert sorted(moments) == list(range(len(target)))  # every moment exactly once
         assert len(set(queries)) == len(queries) and max(queries) < 7
-    batch = {
-        "spans": targets,
-        "video_mask": inputs[1],
-        "text_mask": inputs[3],
-        "saliency_pos": torch.tensor([[1], [2]]),
-        "saliency_neg": torch.tensor([[5], [0]]),
-        "saliency_levels": torch.tensor([[0, 2, 2, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0]]),
-    }
+    levels = torch.tensor([[0, 2, 2, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0]])
+    pos, neg = torch.tensor([[1], [2]]), torch.tensor([[5], [0]])
+    batch = loss_batch(inputs[1], inputs[3], targets, pos, neg, levels)
     _, joint_terms = Criterion(LossConfig(), joint=True)(outputs, batch)
     _, separate_terms = Criterion(LossConfig(), joint=False)(outputs, batch)
     assert not any(k.startswith("active_") for k in joint_terms)
@@ -212,11 +208,11 @@ def test_real_rows_carry_their_wrong_spans_into_the_batches(cold, small_store):
     plan = plan_epoch(source.eligible, 0, 0, None, 48)
     _, batch = next(iter(iterate_batches(source, plan)))
     clip = store.meta.clip_length
-    for i, qid in enumerate(batch["qid"].tolist()):
-        expected = torch.zeros(batch["video_mask"].shape[1], dtype=torch.bool)
+    for i, qid in enumerate(batch.qid.tolist()):
+        expected = torch.zeros(batch.video_mask.shape[1], dtype=torch.bool)
         for start, end in wrong[qid]:
             expected[round(start / clip) : round(end / clip)] = True
-        assert torch.equal(batch["negative_clips"][i], expected & batch["video_mask"][i])
+        assert torch.equal(batch.negative_clips[i], expected & batch.video_mask[i])
 
 
 def test_discrimination_pushes_the_query_away_from_the_wrong_spans():

@@ -84,17 +84,17 @@ def test_every_training_target_lies_inside_the_features_the_model_sees(long_stor
     source, batches = _batches(long_store)
     (batch,) = batches
     vids = source.vids
-    spans = torch.split(batch["spans"], batch["span_counts"].tolist())
-    for i, sample in enumerate(batch["sample_id"].tolist()):
+    spans = torch.split(batch.spans, batch.span_counts.tolist())
+    for i, sample in enumerate(batch.sample_id.tolist()):
         vid = vids[sample]
         n_clips, moments = VIDEOS[vid]
-        first = int(batch["first_clip"][i])
-        seen = int(batch["video_mask"][i].sum())
+        first = int(batch.first_clip[i])
+        seen = int(batch.video_mask[i].sum())
         assert seen == min(n_clips, 75)
         whole = store.video_features(vid)
-        assert np.array_equal(batch["video"][i, :seen].numpy(), whole[first : first + seen])
+        assert np.array_equal(batch.video[i, :seen].numpy(), whole[first : first + seen])
         window = seen * CLIP if n_clips > 75 else n_clips * CLIP
-        assert float(batch["duration"][i]) == window
+        assert float(batch.duration[i]) == window
         # The targets, back in video seconds, are the moments inside the window, unscaled.
         cw = spans[i].double().numpy()
         got = np.stack([cw[:, 0] - cw[:, 1] / 2, cw[:, 0] + cw[:, 1] / 2], 1) * window
@@ -104,10 +104,10 @@ def test_every_training_target_lies_inside_the_features_the_model_sees(long_stor
         np.testing.assert_allclose(got, inside, atol=1e-4)
         assert (cw[:, 1] > 0).all() and (cw[:, 0] - cw[:, 1] / 2 >= -1e-6).all()
         # Saliency marks the moment's clips as the window numbers them, and nothing else.
-        marked = np.flatnonzero(batch["saliency_levels"][i].numpy() > 0)
-        planted = np.flatnonzero(batch["video"][i, :seen, 0].numpy() == 1.0)
+        marked = np.flatnonzero(batch.saliency_levels[i].numpy() > 0)
+        planted = np.flatnonzero(batch.video[i, :seen, 0].numpy() == 1.0)
         assert marked.tolist() == planted.tolist() and len(marked) > 0
-    assert any(int(f) > 75 for f in batch["first_clip"])  # windows past the first 150 s
+    assert any(int(f) > 75 for f in batch.first_clip)  # windows past the first 150 s
 
 
 def test_crops_hold_the_moments_and_are_drawn_from_seed_sample_and_epoch(long_store):

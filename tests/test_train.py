@@ -20,6 +20,7 @@ from amr.train.config import TrainConfig
 from amr.train.rundir import read_metrics
 from amr.train.spans import cw_to_se
 from amr.train.stages import cold_start
+from tests.conftest import loss_batch
 
 pytestmark = pytest.mark.slow  # trains models or runs real processes
 
@@ -52,26 +53,23 @@ def test_a_tiny_set_is_overfitted():
         video[i, s : s + k, :8] += text[i, 0, :8]
         levels[i, s : s + k] = 2
     targets = torch.stack([(starts + lengths / 2) / length, lengths / length], dim=1)
-    batch = {
-        "video_mask": torch.ones(n, length, dtype=torch.bool),
-        "spans": list(targets[:, None]),
-        "saliency_pos": starts[:, None],
-        "saliency_neg": ((starts + lengths + 2) % length)[:, None],
-        "saliency_levels": levels,
-        "text_mask": torch.ones(n, 6, dtype=torch.bool),
-    }
+    batch = loss_batch(
+        torch.ones(n, length, dtype=torch.bool), torch.ones(n, 6, dtype=torch.bool),
+        list(targets[:, None]), starts[:, None], ((starts + lengths + 2) % length)[:, None],
+        levels,
+    )  # fmt: skip
     model, criterion = MomentDETR(config), Criterion(LossConfig())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    text_mask = batch["text_mask"]
+    text_mask = batch.text_mask
     for _ in range(200):
-        loss, _ = criterion(model(video, batch["video_mask"], text, text_mask), batch)
+        loss, _ = criterion(model(video, batch.video_mask, text, text_mask), batch)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
         optimizer.step()
     model.eval()
     with torch.no_grad():
-        out = model(video, batch["video_mask"], text, text_mask)
+        out = model(video, batch.video_mask, text, text_mask)
     scores, spans = out.ranked_candidates()  # as amr predict ranks them
     top = cw_to_se(spans[torch.arange(n), scores.argmax(dim=1)])
     truth = cw_to_se(targets)

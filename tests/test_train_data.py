@@ -111,21 +111,21 @@ def test_an_epoch_yields_every_stage_row_once_with_its_features(stage_corpus, sm
             rows[row["sample_id"]] = (row, flat[offsets[i] : offsets[i + 1]])
     seen = []
     for _, batch in _epoch(source, plan):
-        assert batch["video"].dtype == torch.float16 and batch["video"].shape[0] <= 8
-        spans = torch.split(batch["spans"], batch["span_counts"].tolist())
-        for i, sample_id in enumerate(batch["sample_id"].tolist()):
+        assert batch.video.dtype == torch.float16 and batch.video.shape[0] <= 8
+        spans = torch.split(batch.spans, batch.span_counts.tolist())
+        for i, sample_id in enumerate(batch.sample_id.tolist()):
             row, features = rows[sample_id]
             seen.append(sample_id)
             n = len(features)
-            assert batch["video_mask"][i].sum() == n
-            assert torch.equal(batch["video"][i, :n], torch.from_numpy(features))
-            assert not batch["video"][i, n:].any()
+            assert batch.video_mask[i].sum() == n
+            assert torch.equal(batch.video[i, :n], torch.from_numpy(features))
+            assert not batch.video[i, n:].any()
             se = np.asarray(row["relevant_windows"]) / row["duration"]
             cw = np.stack([se.mean(axis=1), se[:, 1] - se[:, 0]], axis=1)
             np.testing.assert_allclose(spans[i].numpy(), cw, atol=1e-6)
-            levels = batch["saliency_levels"][i]
-            assert (levels[batch["saliency_pos"][i]] > 0).all()
-            assert (levels[batch["saliency_neg"][i]] == 0).all()
+            levels = batch.saliency_levels[i]
+            assert (levels[batch.saliency_pos[i]] > 0).all()
+            assert (levels[batch.saliency_neg[i]] == 0).all()
     expected = [s for s, (r, _) in rows.items() if r["kind"] != "original"]
     assert sorted(seen) == sorted(expected)
 
@@ -140,14 +140,14 @@ def test_batches_do_not_depend_on_threads_and_resume_mid_epoch(stage_corpus, sma
     one, three = batches[1], batches[3]
     assert [k for k, _ in one] == [k for k, _ in three]
     assert all(
-        torch.equal(a["video"], b["video"]) and torch.equal(a["sample_id"], b["sample_id"])
+        torch.equal(a.video, b.video) and torch.equal(a.sample_id, b.sample_id)
         for (_, a), (_, b) in zip(one, three, strict=True)
     )
     middle = len(one) // 2
     resumed = _epoch(source, plan, start=one[middle][0])
     assert [k for k, _ in resumed] == [k for k, _ in one[middle:]]
     assert all(
-        torch.equal(a["saliency_pos"], b["saliency_pos"])
+        torch.equal(a.saliency_pos, b.saliency_pos)
         for (_, a), (_, b) in zip(resumed, one[middle:], strict=True)
     )
 
@@ -190,7 +190,7 @@ def test_replay_mixes_a_fresh_share_of_augmented_rows_into_each_epoch(stage_corp
     for epoch in (0, 1):
         eligible = source.eligible_at(epoch)
         plan = plan_epoch(eligible, epoch, 4, None, config.window_rows)
-        ids = [i for _, b in iterate_batches(source, plan) for i in b["sample_id"].tolist()]
+        ids = [i for _, b in iterate_batches(source, plan) for i in b.sample_id.tolist()]
         assert len(ids) == eligible.sum()  # the plan's counts are what the loader yields
         replayed = [i for i in ids if kind_of[i] != "original"]
         originals = [i for i in ids if kind_of[i] == "original"]

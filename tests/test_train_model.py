@@ -14,6 +14,7 @@ from amr.train import Criterion, LossConfig, MatchCosts, ModelConfig, MomentDETR
 from amr.train.losses import focal_loss, saliency_margin_loss, saliency_rank_loss
 from amr.train.matcher import match_cost
 from amr.train.spans import cw_to_se, paired_giou, pairwise_giou, se_to_cw
+from tests.conftest import loss_batch
 
 # -- matching ------------------------------------------------------------------------------------
 
@@ -126,14 +127,10 @@ def test_every_parameter_gets_a_gradient_from_the_losses():
     for head in model.span_heads:  # zero-initialised, which holds the layers before it at 0
         torch.nn.init.normal_(head[-1].weight, std=0.01)
     video, video_mask, text, text_mask = _inputs([8, 6], [4, 4])
-    batch = {
-        "video_mask": video_mask,
-        "spans": [torch.tensor([[0.3, 0.2]]), torch.tensor([[0.5, 0.3], [0.8, 0.1]])],
-        "saliency_pos": torch.tensor([[2], [3]]),
-        "saliency_neg": torch.tensor([[6], [0]]),
-        "saliency_levels": torch.tensor([[0, 0, 3, 2, 0, 0, 0, 0], [0, 0, 1, 4, 0, 0, 0, 0]]),
-        "text_mask": text_mask,
-    }
+    targets = [torch.tensor([[0.3, 0.2]]), torch.tensor([[0.5, 0.3], [0.8, 0.1]])]
+    levels = torch.tensor([[0, 0, 3, 2, 0, 0, 0, 0], [0, 0, 1, 4, 0, 0, 0, 0]])
+    pos, neg = torch.tensor([[2], [3]]), torch.tensor([[6], [0]])
+    batch = loss_batch(video_mask, text_mask, targets, pos, neg, levels)
     total, terms = Criterion(LossConfig())(model(video, video_mask, text, text_mask), batch)
     total.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]

@@ -5,6 +5,7 @@
     model.py       MomentDETR            matcher.py, spans.py, losses.py   DETR's set losses
     distill.py     stage 2's losses      ablations.py  the ablation switches
     curriculum.py  epoch plans           data.py       batches from a corpus or a store
+    batch.py       Batch: one training batch, typed, as data.py builds it and the losses read it
     stages.py      baseline, cold start, distill: what each reads and learns; their specs,
                    start(spec, out) and resume(out)
     engine.py      the loop every stage shares      spec.py, rundir.py, checkpoint.py
@@ -20,6 +21,7 @@ from __future__ import annotations
 from amr.lazy import lazy_exports
 
 _EXPORTS = {
+    "Batch": "batch",
     "Criterion": "losses",
     "DistillConfig": "config",
     "LossConfig": "config",

@@ -30,6 +30,7 @@ from amr.draws import Draws
 from amr.errors import AmrError
 from amr.fileio import file_matches
 from amr.ragged import offsets_of, positions
+from amr.train.batch import Batch
 from amr.train.curriculum import EpochPlan
 from amr.train.labels import clip_mask, saliency_levels, saliency_pairs, span_targets
 from amr.train.text import MAX_WORDS, TextBank
@@ -76,7 +77,7 @@ class RowSource:
     def _read(self, group: int, epoch: int) -> _Group:
         raise NotImplementedError
 
-    def window(self, plan: EpochPlan, index: int) -> list[dict[str, torch.Tensor]]:
+    def window(self, plan: EpochPlan, index: int) -> list[Batch]:
         """The batches of window `index` of an epoch's plan."""
         groups = [self._read(int(g), plan.epoch) for g in plan.windows[index]]
         return make_batches(groups, self, plan.epoch, index)
@@ -251,9 +252,7 @@ class StoreSource(RowSource):
         )
 
 
-def make_batches(
-    groups: list[_Group], source: RowSource, epoch: int, window: int
-) -> list[dict[str, torch.Tensor]]:
+def make_batches(groups: list[_Group], source: RowSource, epoch: int, window: int) -> list[Batch]:
     config = source.config
     labels = pa.concat_tables([g.labels for g in groups]).combine_chunks()
     n = labels.num_rows
@@ -276,7 +275,7 @@ def _batch(
     local: np.ndarray,
     source: RowSource,
     epoch: int,
-) -> dict[str, torch.Tensor]:
+) -> Batch:
     config = source.config
     size = len(rows)
     full_clips = labels.column("n_clips").to_numpy()[rows].astype(np.int64)
@@ -317,22 +316,22 @@ def _batch(
     )
     qids = labels.column("qid").to_numpy()[rows]
     text, text_mask = source.text.gather(qids)
-    return {
-        "video": torch.from_numpy(video),
-        "video_mask": torch.from_numpy(video_mask),
-        "text": torch.from_numpy(text),
-        "text_mask": torch.from_numpy(text_mask),
-        "spans": torch.from_numpy(spans),
-        "span_counts": torch.from_numpy(span_counts),
-        "saliency_levels": torch.from_numpy(levels),
-        "negative_clips": torch.from_numpy(negative),
-        "saliency_pos": torch.from_numpy(pos),
-        "saliency_neg": torch.from_numpy(neg),
-        "sample_id": torch.from_numpy(sample_ids),  # fancy indexing made these copies already
-        "qid": torch.from_numpy(qids),
-        "duration": torch.from_numpy(duration),  # of the window the model sees
-        "first_clip": torch.from_numpy(first_clip),  # where that window starts in the video
-    }
+    return Batch(
+        video=torch.from_numpy(video),
+        video_mask=torch.from_numpy(video_mask),
+        text=torch.from_numpy(text),
+        text_mask=torch.from_numpy(text_mask),
+        spans=torch.from_numpy(spans),
+        span_counts=torch.from_numpy(span_counts),
+        saliency_levels=torch.from_numpy(levels),
+        negative_clips=torch.from_numpy(negative),
+        saliency_pos=torch.from_numpy(pos),
+        saliency_neg=torch.from_numpy(neg),
+        sample_id=torch.from_numpy(sample_ids),  # fancy indexing made these copies already
+        qid=torch.from_numpy(qids),
+        duration=torch.from_numpy(duration),
+        first_clip=torch.from_numpy(first_clip),
+    )
 
 
 def iterate_batches(
@@ -340,7 +339,7 @@ def iterate_batches(
     plan: EpochPlan,
     start: tuple[int, int] = (0, 0),
     pin_memory: bool = False,
-) -> Iterator[tuple[tuple[int, int], dict[str, torch.Tensor]]]:
+) -> Iterator[tuple[tuple[int, int], Batch]]:
     """((window, batch), batch) in plan order, from `start` (for a resumed epoch).
 
     `workers` threads build whole windows ahead of the consumer. Threads, not processes:
@@ -350,10 +349,10 @@ def iterate_batches(
     indices = list(range(first_window, len(plan.windows)))
     workers = max(source.config.workers, 1)
 
-    def build(index: int) -> list[dict[str, torch.Tensor]]:
+    def build(index: int) -> list[Batch]:
         batches = source.window(plan, index)
         if pin_memory:
-            batches = [{k: v.pin_memory() for k, v in b.items()} for b in batches]
+            batches = [b.pin_memory() for b in batches]
         return batches
 
     with ThreadPoolExecutor(workers, thread_name_prefix="amr-loader") as pool:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from amr.device import autocast
+from amr.train.batch import Batch
 from amr.train.config import DistillConfig
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
@@ -91,12 +92,12 @@ class DistillCriterion(nn.Module):
         return self
 
     def forward(
-        self, outputs: ModelOutputs, batch: dict
+        self, outputs: ModelOutputs, batch: Batch
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         total, terms = self.base(outputs, batch)  # every query set matched, and saliency
         if c.distill:
-            inputs = batch["inputs"]
+            inputs = batch.inputs
             with torch.no_grad(), autocast(inputs[0].device):
                 taught = self.teacher(*inputs).float()
             distilled = distillation_loss(outputs.original, taught.original, c.distill_hidden)
@@ -104,10 +105,10 @@ class DistillCriterion(nn.Module):
             terms["distill"] = distilled.detach()
         if c.discrimination:
             similarity = clip_query_similarity(outputs.video_tokens, outputs.text_pooled)
-            mask = batch["video_mask"]
-            relevant = (batch["saliency_levels"] > 0) & mask
+            mask = batch.video_mask
+            relevant = (batch.saliency_levels > 0) & mask
             if c.disc_negatives == "wrong-spans":
-                negative = batch["negative_clips"] & mask
+                negative = batch.negative_clips & mask
                 disc = discrimination_loss(similarity, relevant, negative, c.temperature)
             else:
                 disc = hard_clip_discrimination_loss(

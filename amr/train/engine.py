@@ -25,6 +25,7 @@ from amr.datasets.store import Store
 from amr.device import Ranks, autocast, describe_machine, joined
 from amr.errors import AmrError, Interrupted
 from amr.fileio import is_replacement_dir
+from amr.train.batch import Batch
 from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, save_checkpoint
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
@@ -161,7 +162,7 @@ def train_one_epoch(
             result.totals[name] = result.totals.get(name, 0) + value
         done, run.step = done + 1, run.step + 1
         result.done = done
-        result.seen += len(batch["qid"])
+        result.seen += len(batch)
         progress.advance(task)
         if run.step % 10 == 0:  # reading the loss waits for the device: not every step
             progress.update(
@@ -299,30 +300,16 @@ def train_step(
     model: torch.nn.Module,
     criterion: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    batch: dict[str, torch.Tensor],
+    batch: Batch,
     device: torch.device,
     grad_clip: float,
 ) -> dict[str, torch.Tensor]:
     """One optimisation step on a loader batch; bf16 autocast on CUDA, float32 on the CPU.
     Returns the loss terms, detached (reading them as numbers would wait for the device)."""
-    move = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-    targets = list(torch.split(move["spans"], batch["span_counts"].tolist()))
-    inputs = (move["video"].float(), move["video_mask"], move["text"].float(), move["text_mask"])
+    batch = batch.to(device, non_blocking=True)
     with autocast(device):
-        outputs = model(*inputs)
-    total, terms = criterion(
-        outputs.float(),
-        {
-            "inputs": inputs,
-            "video_mask": move["video_mask"],
-            "text_mask": move["text_mask"],
-            "spans": targets,
-            "saliency_pos": move["saliency_pos"],
-            "saliency_neg": move["saliency_neg"],
-            "saliency_levels": move["saliency_levels"].long(),
-            "negative_clips": move["negative_clips"],
-        },
-    )
+        outputs = model(*batch.inputs)
+    total, terms = criterion(outputs.float(), batch)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     if grad_clip:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from amr.train.batch import Batch
 from amr.train.config import LossConfig
 from amr.train.matcher import MatchCosts, hungarian_match
 from amr.train.outputs import ModelOutputs, QuerySet, join
@@ -150,38 +151,36 @@ class Criterion(torch.nn.Module):
         return self._weighted(terms)
 
     def forward(
-        self, outputs: ModelOutputs, batch: dict
+        self, outputs: ModelOutputs, batch: Batch
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Set losses of the first query set (or, joint, of all of them as one), the saliency
         and contrastive losses, then the set losses of every further query set (each matched
         on its own; its terms named after it)."""
         c = self.config
         sets = [join(outputs.query_sets)] if self.joint else outputs.query_sets
-        total, terms = self.matched(sets[0], batch["spans"])
-        mask = batch["video_mask"]
+        total, terms = self.matched(sets[0], batch.targets)
+        mask, levels = batch.video_mask, batch.saliency_levels.long()
         finite = outputs.saliency.masked_fill(~mask, 0.0)
         clip_terms = {
             "saliency_margin": saliency_margin_loss(
-                finite, batch["saliency_pos"], batch["saliency_neg"], c.margin
+                finite, batch.saliency_pos, batch.saliency_neg, c.margin
             ),
-            "saliency_rank": saliency_rank_loss(
-                finite, batch["saliency_levels"], mask, c.rank_temperature
-            ),
+            "saliency_rank": saliency_rank_loss(finite, levels, mask, c.rank_temperature),
         }
         if c.vtc:
             clip_terms["vtc"] = video_text_contrastive(
-                outputs.projected_video, mask, outputs.projected_text, batch["text_mask"],
+                outputs.projected_video, mask, outputs.projected_text, batch.text_mask,
                 c.contrast_temperature,
             )  # fmt: skip
         if c.ctc:
             clip_terms["ctc"] = clip_text_contrastive(
-                outputs.projected_video, mask, outputs.projected_text, batch["text_mask"],
-                batch["saliency_levels"] > 0, c.contrast_temperature,
+                outputs.projected_video, mask, outputs.projected_text, batch.text_mask,
+                levels > 0, c.contrast_temperature,
             )  # fmt: skip
         clip_total, clip_terms = self._weighted(clip_terms)
         total, terms = total + clip_total, {**terms, **clip_terms}
         for query_set in sets[1:]:
-            set_total, set_terms = self.matched(query_set, batch["spans"])
+            set_total, set_terms = self.matched(query_set, batch.targets)
             total = total + set_total
             terms.update({f"{query_set.name}_{k}": v for k, v in set_terms.items()})
         return total, terms
