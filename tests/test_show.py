@@ -13,7 +13,15 @@ from amr.corpus import Corpus
 from amr.datasets import Store
 from amr.show.queries import query_panel
 from amr.show.samples import Selection, sample_panel, select_rows
-from amr.show.timeline import Span, assign_lanes
+from amr.show.timeline import (
+    LEGEND,
+    Panel,
+    Span,
+    Track,
+    assign_lanes,
+    fitting_text,
+    legend_entries,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -121,13 +129,18 @@ def test_show_refuses_what_it_cannot_draw(corpus, small_store, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+CLIPS = 20  # saliency scores a prediction line carries
+
+
 def _predictions(path, samples, shift: float):
     with open(path, "w") as f:
         for s in samples:
             start, end = s["relevant_windows"][0]
             windows = [[start, end, 0.2], [start + shift, end + shift, 0.9], [0.0, 4.0, 0.5]]
+            saliency = [float(i % 5) - 1.5 for i in range(CLIPS)]
             f.write(json.dumps({"qid": s["qid"], "vid": s["vid"], "query": s["query"],
-                                "pred_relevant_windows": windows}) + "\n")  # fmt: skip
+                                "pred_relevant_windows": windows,
+                                "pred_saliency_scores": saliency}) + "\n")  # fmt: skip
     return path
 
 
@@ -157,6 +170,18 @@ def test_queries_with_two_runs_side_by_side(small_store, tmp_path):
     assert (first.name, second.name) == ("a", "b")  # same file names: named by run directory
     assert [s.text for s in first.spans] == ["#1 0.90", "#2 0.50"]  # top 2 by score, not listing
     assert truth.spans[0].start == samples[0]["relevant_windows"][0][0]
+    # every prediction track shows the ground truth behind it, and the model's saliency
+    for track in (first, second):
+        assert track.backdrop == [tuple(map(float, w)) for w in samples[0]["relevant_windows"]]
+        curve = track.curve
+        assert curve.kind == "model" and (curve.low, curve.high) == ("-1.5", "2.5")
+        assert curve.values.min() == 0 and curve.values.max() == 1
+        assert len(curve.values) == CLIPS
+    assert truth.curve.kind == "annotated" and (truth.curve.low, truth.curve.high) == ("0", "4")
+    legend = [text for row in legend_entries([panel], 10.0) for _, text in row]
+    assert LEGEND["truth"] in legend and LEGEND["prediction"] in legend
+    assert "model saliency (the query's min–max)" in legend
+    assert "ground truth, behind predictions" in legend and LEGEND["negative"] not in legend
 
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"qid": 10**9, "pred_relevant_windows": [[0, 2, 1.0]]}) + "\n")
@@ -200,3 +225,34 @@ def test_sql_can_only_read_the_corpus(corpus, tmp_path, escape):
         assert result.output.startswith("error: ") and result.output.count("\n") == 1
     assert {p.name: p.read_bytes() for p in root.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_labels_never_spill_out_of_narrow_bars():
+    span = Span(0, 1, "prediction", "#1 0.93", "#1")
+    assert fitting_text(span, 1.0) == "#1 0.93"
+    assert fitting_text(span, 0.2) == "#1"  # only the rank fits
+    assert fitting_text(span, 0.05) == ""  # nothing does
+    assert fitting_text(Span(0, 1, "moment", "clips 49–52"), 0.3) == ""
+
+
+def test_the_legend_wraps_to_the_sheet_and_names_only_what_is_drawn():
+    tracks = [Track("t", [Span(0, 1, role) for role in LEGEND])]
+    rows = legend_entries([Panel("p", 10, tracks)], width=4.0)
+    assert len(rows) > 1 and sum(len(row) for row in rows) == len(LEGEND)
+    only_host = legend_entries([Panel("p", 10, [Track("t", [Span(0, 1, "host")])])], 10.0)
+    assert only_host == [[("host", LEGEND["host"])]]
+
+
+def test_a_twelve_sample_sheet_is_a_grid(corpus, tmp_path):
+    from PIL import Image
+
+    sizes = {}
+    for limit in (1, 12):
+        out = tmp_path / f"{limit}.png"
+        result = _show("--corpus", str(corpus.root), "--where", "kind = 'negative'", "--limit",
+                       str(limit), "--out", str(out), "--quiet")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        with Image.open(out) as image:
+            sizes[limit] = image.size
+    assert sizes[1][0] == 1100 and sizes[12][0] == 1700  # one column, then two
+    assert sizes[12][1] < 6.5 * sizes[1][1]  # six rows of two, not twelve panels stacked

@@ -17,6 +17,7 @@ from amr.show.timeline import (
     Track,
     assign_lanes,
     draw,
+    model_saliency_curve,
     png_path,
     saliency_curve,
 )
@@ -29,10 +30,12 @@ def _track_name(path: Path, paths: Sequence[Path]) -> str:
 
 
 def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], top_k: int) -> Panel:
-    """One query: the labelled windows and saliency, then a track per predictions file."""
+    """One query: the labelled windows and saliency, then a track per predictions file (its
+    top windows, its saliency when it has one, and the ground truth shaded behind)."""
     curve = saliency_curve(sample["relevant_clip_ids"] or [], sample["saliency_scores"] or [],
                            clip_length)  # fmt: skip
-    truth = [Span(s, e, "truth") for s, e in sample["relevant_windows"] or []]
+    windows_of_truth = [(float(s), float(e)) for s, e in sample["relevant_windows"] or []]
+    truth = [Span(s, e, "truth") for s, e in windows_of_truth]
     tracks = [Track("ground truth · saliency", truth, curve)]
     paths = [run.path for run in runs]
     for run in runs:
@@ -43,11 +46,16 @@ def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], t
         windows = run.windows[run.window_offsets[i] : run.window_offsets[i + 1]]
         windows = windows[np.argsort(-windows[:, 2], kind="stable")][:top_k]  # best first
         spans = [
-            Span(s, e, "prediction", f"#{rank} {score:.2f}",
+            Span(s, e, "prediction", f"#{rank} {score:.2f}", f"#{rank}",
                  opacity=0.3 + 0.6 * min(max(score, 0), 1))
             for rank, (s, e, score) in enumerate(windows, 1)
         ]  # fmt: skip
-        tracks.append(Track(_track_name(run.path, paths), assign_lanes(spans)))
+        curve = None
+        if run.saliency is not None and run.saliency_offsets is not None:
+            scores = run.saliency[run.saliency_offsets[i] : run.saliency_offsets[i + 1]]
+            curve = model_saliency_curve(scores, clip_length)
+        name = _track_name(run.path, paths)
+        tracks.append(Track(name, assign_lanes(spans), curve, windows_of_truth))
     query = sample["query"] if len(sample["query"]) <= 90 else sample["query"][:87] + "…"
     title = f"qid {sample['qid']} · {sample['vid']} · “{query}”"
     return Panel(title, float(sample["duration"]), tracks)

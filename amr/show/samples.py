@@ -87,7 +87,7 @@ def sample_panel(row: dict[str, Any], clip_length: float) -> Panel:
     parts = ", ".join(f"{name} {row[name]:.2f}" for name in COMPONENTS)
     query = row["query"] if len(row["query"]) <= 70 else row["query"][:67] + "…"
     title = (
-        f"#{row['sample_id']} {row['kind']} · difficulty {row['difficulty']:.2f} ({parts})\n"
+        f"#{row['sample_id']} {row['kind']} · difficulty {row['difficulty']:.2f}\n({parts})\n"
         f"“{query}”"
     )
     return Panel(title, float(row["duration"]), tracks)
