@@ -107,3 +107,34 @@ def test_the_checker_catches_drift():
     assert problem(_words("amr corpus nosuch --corpus C")) == "no command 'amr corpus nosuch'"
     assert problem(_words("amr train baseline|nosuch --out R")) is not None
     assert problem(_words("amr eval --predictions p.jsonl --store S --split val")) is None
+
+
+def test_the_random_feature_lines_make_features_that_import(qvh_val, tmp_path, monkeypatch):
+    """docs/datasets.md ships the lines that made its import example's features: run them,
+    then the example, which must read the widths the doc prints."""
+    from click.testing import CliRunner
+
+    text = (REPO / "docs" / "datasets.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(# random features.*?)```", text, re.S)
+    assert code, "docs/datasets.md: the random-feature lines are gone"
+    (tmp_path / "highlight_val_release.jsonl").symlink_to(qvh_val)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.group(1), "docs/datasets.md", "exec"), {})
+    command = next(c for w, c in COMMANDS if "datasets.md" in w and "val_200.jsonl" in c)
+    result = CliRunner().invoke(cli, _words(command))
+    assert result.exit_code == 0, result.output
+    assert "192 video and 200 query feature files · video dim 2816 · text dim 512" in result.output
+
+
+@pytest.mark.parametrize("stage", ["cold-start", "distill"])
+def test_the_reference_configs_are_the_full_budget(stage):
+    """configs/reference-*.json, which the README gives for real features, are the schedule of
+    `amr experiment --budget full` (the reference's), not a copy that drifts from it."""
+    import json
+
+    from amr.experiment.budget import BUDGETS
+
+    full = BUDGETS["full"]
+    config = json.loads((REPO / "configs" / f"reference-{stage}.json").read_text())
+    assert config == {"train": full.stage1 if stage == "cold-start" else full.stage2}
+    assert not full.model  # the model: ModelConfig's defaults, the reference's
