@@ -537,3 +537,37 @@ def test_workers_die_with_a_killed_parent(tmp_path):
     for pid in alive:  # never leave them behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert not alive
+
+
+def _spelt_ops(path: Path) -> None:
+    body = json.loads(path.read_text())
+    body["config"]["ops"] = body["config"].pop("kinds")
+    path.write_text(json.dumps(body))
+
+
+def test_corpora_that_name_their_kinds_ops_resume_as_theirs(corpus, small_store, tmp_path,
+                                                             monkeypatch):  # fmt: skip
+    """Corpora written before `ops` became `kinds` (shared ones among them) say `ops` in their
+    manifest and run state: they read, and resume, as the same config."""
+    from amr.augment.manifest import WORK_DIR
+
+    out = tmp_path / "run"
+    real_write, calls = run_module.write_augmented_part, []
+
+    def crash_on_second(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_write(*args)
+
+    monkeypatch.setattr(run_module, "write_augmented_part", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        augment(small_store, "train", out, CONFIG, workers=1, show_progress=False)
+    monkeypatch.setattr(run_module, "write_augmented_part", real_write)
+    _spelt_ops(out / WORK_DIR / "run.json")
+    summary = augment(small_store, "train", out, CONFIG, resume=True, show_progress=False)
+    assert summary.parts_skipped == 1 and corpus_bytes(out) == corpus_bytes(corpus)
+    _spelt_ops(out / "manifest.json")
+    again = augment(small_store, "train", out, CONFIG, resume=True, show_progress=False)
+    assert again.already_done
+    assert AugmentConfig.from_json(Corpus.open(out).manifest["config"]) == CONFIG

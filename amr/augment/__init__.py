@@ -9,13 +9,12 @@ materialises recipes-only corpora. The corpus format itself lives in `amr.corpus
 >>> augment("runs/demo/store", "train", "runs/demo/corpus", AugmentConfig(multiplier=10, seed=0))
 """
 
-from amr.augment.config import NEGATIVES, OPS, AugmentConfig, parse_weights
+from amr.augment.config import NEGATIVES, AugmentConfig, parse_weights
 from amr.augment.merge import materialize, merge
 from amr.augment.run import AugmentSummary, Shard, augment
 
 __all__ = [
     "NEGATIVES",
-    "OPS",
     "AugmentConfig",
     "AugmentSummary",
     "Shard",

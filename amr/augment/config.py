@@ -9,7 +9,6 @@ from amr.corpus.kinds import AUGMENTED
 from amr.corpus.schema import COMPONENTS
 from amr.errors import AmrError
 
-OPS = AUGMENTED  # the augmentation kinds, declared in amr/corpus/kinds.py
 NEGATIVES = ("same-video", "nearest-query")
 
 
@@ -22,7 +21,7 @@ class AugmentConfig:
     """How a corpus is made from one split of a store. Same config + store + seed = same bytes."""
 
     multiplier: int = 10  # augmented samples per labeled real sample
-    ops: tuple[str, ...] = OPS  # cycled per donor, each donor one op further along
+    kinds: tuple[str, ...] = AUGMENTED  # cycled per donor, each donor one kind further along
     seed: int = 0
     recipes_only: bool = False  # no features: small, shareable, re-materialised by the recipient
     # negatives: the donor video's own wrong spans ("same-video", the reference's) or windows
@@ -42,14 +41,14 @@ class AugmentConfig:
     def __post_init__(self) -> None:
         if self.multiplier < 1:
             raise AmrError(f"--multiplier must be at least 1, got {self.multiplier}")
-        unknown = [op for op in self.ops if op not in OPS]
-        if unknown or not self.ops:
+        unknown = [kind for kind in self.kinds if kind not in AUGMENTED]
+        if unknown or not self.kinds:
             raise AmrError(
                 f"--kinds: unknown kind {', '.join(unknown) or '(none given)'}; choose from "
-                f"{', '.join(OPS)}"
+                f"{', '.join(AUGMENTED)}"
             )
-        if len(set(self.ops)) != len(self.ops):
-            raise AmrError(f"--kinds lists a kind twice: {','.join(self.ops)}")
+        if len(set(self.kinds)) != len(self.kinds):
+            raise AmrError(f"--kinds lists a kind twice: {','.join(self.kinds)}")
         if self.negatives not in NEGATIVES:
             raise AmrError(f"--negatives must be {' or '.join(NEGATIVES)}, got {self.negatives!r}")
         if self.negatives_per_sample < 1 or self.negative_pool < 1:
@@ -80,22 +79,33 @@ class AugmentConfig:
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
-        body["ops"] = list(self.ops)
+        body["kinds"] = list(self.kinds)
         body["fade_clips"] = list(self.fade_clips)
         body["difficulty_weights"] = self.weights()
         return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> AugmentConfig:
+        body = dict(body)
+        if "ops" in body and "kinds" not in body:  # how corpora already shared name the kinds
+            body["kinds"] = body.pop("ops")
         known = {f.name for f in fields(cls)}
         unknown = set(body) - known
         if unknown:
             raise AmrError(f"unknown augmentation setting {', '.join(sorted(unknown))}")
-        body = dict(body)
-        for key in ("ops", "fade_clips"):
+        for key in ("kinds", "fade_clips"):
             if key in body:
                 body[key] = tuple(body[key])
         return cls(**body)
+
+
+def same_config(saved: Any, config: AugmentConfig) -> bool:
+    """Whether a manifest's (or an interrupted run's) config JSON is `config`, whichever
+    spelling of its fields it was written with."""
+    try:
+        return AugmentConfig.from_json(saved).to_json() == config.to_json()
+    except (AmrError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def parse_weights(text: str) -> dict[str, float]:

@@ -1,12 +1,11 @@
 """Corpus rows from their sample ids, a batch at a time, every choice drawn from (seed, id).
 
 Sample ids 0..n-1 are the split's real samples (kind `original`); id n + a is augmented sample a:
-donor ``donors[a // multiplier]``, kind ``ops[(a % multiplier + a // multiplier) % len(ops)]``
-(each donor's ops start one further along, so the kinds stay balanced at any multiplier, even
-below the number of ops). Random numbers come
-from `Draws(seed)` addressed by the sample id (one stream per kind of choice), so a row does not
-depend on the batch, worker or shard that generates it — which is what makes --workers, --shard
-and --resume produce the same bytes.
+donor ``donors[a // multiplier]``, kind ``kinds[(a % multiplier + a // multiplier) % len(kinds)]``
+(each donor's kinds start one further along, so the kinds stay balanced at any multiplier,
+even below the number of kinds). Random numbers come from `Draws(seed)` addressed by the sample
+id (one stream per kind of choice), so a row does not depend on the batch, worker or shard that
+generates it — which is what makes --workers, --shard and --resume produce the same bytes.
 
 An augmented sample, as whole-batch array operations (segments are ragged, grouped by sample):
 
@@ -94,7 +93,7 @@ class Generator:
         split = self.split
         self.donors = split.donors
         self.draws = Draws(self.config.seed)
-        self.op_kinds = np.asarray([KINDS.index(op) for op in self.config.ops], np.int8)
+        self.turns = np.asarray([KINDS.index(kind) for kind in self.config.kinds], np.int8)
         vids = np.asarray(split.vids, dtype=object)
         self.video_code = np.unique(vids, return_inverse=True)[1]
         self.clips_of_row = np.asarray([self.pool.n_clips(v) for v in split.vids], np.int64)
@@ -125,7 +124,7 @@ class Generator:
         augmented_id = np.maximum(augmented, 0)
         multiplier = self.config.multiplier
         turn = augmented_id % multiplier + augmented_id // multiplier  # rotates with the donor
-        kind = self.op_kinds[turn % len(self.op_kinds)]
+        kind = self.turns[turn % len(self.turns)]
         return np.where(augmented < 0, ORIGINAL, kind).astype(np.int8)
 
     # -- the rows ---------------------------------------------------------------------------

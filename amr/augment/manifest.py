@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from amr import __version__
-from amr.augment.config import AugmentConfig
+from amr.augment.config import AugmentConfig, same_config
 from amr.augment.difficulty import Ranking
 from amr.corpus.card import write_card
 from amr.corpus.parts import PartInfo, part_labels
@@ -144,13 +144,22 @@ def prepare_corpus_dir(out: Path, overwrite: bool) -> None:
         shutil.rmtree(out)
 
 
+def _same_run(previous: dict, run_state: dict) -> bool:
+    """An interrupted run's state is this run's: the same store, split and amr, and the same
+    config however its fields were spelt."""
+    rest = {k: v for k, v in previous.items() if k != "config"}
+    if rest != {k: v for k, v in run_state.items() if k != "config"}:
+        return False
+    return same_config(previous.get("config"), AugmentConfig.from_json(run_state["config"]))
+
+
 def prepare_out(out: Path, run_state: dict, shards: int, resume: bool, overwrite: bool) -> None:
     """`out` ready for this run: a finished corpus or another directory as prepare_corpus_dir
     says; an unfinished run of the same settings is resumed (or restarted with --overwrite)."""
     state_file = out / WORK_DIR / "run.json"
     if state_file.is_file() and not (out / MANIFEST).is_file():
         previous = json.loads(state_file.read_text(encoding="utf-8"))
-        if previous != run_state:
+        if not _same_run(previous, run_state):
             if not overwrite:
                 raise AmrError(
                     f"{out}: holds an unfinished run with a different store, split or config; "

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from amr import __version__
-from amr.augment.config import AugmentConfig
+from amr.augment.config import AugmentConfig, same_config
 from amr.augment.difficulty import Ranking, rank_difficulty
 from amr.augment.estimate import check_room, estimate
 from amr.augment.generate import Generator
@@ -203,7 +203,7 @@ def _finished(out: Path, store: Store, split: str, config: AugmentConfig) -> dic
         manifest.get("format_version") == CORPUS_FORMAT_VERSION
         and source.get("fingerprint") == store.meta.fingerprint
         and source.get("split") == split
-        and manifest.get("config") == config.to_json()
+        and same_config(manifest.get("config"), config)
     )
     return manifest if same else None
 
@@ -218,10 +218,10 @@ def make_generator(
     split: str | None = None,
 ) -> Generator:
     """Read what generation needs: the video pool (features at `pool_path`, or sketches only
-    when None) and, for the negative op, every query's nearest neighbours (cached in the store
+    when None) and, for the negative kind, every query's nearest neighbours (cached in the store
     under `split`'s name when given)."""
     pool = build_pool(store, set(index.vids), pool_path, workers, show_progress)
-    carrying = any(augment_kind(name).carries_negatives for name in config.ops)
+    carrying = any(augment_kind(name).carries_negatives for name in config.kinds)
     if carrying and config.negatives == "nearest-query":
         neighbours, similarity = split_neighbours(store, index, config, show_progress, split)
     else:

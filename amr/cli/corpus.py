@@ -15,7 +15,6 @@ from rich.text import Text
 
 from amr.augment import (
     NEGATIVES,
-    OPS,
     AugmentConfig,
     AugmentSummary,
     Shard,
@@ -37,7 +36,7 @@ from amr.cli.options import (
 from amr.console import stderr_console
 from amr.corpus import Corpus, CorpusSummary, run_sql, summarize_corpus, verify
 from amr.corpus.inspect import bar
-from amr.corpus.kinds import AUGMENT_KINDS
+from amr.corpus.kinds import AUGMENT_KINDS, AUGMENTED
 from amr.datasets import (
     Store,
 )
@@ -59,7 +58,7 @@ from amr.errors import AmrError
 )
 @click.option(
     "--kinds",
-    default=",".join(OPS),
+    default=",".join(AUGMENTED),
     show_default=True,
     help="Kinds of augmented rows, cycled over each donor's samples: "
     + "; ".join(f"{kind.name}: {kind.help}" for kind in AUGMENT_KINDS)
@@ -149,7 +148,7 @@ def augment_command(
         retired("--ops", f"--kinds {ops}")
     config = AugmentConfig(
         multiplier=multiplier,
-        ops=tuple(kind.strip() for kind in kinds.split(",") if kind.strip()),
+        kinds=tuple(kind.strip() for kind in kinds.split(",") if kind.strip()),
         negatives=negatives,
         negatives_everywhere=negatives_everywhere,
         seed=seed,
@@ -306,7 +305,7 @@ def corpus_info_command(corpus, output) -> None:
 
     def show() -> None:
         _print_corpus(opened, summarize_corpus(opened))
-        config = opened.manifest["config"]
+        config = AugmentConfig.from_json(opened.manifest["config"]).to_json()
         settings = ", ".join(f"{k}={v}" for k, v in config.items() if k != "difficulty_weights")
         Console().print("config: " + settings, soft_wrap=True)
 

@@ -122,6 +122,7 @@ def front_matter(manifest: dict[str, Any]) -> str:
 
 def write_card(out: Path, manifest: dict[str, Any]) -> None:
     source, config = manifest["source"], manifest["config"]
+    chosen = ", ".join(config.get("kinds") or config["ops"])  # `ops`: corpora shared earlier
     kinds = ", ".join(f"{k} {v:,}" for k, v in manifest["kinds"].items())
     size = sum(p["bytes"] for p in manifest["parts"])
     features = manifest["features"]
@@ -149,7 +150,7 @@ Made by `amr augment` (amr {manifest["amr_version"]}), the offline augmentation 
 | source store | `{source["store"]}`, split `{source["split"]}` ({source["queries"]:,} queries) |
 | clip length | {source["clip_length"]:g} s |
 | source fingerprint | `{source["fingerprint"]}` |
-| seed / multiplier / ops | {config["seed"]} / {config["multiplier"]} / {", ".join(config["ops"])} |
+| seed / multiplier / kinds | {config["seed"]} / {config["multiplier"]} / {chosen} |
 
 ## What is in it
 One row per sample. `kind` is `original` for the split's real samples (unchanged, recipe = the

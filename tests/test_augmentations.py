@@ -215,11 +215,11 @@ def test_config_rejects_bad_values():
     with pytest.raises(AmrError, match="multiplier"):
         AugmentConfig(multiplier=0)
     with pytest.raises(AmrError, match="unknown kind crop"):
-        AugmentConfig(ops=("splice", "crop"))
+        AugmentConfig(kinds=("splice", "crop"))
     with pytest.raises(AmrError, match="even"):
         AugmentConfig(fade_clips=(3,))
     with pytest.raises(AmrError, match="unknown difficulty component"):
         parse_weights("brightness=2")
     assert parse_weights("length_ratio=2")["length_ratio"] == 2.0
-    config = AugmentConfig(seed=4, ops=("negative",))
+    config = AugmentConfig(seed=4, kinds=("negative",))
     assert AugmentConfig.from_json(config.to_json()) == config
