@@ -1,4 +1,4 @@
-"""The `full` budget on a GPU (issue 16, section 7): each stage's training throughput and peak
+"""The `full` budget on a GPU: each stage's training throughput and peak
 GPU memory at real dims (2816/512-d), on the qvh synthetic store with all of train (100 %).
 
 A lent GPU comes for minutes, so each stage trains a few epochs rather than to convergence, and

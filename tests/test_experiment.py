@@ -188,7 +188,7 @@ def test_the_fraction_plot_of_an_arms_subset_says_what_is_missing(experiment, tm
 def test_evidence_from_before_machines_were_recorded_is_counted_as_unrecorded(experiment, tmp_path):
     _, results, _ = experiment
     body = json.loads((results[0].runs[0].path / FINISHED).read_text())
-    del body["machines"]  # a finished.json written before 2026-12-03
+    del body["machines"]  # a finished.json that names no machine
     (tmp_path / FINISHED).write_text(json.dumps(body))
     old = RunRecord.read(tmp_path)
     assert old.machines == ()

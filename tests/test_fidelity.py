@@ -178,7 +178,7 @@ def test_a_checkpoint_from_before_the_iou_head_still_loads(tmp_path):
     old = MomentDETR(ModelConfig(video_dim=6, text_dim=5, hidden=16, heads=2, ffn=32,
                                  iou_head=False))  # fmt: skip
     model_config = old.config.to_json()
-    del model_config["iou_head"], model_config["rank_by_iou"]  # as amr 0.1 wrote it
+    del model_config["iou_head"], model_config["rank_by_iou"]  # an older checkpoint
     body = {"format": "amr-checkpoint", "version": 1, "model_config": model_config,
             "model": old.state_dict()}  # fmt: skip
     save_checkpoint(tmp_path / "old.pt", body)

@@ -31,8 +31,8 @@ class RunRecord:
     epochs: int
     stopped: str  # "plateau" (patience), "max epochs" (patience never triggered), "schedule"
     curve: list[dict[str, Any]]  # per epoch: epoch, samples so far, val metrics
-    # the machines that trained it, in order (a run resumed elsewhere has two); empty for runs
-    # finished before machines were recorded (2026-12-03)
+    # the machines that trained it, in order (a run resumed elsewhere has two); empty when its
+    # finished.json names none (the benchmark's earliest evidence)
     machines: tuple[str, ...] = ()
 
     @classmethod
@@ -59,7 +59,7 @@ def keep_stage1_record(stage1: Path, stage2: Path) -> None:
 
 def stage2s_without_stage1_record(stage1: Path) -> list[Path]:
     """The finished runs beside `stage1` that started from its checkpoint and keep no copy of
-    its record (finished before stage 2s kept one, 2026-12-05)."""
+    its record (evidence finished before stage 2s kept one)."""
     found = []
     for run in sorted(stage1.parent.iterdir()):
         config = run / CONFIG
