@@ -26,16 +26,17 @@ LAST, BEST = "last.pt", "best.pt"
 LEGACY_MODEL = {"iou_head": False, "rank_by_iou": False}
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, header_only: bool = False) -> dict[str, Any]:
     """A checkpoint's contents (a run directory: its best.pt, else its last.pt); never
-    unpickles arbitrary objects."""
+    unpickles arbitrary objects. `header_only`: the tensors are memory-mapped, not read, for a
+    caller that wants only the stage, configs and numbers."""
     path = Path(path)
     if path.is_dir():
         path = path / BEST if (path / BEST).is_file() else path / LAST
     if not path.is_file():
         raise AmrError(f"{path}: no checkpoint")
     try:
-        body = torch.load(path, map_location="cpu", weights_only=True)
+        body = torch.load(path, map_location="cpu", weights_only=True, mmap=header_only)
     except Exception as exc:  # a corrupt or foreign file: say which, not a traceback
         raise AmrError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(body, dict) or body.get("format") != CHECKPOINT_FORMAT:

@@ -281,7 +281,7 @@ def distill_spec(
     """Stage 2 from the cold start at `init`; the student's shape is the cold start's."""
     settings = settings or DistillConfig()
     init = init_checkpoint(init)
-    body = load_checkpoint(init)
+    body = load_checkpoint(init, header_only=True)  # the build reads its weights
     if body.get("stage") not in (COLD_START.name, BASELINE.name):
         raise AmrError(
             f"{init}: --init must be a cold-start (or baseline) run or checkpoint, not "
