@@ -4,7 +4,6 @@ real annotation files, validation errors and the submission helpers."""
 import json
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from amr.eval import (
     read_predictions,
 )
 from amr.eval.ground_truth import as_written
-from amr.eval.submission import codalab_zip, postprocess, submission_records, write_submission
+from amr.eval.submission import postprocess, submission_records, write_submission
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -466,7 +465,7 @@ def test_postprocess_clips_rounds_ranks_and_suppresses():
     assert odd.tolist() == [[[20.0, 31.0]]]  # 31 would round to 32, past the video
 
 
-def test_a_written_submission_reads_back_and_zips_for_codalab(tmp_path, qvh_val):
+def test_a_written_submission_reads_back_and_scores(tmp_path, qvh_val):
     rows = read_jsonl(qvh_val, limit=20)
     truth = load_ground_truth(write_jsonl(tmp_path / "gt.jsonl", rows))
     windows = np.array([[r["relevant_windows"][0], [0, 150]] for r in rows], dtype=np.float64)
@@ -483,9 +482,6 @@ def test_a_written_submission_reads_back_and_zips_for_codalab(tmp_path, qvh_val)
     assert set(first) == {"qid", "query", "vid", "pred_relevant_windows", "pred_saliency_scores"}
     result = evaluate(read_predictions(path), truth)
     assert result["brief"]["MR-full-R1@0.7"] == 100.0
-    archive = codalab_zip(path, path, tmp_path / "submission.zip")
-    with zipfile.ZipFile(archive) as z:
-        assert z.namelist() == ["hl_val_submission.jsonl", "hl_test_submission.jsonl"]
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -162,6 +162,13 @@ def _knob(field: str, help: str):
     "$AMR_DATA_DIR or ../shared/data].",
 )
 @click.option("--split", "splits", multiple=True, help="Split name for each --annotations.")
+@click.option(
+    "--real-test",
+    is_flag=True,
+    help="qvh: the test split from QVHighlights' published test labels "
+    "(highlight_test_with_gt.jsonl, 1,541 queries) instead of a share of val's videos; val "
+    "stays whole. Not the benchmark's registered world.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @_knob("video_dim", "Video feature width (real QVHighlights: 2816).")
 @_knob("text_dim", "Text feature width (real QVHighlights: 512).")
@@ -179,7 +186,9 @@ def _knob(field: str, help: str):
 @click.option("--overwrite", is_flag=True, help="Replace --out if it is already a store.")
 @output_options()
 @positional_moved("out", "--out")
-def synth_command(out, preset, annotation_files, splits, seed, overwrite, output, **knobs) -> None:
+def synth_command(
+    out, preset, annotation_files, splits, real_test, seed, overwrite, output, **knobs
+) -> None:
     """Write a synthetic store to --out (see docs/synthetic.md for the generative model).
 
     The same options and seed give byte-identical Parquet files.
@@ -188,7 +197,13 @@ def synth_command(out, preset, annotation_files, splits, seed, overwrite, output
         config = SynthConfig.from_preset(preset, seed=seed, **knobs)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    pairs = annotation_pairs(annotation_files, splits) or default_annotations(preset)
+    pairs = annotation_pairs(annotation_files, splits)
+    if pairs and real_test:
+        raise click.UsageError(
+            "--real-test reads the preset's default files; with --annotations, give the test "
+            "labels as one more: --annotations highlight_test_with_gt.jsonl --split test"
+        )
+    pairs = pairs or default_annotations(preset, real_test=real_test)
     meta = synthesize(out, config, pairs, overwrite=overwrite, show_progress=output.progress)
     output.result(store_record(out, meta), lambda: _print_synth(out, meta))
 

@@ -1,4 +1,4 @@
-"""From model outputs to a submission file: post-processing, the JSON lines, the Codalab zip.
+"""From model outputs to a submission file: post-processing and the JSON lines.
 
 Post-processing follows the reference inference code of Moment-DETR-style models: windows are
 clipped to the video, rounded to multiples of the clip length, ranked by score (scores rounded
@@ -8,7 +8,6 @@ to 4 decimals), optionally thinned by temporal NMS. Batched: a batch's windows a
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,6 @@ import numpy as np
 
 from amr.eval.moment import iou_cross
 from amr.fileio import atomic_path, first_json_line
-
-# The names Codalab's QVHighlights server expects inside the zip (val and test predictions).
-CODALAB_FILES = ("hl_val_submission.jsonl", "hl_test_submission.jsonl")
 
 
 def postprocess(
@@ -96,12 +92,3 @@ def write_submission(path: str | Path, records: Iterable[dict[str, Any]]) -> Pat
         for record in records:
             f.write(json.dumps(record) + "\n")
     return path
-
-
-def codalab_zip(val_predictions: str | Path, test_predictions: str | Path, out: str | Path) -> Path:
-    """The zip Codalab's QVHighlights server takes: both prediction files at its top level."""
-    out = Path(out)
-    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for source, name in zip((val_predictions, test_predictions), CODALAB_FILES, strict=True):
-            archive.write(source, arcname=name)
-    return out

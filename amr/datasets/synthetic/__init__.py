@@ -42,20 +42,30 @@ DEFAULT_ANNOTATIONS = {
     ),
 }
 
+# A preset's published test labels: with `real_test`, the test split is these, not a carve of val.
+REAL_TEST = {"qvh": ("test", "qvhighlights/highlight_test_with_gt.jsonl")}
 
-def default_annotations(preset: str, data_dir: Path | None = None) -> list[tuple[str, Path]]:
-    """The annotation files a preset reads when none are given: $AMR_DATA_DIR or ../shared/data."""
+
+def default_annotations(
+    preset: str, data_dir: Path | None = None, real_test: bool = False
+) -> list[tuple[str, Path]]:
+    """The annotation files a preset reads when none are given: $AMR_DATA_DIR or ../shared/data.
+    `real_test`: the test split too, from the dataset's published test labels (REAL_TEST)."""
+    if real_test and preset not in REAL_TEST:
+        known = ", ".join(REAL_TEST)
+        raise AmrError(f"--real-test: preset {preset!r} has no published test labels ({known} has)")
     if preset not in DEFAULT_ANNOTATIONS:
         return []
+    wanted_files = [*DEFAULT_ANNOTATIONS[preset], *([REAL_TEST[preset]] if real_test else [])]
     roots = [data_dir] if data_dir else []
     if "AMR_DATA_DIR" in os.environ:
         roots.append(Path(os.environ["AMR_DATA_DIR"]))
     roots.append(Path.cwd().parent / "shared" / "data")
     for root in roots:
-        files = [(split, root / rel) for split, rel in DEFAULT_ANNOTATIONS[preset]]
+        files = [(split, root / rel) for split, rel in wanted_files]
         if all(path.is_file() for _, path in files):
             return files
-    wanted = ", ".join(rel for _, rel in DEFAULT_ANNOTATIONS[preset])
+    wanted = ", ".join(rel for _, rel in wanted_files)
     raise AmrError(
         f"preset {preset!r} needs annotation files ({wanted}); pass --annotations FILE "
         "--split NAME or set AMR_DATA_DIR to the folder that holds them"
