@@ -135,6 +135,14 @@ def main() -> None:
     console.print(_table("amr features extract (tiny random CLIP, CPU)", SPEED_COLUMNS, rows))
     (rows,) = _stage("train", summary)
     console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, rows))
+    (rows,) = _stage("long_video", summary)
+    console.print(
+        _table(
+            "long videos: Predictor over windows of 75 clips, reference model, 2816/512-d, CPU",
+            ("video", "size", "time (best)", "speed", "peak memory (its process)"),
+            rows,
+        )
+    )
     console.print(
         _table(
             "every stage at a glance (each compared within this run)",
