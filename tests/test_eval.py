@@ -371,6 +371,37 @@ def test_charades_val_metrics(charades_val, tmp_path):
     assert result["brief"]["MR-full-mIoU"] == 50.0
 
 
+HAND_TRUTH = [[10, 20], [0, 10], [30, 40], [50, 70]]
+HAND_PREDICTED = [  # listed best first; the IoU with the truth after each window
+    [[10, 20, 0.9]],  # 1
+    [[5, 15, 0.9], [0, 10, 0.8]],  # 1/3, then 1
+    [[32, 40, 0.9]],  # 0.8
+    [[40, 55, 0.9], [48, 66, 0.8]],  # 5/30, then 16/22 = 0.727
+]
+# R1: IoU 1, 1/3, 0.8, 1/6 at top; R5: the best of each line's windows (1, 1, 0.8, 0.727)
+HAND_RECALL = {
+    "MR-full-R1@0.3": 75.0, "MR-full-R1@0.5": 50.0, "MR-full-R1@0.7": 50.0,
+    "MR-full-R5@0.3": 100.0, "MR-full-R5@0.5": 100.0, "MR-full-R5@0.7": 100.0,
+    "MR-full-mIoU": 57.5,  # (1 + 1/3 + 0.8 + 1/6) / 4
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dataset", ["charades", "tacos", "activitynet", "nlq"])
+def test_each_dataset_gets_its_papers_metrics_on_a_hand_computed_example(dataset, tmp_path):
+    rows = [{"qid": i, "query": "q", "duration": 100.0, "vid": f"v{i}", "relevant_windows": [w]}
+            for i, w in enumerate(HAND_TRUTH)]  # fmt: skip
+    truth = load_ground_truth(write_jsonl(tmp_path / "gt.jsonl", rows))
+    preds = [{"qid": i, "pred_relevant_windows": windows}
+             for i, windows in enumerate(HAND_PREDICTED)]  # fmt: skip
+    result = evaluate(_preds(tmp_path, preds), truth, dataset)
+    assert result["amr"]["dataset"] == dataset
+    if dataset == "nlq":  # Ego4D-NLQ reports R@{1, 5} at IoU {0.3, 0.5}, no mIoU
+        wanted = {k: v for k, v in HAND_RECALL.items() if k[-3:] in ("0.3", "0.5")}
+    else:
+        wanted = HAND_RECALL
+    assert result["brief"] == wanted
+
+
 def test_store_times_read_back_as_the_file_wrote_them():
     written = np.array([24.3, 30.96, 0.1, 149.98, 7.0])
     assert as_written(written.astype(np.float32)).tolist() == written.tolist()

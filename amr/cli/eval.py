@@ -37,8 +37,9 @@ from amr.fileio import check_output_file, write_json
     "--dataset",
     type=click.Choice(DATASETS_EVAL),
     default=None,
-    help="Which metrics [default: qvhighlights when the ground truth has saliency scores, "
-    "else charades].",
+    help="Which metrics: qvhighlights (mAP and R1 by moment length; highlight detection); "
+    "charades, tacos, activitynet (R1 and R5 at IoU 0.3/0.5/0.7, mIoU); nlq (R1 and R5 at IoU "
+    "0.3/0.5) [default: qvhighlights when the ground truth has saliency scores, else charades].",
 )
 @click.option(
     "--clip-length",

@@ -19,9 +19,26 @@ from amr.eval.ground_truth import GroundTruth
 from amr.eval.predictions import Predictions
 from amr.ragged import padded, ranges
 
-Dataset = Literal["qvhighlights", "charades"]
-DATASETS: tuple[str, ...] = ("qvhighlights", "charades")
-CHARADES_THRESHOLDS = (0.3, 0.5, 0.7)
+
+@dataclass(frozen=True)
+class RecallMetrics:
+    """A dataset scored as its papers report it: R@n (any of the first n windows reaches the
+    IoU) at each threshold, and the top-1 window's mean IoU when `miou`."""
+
+    thresholds: tuple[float, ...]
+    ranks: tuple[int, ...] = (1, 5)
+    miou: bool = True
+
+
+# The recall-style datasets: one declaration each. QVHighlights has its own, richer evaluation.
+RECALL_METRICS: dict[str, RecallMetrics] = {
+    "charades": RecallMetrics((0.3, 0.5, 0.7)),
+    "tacos": RecallMetrics((0.3, 0.5, 0.7)),
+    "activitynet": RecallMetrics((0.3, 0.5, 0.7)),
+    "nlq": RecallMetrics((0.3, 0.5), miou=False),  # Ego4D-NLQ's R@{1, 5} at IoU {0.3, 0.5}
+}
+Dataset = Literal["qvhighlights", "charades", "tacos", "activitynet", "nlq"]
+DATASETS: tuple[str, ...] = ("qvhighlights", *RECALL_METRICS)
 
 
 def percent(value: float) -> float | None:
@@ -140,8 +157,8 @@ def evaluate(
     """The standard metrics of `predictions` against `truth`.
 
     dataset: "qvhighlights" (MR mAP/R1 by moment length, and HD when the predictions have
-    saliency scores) or "charades" (R1/R5 at IoU 0.3/0.5/0.7 and mIoU); by default
-    qvhighlights when the ground truth has saliency scores, else charades.
+    saliency scores) or one of RECALL_METRICS (R@n at its IoU thresholds, and mIoU); by
+    default qvhighlights when the ground truth has saliency scores, else charades.
     """
     dataset = dataset or ("qvhighlights" if truth.has_saliency else "charades")
     if dataset not in DATASETS:
@@ -157,8 +174,8 @@ def evaluate(
         "windows_past_10": int(np.sum(np.maximum(a.listed - moment.MAX_PREDICTED_WINDOWS, 0))),
         "queries_not_sorted_by_score": int(np.sum(listed_scores)),
     }
-    if dataset == "charades":
-        return _charades(a, info)
+    if dataset in RECALL_METRICS:
+        return _recall(a, info, RECALL_METRICS[dataset])
 
     blocks: dict[str, Any] = {}
     buckets = {**moment.LENGTH_BUCKETS, "full": None}
@@ -213,17 +230,14 @@ def _listed_scores(predictions: Predictions, index: np.ndarray) -> np.ndarray:
     return np.bincount(owner, weights=rises, minlength=len(predictions))[index] > 0
 
 
-def _charades(a: Aligned, info: dict[str, Any]) -> dict[str, Any]:
-    thresholds = CHARADES_THRESHOLDS
-    r1 = moment.recall_at_n(a.windows, a.window_valid, a.gt, a.gt_valid, 1, thresholds)
-    r5 = moment.recall_at_n(a.windows, a.window_valid, a.gt, a.gt_valid, 5, thresholds)
-    miou = moment.mean_iou_at_one(a.windows[:, 0], a.gt, a.gt_valid)
-    full = {
-        "MR-R1": {str(t): percent(v) for t, v in zip(thresholds, r1, strict=True)},
-        "MR-R5": {str(t): percent(v) for t, v in zip(thresholds, r5, strict=True)},
-        "MR-mIoU": percent(miou),
-    }
-    brief = {f"MR-full-R1@{t}": full["MR-R1"][str(t)] for t in thresholds}
-    brief.update({f"MR-full-R5@{t}": full["MR-R5"][str(t)] for t in thresholds})
-    brief["MR-full-mIoU"] = full["MR-mIoU"]
+def _recall(a: Aligned, info: dict[str, Any], spec: RecallMetrics) -> dict[str, Any]:
+    thresholds = spec.thresholds
+    full: dict[str, Any] = {}
+    for n in spec.ranks:
+        found = moment.recall_at_n(a.windows, a.window_valid, a.gt, a.gt_valid, n, thresholds)
+        full[f"MR-R{n}"] = {str(t): percent(v) for t, v in zip(thresholds, found, strict=True)}
+    brief = {f"MR-full-R{n}@{t}": full[f"MR-R{n}"][str(t)] for n in spec.ranks for t in thresholds}
+    if spec.miou:
+        full["MR-mIoU"] = percent(moment.mean_iou_at_one(a.windows[:, 0], a.gt, a.gt_valid))
+        brief["MR-full-mIoU"] = full["MR-mIoU"]
     return {"brief": brief, "full": full, "amr": info}
