@@ -210,6 +210,42 @@ def test_charades_import_uses_one_second_clips(tmp_path, charades_val):
     assert pq.read_table(tmp_path / "store" / "samples-val.parquet").num_rows == 60
 
 
+def test_activitynet_captions_import_strips_and_counts_spaces_around_queries(tmp_path):
+    """ActivityNet Captions as the field's trainers keep it: Moment-DETR-style lines, `v_…`
+    video ids, float durations, sentences with spaces around them (stripped and counted)."""
+    rows = [
+        {"qid": 0, "query": " A man is seen speaking to the camera.", "duration": 82.73,
+         "vid": "v_QOlSCBRmfWY", "relevant_windows": [[0.83, 19.86]]},
+        {"qid": 1, "query": "He then holds up a knife. ", "duration": 82.73,
+         "vid": "v_QOlSCBRmfWY", "relevant_windows": [[17.37, 60.81]]},
+        {"qid": 2, "query": "A woman rides a camel.", "duration": 55.15,
+         "vid": "v_ehGHCYKzyZ8", "relevant_windows": [[0.0, 56.2]]},  # 1.05 s past: clamped
+    ]  # fmt: skip
+    ann = write_jsonl(tmp_path / "anet_val.jsonl", rows)
+    write_video_dir(tmp_path / "vid", {"v_QOlSCBRmfWY": 42, "v_ehGHCYKzyZ8": 28}, 8, "npz", 1)
+    write_text_dir(tmp_path / "txt", {r["qid"]: 7 for r in rows}, 4, "npz", seed=2)
+    args = ["datasets", "import", "activitynet", "--annotations", str(ann), "--split", "val",
+            "--video-features", str(tmp_path / "vid"), "--text-features", str(tmp_path / "txt"),
+            "--out", str(tmp_path / "store")]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "stripped the spaces around 2 queries" in result.output
+    store = Store.open(tmp_path / "store")
+    assert store.meta.clip_length == 2.0  # the dataset's default
+    samples = store.samples("val").to_pylist()
+    assert [s["query"] for s in samples] == [r["query"].strip() for r in rows]
+    assert samples[2]["relevant_windows"] == [[0.0, pytest.approx(55.15)]]
+
+    rows[2]["relevant_windows"] = [[0.0, 57.5]]  # 2.35 s past a 55.15 s video: not a rounding
+    write_jsonl(ann, rows)
+    refused = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "other")])
+    assert refused.exit_code == 1
+    assert (
+        f"{ann}:3 (qid 2): window [0.0, 57.5] ends 2.35 s after the video's duration 55.15, "
+        "more than one clip (2 s)" in refused.output
+    )
+
+
 def test_cli_import_and_its_one_line_errors(tmp_path, qvh_features, qvh_val):
     root = qvh_features[0]
     rows = read_jsonl(qvh_val, limit=20)

@@ -72,7 +72,7 @@ def datasets() -> None:
     "--clip-length",
     type=float,
     default=None,
-    help="Seconds per feature clip [default: 2 for qvhighlights, 1 for charades].",
+    help="Seconds per feature clip [default: 2 for qvhighlights and activitynet, 1 for charades].",
 )
 @click.option("--name", default=None, help="Store name [default: the dataset].")
 @click.option(

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from amr.cli.options import AmrGroup, Output, device_option, output_options, workers_option
 from amr.cli.stores import annotation_pairs, print_import, store_record
+from amr.datasets.importer import DATASETS
 
 
 @click.group(cls=AmrGroup)
@@ -39,7 +40,7 @@ def features() -> None:
 )
 @click.option(
     "--dataset",
-    type=click.Choice(["qvhighlights", "charades"]),
+    type=click.Choice(sorted(DATASETS)),
     default="qvhighlights",
     show_default=True,
     help="The annotation format.",

@@ -53,6 +53,9 @@ def print_import(summary: ImportSummary, out: Path) -> None:
         f"read {summary.videos_read} video and {summary.queries_read} query feature files · "
         f"video dim {summary.meta.video_dim} · text dim {summary.meta.text_dim}"
     )
+    stripped = sum(report.stripped_queries for report in summary.reports.values())
+    if stripped:
+        console.print(f"[yellow]note:[/] stripped the spaces around {stripped} queries")
     if summary.clips_past_features:
         console.print(
             f"[yellow]note:[/] {summary.clips_past_features} relevant clip ids lie at or past "

@@ -36,6 +36,7 @@ class ReadReport:
     videos: int
     labeled: bool
     clamped_windows: int
+    stripped_queries: int = 0  # queries that had spaces around them
     wrong_spans: bool = False  # the file gives wrong spans (else the store mines them)
 
 
@@ -61,7 +62,11 @@ def _number(value: object, what: str, where: str) -> float:
     return float(value)
 
 
-def _windows(raw: object, duration: float, where: str) -> tuple[list[list[float]], int]:
+def _windows(
+    raw: object, duration: float, clip_length: float, where: str
+) -> tuple[list[list[float]], int]:
+    """The windows, each ending by the duration: one that overruns it by up to a clip (a
+    rounding of the clip grid) is clamped and counted; more is an error, never a silent cut."""
     if not isinstance(raw, list):
         raise AmrError(f"{where}: relevant_windows must be a list of [start, end]")
     windows, clamped = [], 0
@@ -76,6 +81,11 @@ def _windows(raw: object, duration: float, where: str) -> tuple[list[list[float]
             raise AmrError(f"{where}: window {window!r} has start > end")
         if start >= duration:
             raise AmrError(f"{where}: window {window!r} starts at or after duration {duration:g}")
+        if end > duration + clip_length + 1e-6:
+            raise AmrError(
+                f"{where}: window {window!r} ends {end - duration:g} s after the video's "
+                f"duration {duration:g}, more than one clip ({clip_length:g} s)"
+            )
         if end > duration:
             end, clamped = duration, clamped + 1
         windows.append([start, end])
@@ -175,14 +185,15 @@ def _check_repeat(
 def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, ReadReport]:
     """Validate and load one annotation file into a table of schema.SAMPLES_SCHEMA.
 
-    Windows ending past the duration are clamped (and counted); relevant_clip_ids are derived
-    from the windows when the file has none (Charades-STA).
+    Windows ending up to a clip past the duration are clamped (and counted), further is an
+    error; spaces around a query are stripped (and counted); relevant_clip_ids are derived from
+    the windows when the file has none (Charades-STA, TACoS, ActivityNet Captions).
     """
     path = Path(path)
     if not path.is_file():
         raise AmrError(f"{path}: annotation file not found")
     rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
-    clamped, given_wrong_spans = 0, False
+    clamped, stripped, given_wrong_spans = 0, 0, False
     first_use: dict[int, tuple[int, str, set[str]]] = {}  # qid → (line, query, its vids)
     for lineno, record in read_json_lines(path, REQUIRED_KEYS, unique_qids=False):
         qid, vid, query = record["qid"], record["vid"], record["query"]
@@ -192,11 +203,15 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
         check_plain_name(vid, where)
         if not isinstance(query, str) or not query.strip():
             raise AmrError(f"{where}: query must be a non-empty string")
+        if query != query.strip():  # ActivityNet Captions' sentences often carry spaces
+            query, stripped = query.strip(), stripped + 1
         _check_repeat(first_use, (qid, query, vid), lineno, where)
         duration = _number(record["duration"], "duration", where)
         if duration <= 0:
             raise AmrError(f"{where}: duration must be positive, got {duration:g}")
-        windows, n_clamped = _windows(record.get("relevant_windows", []), duration, where)
+        windows, n_clamped = _windows(
+            record.get("relevant_windows", []), duration, clip_length, where
+        )
         clamped += n_clamped
         if "relevant_clip_ids" in record:
             clip_ids = record["relevant_clip_ids"]
@@ -230,6 +245,7 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
         videos=len(set(rows["vid"])),
         labeled=any(rows["relevant_windows"]),
         clamped_windows=clamped,
+        stripped_queries=stripped,
         wrong_spans=given_wrong_spans,
     )
     return table, report

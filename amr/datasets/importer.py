@@ -25,8 +25,10 @@ from amr.writer_lock import one_writer
 T = TypeVar("T")
 R = TypeVar("R")
 
-DATASETS = {"qvhighlights": 2.0, "charades": 1.0}
-"""Known datasets and their usual clip length in seconds (override with clip_length)."""
+DATASETS = {"qvhighlights": 2.0, "charades": 1.0, "activitynet": 2.0}
+"""Known datasets and their usual clip length in seconds (override with clip_length). Each
+reads the Moment-DETR-style JSON lines (qid, query, duration, vid, relevant_windows): the form
+the field's trainers keep ActivityNet Captions in, with `v_…` video ids."""
 
 
 @dataclass(frozen=True)
