@@ -305,3 +305,41 @@ def test_a_video_of_one_clip_is_refused_naming_it(tmp_path, qvh_features, qvh_va
     ):
         import_dataset(_config(root, tmp_path / "s", [("val", one)]), show_progress=False)
     assert not (tmp_path / "s").exists()
+
+
+def test_hdf5_features_import_as_the_same_store_as_npz_files(tmp_path, qvh_val):
+    """UniVTG's whole-split caches (and MAD's frame files): an HDF5 file with an array per id,
+    read one array at a time; the store is the one the same features as .npz files make."""
+    import h5py
+
+    rows = read_jsonl(qvh_val, limit=12)
+    ann = write_jsonl(tmp_path / "val.jsonl", rows)
+    videos = write_video_dir(tmp_path / "vid", {r["vid"]: 75 for r in rows}, 8, "npz", seed=3)
+    texts = write_text_dir(tmp_path / "txt", {r["qid"]: 6 for r in rows}, 4, "npz", seed=4)
+    with h5py.File(tmp_path / "clip_vid.hdf5", "w") as f:
+        for vid, matrix in videos.items():
+            f[vid] = matrix
+    with h5py.File(tmp_path / "clip_txt.hdf5", "w") as f:
+        for qid, matrix in texts.items():
+            f[str(qid)] = matrix
+    config = ImportConfig(
+        "qvhighlights", [("val", ann)], [tmp_path / "vid"], tmp_path / "txt", tmp_path / "npz"
+    )
+    import_dataset(config, show_progress=False)
+    args = ["datasets", "import", "qvhighlights", "--annotations", str(ann), "--split", "val",
+            "--video-features", str(tmp_path / "clip_vid.hdf5"),
+            "--text-features", str(tmp_path / "clip_txt.hdf5")]  # fmt: skip
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "h5"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    npz, h5 = Store.open(tmp_path / "npz"), Store.open(tmp_path / "h5")
+    for row in rows:
+        assert np.array_equal(npz.video_features(row["vid"]), h5.video_features(row["vid"]))
+        assert np.array_equal(npz.text_features(row["qid"]), h5.text_features(row["qid"]))
+    assert h5.meta.video_sources[0].name == "clip_vid"
+
+    with h5py.File(tmp_path / "clip_txt.hdf5", "a") as f:
+        del f[str(rows[5]["qid"])]
+    missing = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "h5b"), "--quiet"])
+    assert missing.exit_code == 1 and len(missing.stderr.strip().splitlines()) == 1
+    assert f"clip_txt.hdf5: no key for query {rows[5]['qid']}" in missing.stderr
+    assert not (tmp_path / "h5b").exists()

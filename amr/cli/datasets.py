@@ -55,12 +55,14 @@ def datasets() -> None:
     "--video-features",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Directory of {vid}.npz / {vid}.npy files; repeat to concatenate sources. [required]",
+    help="Directory of {vid}.npz / {vid}.npy files, or an HDF5 file (.h5, .hdf5) of an array "
+    "per vid; repeat to concatenate sources. [required]",
 )
 @click.option(
     "--text-features",
     type=click.Path(path_type=Path),
-    help="Directory of qid{qid}.npz / {qid}.npy files. [required]",
+    help="Directory of qid{qid}.npz / {qid}.npy files, or an HDF5 file of an array per qid. "
+    "[required]",
 )
 @click.option(
     "--out",

@@ -5,7 +5,8 @@ Video directories: ``{vid}.npz`` (key ``features``; Moment-DETR ``slowfast_featu
 flattened per clip). Text directories: ``qid{qid}.npz`` (key ``last_hidden_state``) or
 ``{qid}.npy``. Every matrix is L2-normalised per row (unless `normalize` is off: files that are
 already normalised, such as an `amr corpus export`, then come back bit for bit); several video
-sources are cut to the shortest length and concatenated along the feature axis.
+sources are cut to the shortest length and concatenated along the feature axis. A source may
+also be one HDF5 file holding an array per id (amr.datasets.hdf5).
 """
 
 from __future__ import annotations
@@ -50,15 +51,23 @@ def load_matrix(path: Path, npz_key: str | None) -> np.ndarray:
             array = _load_array(path, npz_key)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise AmrError(f"{path}: unreadable feature file ({exc})") from None
+    return checked_matrix(array, str(path))
+
+
+def checked_matrix(array: np.ndarray, where: str) -> np.ndarray:
+    """`array` as a finite float32 (rows, dim) matrix ((rows, K, dim) flattened per row), or
+    an error naming `where`."""
     if array.ndim == 3:
         array = array.reshape(array.shape[0], -1)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise AmrError(f"{path}: expected a (rows, dim) or (rows, K, dim) array, got {array.shape}")
+        raise AmrError(
+            f"{where}: expected a (rows, dim) or (rows, K, dim) array, got {array.shape}"
+        )
     if not np.issubdtype(array.dtype, np.floating):
-        raise AmrError(f"{path}: features must be floating point, got {array.dtype}")
+        raise AmrError(f"{where}: features must be floating point, got {array.dtype}")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
-        raise AmrError(f"{path}: features contain NaN or Inf")
+        raise AmrError(f"{where}: features contain NaN or Inf")
     return array
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 from amr.console import track
 from amr.datasets.annotations import ReadReport, read_annotations
 from amr.datasets.features import MIN_CLIPS, FeatureDirectory, load_video
+from amr.datasets.hdf5 import open_features
 from amr.datasets.store import FeatureSource, Store, StoreMeta, create_store, is_store
 from amr.datasets.wrong_spans import MiningConfig
 from amr.errors import AmrError
@@ -124,8 +125,8 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
             seen_qids[qid] = split
         tables[split], reports[split] = table, report
 
-    video_dirs = [FeatureDirectory(d, "video", config.normalize) for d in config.video_features]
-    text_dir = FeatureDirectory(config.text_features, "text", config.normalize)
+    video_dirs = [open_features(d, "video", config.normalize) for d in config.video_features]
+    text_dir = open_features(config.text_features, "text", config.normalize)
     known_vids = set(base.videos.keys()) if base is not None else set()
     vids = [
         vid
@@ -213,7 +214,8 @@ def source_names(video_dirs: list[FeatureDirectory]) -> tuple[FeatureSource, ...
     order the store concatenates them; a repeated folder name gets a numeric suffix."""
     sources: list[FeatureSource] = []
     for directory in video_dirs:
-        folder = directory.root.resolve().name or "video"
+        resolved = directory.root.resolve()
+        folder = (resolved.stem if resolved.is_file() else resolved.name) or "video"
         name, suffix = folder, 2
         while any(s.name == name for s in sources):
             name, suffix = f"{folder}-{suffix}", suffix + 1
