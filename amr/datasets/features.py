@@ -95,7 +95,7 @@ class FeatureDirectory:
         if not self.root.is_dir():
             raise AmrError(f"{self.root}: {kind} feature directory not found")
         self.dim: int | None = None
-        self._first_file: Path | None = None
+        self._first = ""  # the first file (or key) read, which fixed `dim`
 
     def locate(self, key: str | int) -> tuple[Path, str | None]:
         for pattern, npz_key in self.candidates:
@@ -109,13 +109,16 @@ class FeatureDirectory:
     def load(self, key: str | int) -> np.ndarray:
         """The (L2-normalised) float32 matrix of `key`; its width must match the directory's."""
         path, npz_key = self.locate(key)
-        matrix = load_matrix(path, npz_key)
+        return self._of_one_width(load_matrix(path, npz_key), str(path), path.name)
+
+    def _of_one_width(self, matrix: np.ndarray, where: str, name: str) -> np.ndarray:
+        """`matrix` (L2-normalised unless off) if it is as wide as the source's first one."""
         if self.dim is None:
-            self.dim, self._first_file = matrix.shape[1], path
+            self.dim, self._first = matrix.shape[1], name
         elif matrix.shape[1] != self.dim:
             raise AmrError(
-                f"{path}: feature dim {matrix.shape[1]} differs from {self.dim} "
-                f"of {self._first_file.name} in the same directory"
+                f"{where}: feature dim {matrix.shape[1]} differs from {self.dim} of "
+                f"{self._first} in the same {'file' if self.root.is_file() else 'directory'}"
             )
         return l2_normalize(matrix) if self.normalize else matrix
 

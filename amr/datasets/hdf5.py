@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amr.datasets.features import FeatureDirectory, checked_matrix, l2_normalize
+from amr.datasets.features import FeatureDirectory, checked_matrix
 from amr.errors import AmrError
 
 # The keys tried for an id, in order (a query's text also as `qid{id}`, the npz naming).
@@ -39,7 +39,7 @@ class HDF5Features(FeatureDirectory):
         except OSError as exc:
             raise AmrError(f"{self.root}: not a readable HDF5 file ({exc})") from None
         self.dim: int | None = None
-        self._first_key: str | None = None
+        self._first = ""
 
     def load(self, key: str | int) -> np.ndarray:
         """The (L2-normalised) float32 matrix of `key`, read from the file alone."""
@@ -54,15 +54,8 @@ class HDF5Features(FeatureDirectory):
         dataset = self._file[name]
         if not isinstance(dataset, h5py.Dataset):
             raise AmrError(f"{self.root}: key {name!r} is a group, not an array")
-        matrix = checked_matrix(dataset[()], f"{self.root}[{name!r}]")
-        if self.dim is None:
-            self.dim, self._first_key = matrix.shape[1], name
-        elif matrix.shape[1] != self.dim:
-            raise AmrError(
-                f"{self.root}[{name!r}]: feature dim {matrix.shape[1]} differs from {self.dim} "
-                f"of {self._first_key!r} in the same file"
-            )
-        return l2_normalize(matrix) if self.normalize else matrix
+        where = f"{self.root}[{name!r}]"
+        return self._of_one_width(checked_matrix(dataset[()], where), where, repr(name))
 
 
 def open_features(path: str | Path, kind: str, normalize: bool = True) -> FeatureDirectory:
