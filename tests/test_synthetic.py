@@ -192,3 +192,28 @@ def test_cli_synth_then_info(tmp_path):
     summary = json.loads(result.output)
     assert [s["name"] for s in summary["splits"]] == ["train", "val", "test"]
     assert summary["splits"][0]["queries"] == Store.open(out).meta.splits["train"].queries
+
+
+def test_a_world_shaped_after_an_activitynet_file(tmp_path):
+    """`--preset activitynet`: the file's queries, durations and windows (minutes-long videos
+    at 2 s clips), synthetic features; without a file it says what it needs."""
+    rows = [
+        {"qid": i, "query": f"a person does thing {i}", "duration": d, "vid": f"v_{i // 2}",
+         "relevant_windows": [[s, e]]}
+        for i, (d, s, e) in enumerate([(212.5, 10.0, 95.0), (212.5, 120.5, 200.0),
+                                       (64.0, 0.0, 30.5), (64.0, 31.0, 64.0)])
+    ]  # fmt: skip
+    path = tmp_path / "anet_train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    runner = CliRunner()
+    base = ["datasets", "synth", "--preset", "activitynet", "--video-dim", "16", "--text-dim", "8"]
+    result = runner.invoke(cli, [*base, "--annotations", str(path), "--split", "train",
+                                 "--out", str(tmp_path / "anet"), "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    store = Store.open(tmp_path / "anet")
+    assert store.meta.clip_length == 2.0
+    samples = store.samples("train").to_pylist()
+    assert [s["relevant_windows"] for s in samples] == [r["relevant_windows"] for r in rows]
+    assert store.video_features("v_0").shape == (107, 16)  # 212.5 s: 107 clips of 2 s
+    bare = runner.invoke(cli, [*base, "--out", str(tmp_path / "none")])
+    assert bare.exit_code == 1 and "pass --annotations FILE --split NAME" in bare.output

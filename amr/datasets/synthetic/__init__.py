@@ -17,7 +17,7 @@ from amr.datasets.annotations import read_annotations
 from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.datasets.store import META_FILE, FeatureSource, Store, StoreMeta, create_store
 from amr.datasets.synthetic.annotated import annotated_videos
-from amr.datasets.synthetic.config import PRESETS, SynthConfig
+from amr.datasets.synthetic.config import PRESETS, TEMPLATE_PRESETS, SynthConfig
 from amr.datasets.synthetic.diagnostics import twin_hits
 from amr.datasets.synthetic.records import SynthQuery, SynthVideo
 from amr.datasets.synthetic.templates import template_videos
@@ -54,8 +54,13 @@ def default_annotations(
     if real_test and preset not in REAL_TEST:
         known = ", ".join(REAL_TEST)
         raise AmrError(f"--real-test: preset {preset!r} has no published test labels ({known} has)")
-    if preset not in DEFAULT_ANNOTATIONS:
+    if preset in TEMPLATE_PRESETS:
         return []
+    if preset not in DEFAULT_ANNOTATIONS:
+        raise AmrError(
+            f"preset {preset!r} shapes its world after an annotation file: pass --annotations "
+            "FILE --split NAME (repeat per split)"
+        )
     wanted_files = [*DEFAULT_ANNOTATIONS[preset], *([REAL_TEST[preset]] if real_test else [])]
     roots = [data_dir] if data_dir else []
     if "AMR_DATA_DIR" in os.environ:
