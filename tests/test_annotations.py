@@ -90,7 +90,9 @@ GOOD = {
         ({"vid": "../../etc/passwd"}, "not a plain file name"),
         ({"saliency_scores": [[1, 2, 3]]}, "1 entries for 2 relevant clips"),
         ({"saliency_scores": [[1, 2, 9], [0, 0, 0]]}, "integers in 0..4"),
-        ({"qid": "seven"}, "qid must be an integer"),
+        ({"qid": "seven"}, "qid 'seven' mixes integer and string ids (line 1 has an integer"),
+        ({"qid": [7]}, "qid must be an integer or a string"),
+        ({"qid": " s1"}, "must be a non-empty string without spaces around it"),
         ({"duration": 0}, "duration must be positive"),
     ],
 )

@@ -438,7 +438,7 @@ P = "pred_relevant_windows"
     [
         ("{not json", r"preds\.jsonl:2: malformed JSON"),
         ({P: [[0, 1, 1]]}, r"preds\.jsonl:2: missing qid"),
-        ({"qid": True, P: [[0, 1, 1]]}, "qid must be an integer"),
+        ({"qid": True, P: [[0, 1, 1]]}, "qid must be an integer or a string"),
         ({"qid": 1, P: [[0, 1, 1]]}, r"jsonl:2 \(qid 1\): duplicate qid \(first on line 1\)"),
         ({"qid": 2}, r"jsonl:2 \(qid 2\): missing pred_relevant_windows"),
         ({"qid": 2, P: []}, "must be a non-empty list"),

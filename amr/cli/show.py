@@ -29,7 +29,12 @@ ONE = {"samples": "sample", "queries": "query"}
 )
 @store_option("Draw queries of this store's --split (with --qid).")
 @click.option("--split", default=None, help="The store split holding the --qid queries.")
-@click.option("--qid", "qids", type=int, multiple=True, help="A query of --split; repeatable.")
+@click.option(
+    "--qid",
+    "qids",
+    multiple=True,
+    help="A query of --split (its integer or string id); repeatable.",
+)
 @click.option(
     "--predictions",
     multiple=True,

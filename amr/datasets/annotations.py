@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from amr.datasets.query_ids import check_query_id, query_code
 from amr.datasets.schema import SAMPLES_SCHEMA
 from amr.datasets.wrong_spans import overlapping_window, window_clips
 from amr.errors import AmrError
@@ -38,6 +39,8 @@ class ReadReport:
     clamped_windows: int
     stripped_queries: int = 0  # queries that had spaces around them
     wrong_spans: bool = False  # the file gives wrong spans (else the store mines them)
+    # a file of string ids: each one by its code (query_ids.py); empty for integer ids
+    string_ids: dict[int, str] = field(default_factory=dict, repr=False)
 
 
 def check_plain_name(vid: str, where: str) -> None:
@@ -128,8 +131,10 @@ def read_json_lines(
     path: Path, required: tuple[str, ...] = (), unique_qids: bool = True
 ) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSON-lines file whose objects each
-    have an integer ``qid`` (unique in the file, with `unique_qids`) and the `required` keys."""
-    line_of_qid: dict[int, int] = {}
+    have a ``qid`` (an integer or a string, one kind in a file; unique in the file, with
+    `unique_qids`) and the `required` keys. amr keeps `query_code(qid)` (query_ids.py)."""
+    line_of_qid: dict[int | str, int] = {}
+    kind_of_file: tuple[type, int] | None = None  # the first qid's type, and its line
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             where = f"{path}:{lineno}"
@@ -151,9 +156,14 @@ def read_json_lines(
             missing = [key for key in ("qid", *required) if key not in record]
             if "qid" in missing:
                 raise AmrError(f"{where}: missing {', '.join(dict.fromkeys(missing))}")
-            qid = record["qid"]
-            if isinstance(qid, bool) or not isinstance(qid, int):
-                raise AmrError(f"{where}: qid must be an integer, got {qid!r}")
+            qid = check_query_id(record["qid"], where)
+            kind_of_file = kind_of_file or (type(qid), lineno)
+            if type(qid) is not kind_of_file[0]:
+                first = "an integer" if kind_of_file[0] is int else "a string"
+                raise AmrError(
+                    f"{where}: qid {qid!r} mixes integer and string ids (line {kind_of_file[1]} "
+                    f"has {first} one); one kind per file"
+                )
             where = f"{where} (qid {qid})"
             if missing:
                 raise AmrError(f"{where}: missing {', '.join(missing)}")
@@ -195,9 +205,12 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
     rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
     clamped, stripped, given_wrong_spans = 0, 0, False
     first_use: dict[int, tuple[int, str, set[str]]] = {}  # qid → (line, query, its vids)
+    string_ids: dict[int, str] = {}
     for lineno, record in read_json_lines(path, REQUIRED_KEYS, unique_qids=False):
         qid, vid, query = record["qid"], record["vid"], record["query"]
         where = f"{path}:{lineno} (qid {qid})"
+        if isinstance(qid, str):
+            string_ids[query_code(qid)] = qid
         if not isinstance(vid, str):
             raise AmrError(f"{where}: vid must be a string")
         check_plain_name(vid, where)
@@ -232,7 +245,7 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
             given_wrong_spans = True
         for name, value in zip(
             SAMPLES_SCHEMA.names,
-            (qid, query, vid, duration, windows, clip_ids, saliency, wrong),
+            (query_code(qid), query, vid, duration, windows, clip_ids, saliency, wrong),
             strict=True,
         ):
             rows[name].append(value)
@@ -247,5 +260,6 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
         clamped_windows=clamped,
         stripped_queries=stripped,
         wrong_spans=given_wrong_spans,
+        string_ids=string_ids,
     )
     return table, report

@@ -26,10 +26,11 @@ from amr.writer_lock import one_writer
 T = TypeVar("T")
 R = TypeVar("R")
 
-DATASETS = {"qvhighlights": 2.0, "charades": 1.0, "activitynet": 2.0}
+DATASETS = {"qvhighlights": 2.0, "charades": 1.0, "activitynet": 2.0, "tacos": 2.0}
 """Known datasets and their usual clip length in seconds (override with clip_length). Each
 reads the Moment-DETR-style JSON lines (qid, query, duration, vid, relevant_windows): the form
-the field's trainers keep ActivityNet Captions in, with `v_…` video ids."""
+the field's trainers keep ActivityNet Captions (`v_…` video ids) and TACoS (string qids such
+as "s17-d69_0", text files `{qid}.npz`) in."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
     tables: dict[str, pa.Table] = {}
     reports: dict[str, ReadReport] = {}
     seen_qids: dict[int, str] = {}
+    string_ids: dict[int, str] = {}  # code → the file's id, for string qids (query_ids.py)
     if base is not None:
         for split in base.splits:
             seen_qids.update(dict.fromkeys(base.samples(split)["qid"].to_pylist(), split))
@@ -121,8 +123,10 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
         table, report = read_annotations(path, clip_length)
         for qid in dict.fromkeys(table["qid"].to_pylist()):  # a file may reuse its own qids
             if qid in seen_qids:
-                raise AmrError(f"{path}: qid {qid} is also in split {seen_qids[qid]!r}")
+                shown = report.string_ids.get(qid, qid)
+                raise AmrError(f"{path}: qid {shown!r} is also in split {seen_qids[qid]!r}")
             seen_qids[qid] = split
+        string_ids.update(report.string_ids)
         tables[split], reports[split] = table, report
 
     video_dirs = [open_features(d, "video", config.normalize) for d in config.video_features]
@@ -139,7 +143,11 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
     # Peek at one file of each kind for the dims the store's schema needs; this also fixes each
     # directory's width before worker threads read the rest.
     first_video = load_video(video_dirs, vids[0]) if vids else None
-    first_text = text_dir.load(qids[0])
+
+    def load_text(qid: int) -> np.ndarray:  # a string id's file is named by the string
+        return text_dir.load(string_ids.get(qid, qid))
+
+    first_text = load_text(qids[0])
     video_dim = first_video.shape[1] if first_video is not None else base.meta.video_dim
     text_dim = first_text.shape[1]
     if base is not None and (base.meta.video_dim, base.meta.text_dim) != (video_dim, text_dim):
@@ -183,6 +191,7 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
     workers = min(8, 2 * (os.cpu_count() or 1))
     n_clips: dict[str, int] = {}
     with create_store(out, meta, base) as writer:
+        writer.query_ids.update(string_ids)
         head = [(vids[0], first_video)] if vids else []
         rest = ordered_map(lambda v: (v, load_video(video_dirs, v)), vids[1:], workers, 32)
         for vid, matrix in track(_chain(head, rest), len(vids), "video features", show_progress):
@@ -194,7 +203,7 @@ def import_dataset(config: ImportConfig, show_progress: bool = True) -> ImportSu
                 )
             writer.videos.add(vid, matrix.astype(np.float16))
             n_clips[vid] = matrix.shape[0]
-        rest = ordered_map(lambda q: (q, text_dir.load(q)), qids[1:], workers, 256)
+        rest = ordered_map(lambda q: (q, load_text(q)), qids[1:], workers, 256)
         head = [(qids[0], first_text)]
         for qid, matrix in track(_chain(head, rest), len(qids), "text features", show_progress):
             writer.texts.add(qid, matrix.astype(np.float16))

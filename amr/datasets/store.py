@@ -16,6 +16,7 @@ cache miss, the decode of the one row group that holds the id — never a scan o
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import shutil
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from amr.datasets.feature_files import FeatureTable, FeatureWriter
+from amr.datasets.query_ids import read_query_ids, write_query_ids
 from amr.datasets.schema import SAMPLES_SCHEMA, text_features_schema, video_features_schema
 from amr.datasets.truth import TRUTH_FILE
 from amr.datasets.wrong_spans import SPANS_TYPE as WRONG_SPANS_TYPE
@@ -198,6 +200,11 @@ class Store:
         """(n_clips, video_dim) float16, read-only."""
         return self.videos.get(vid)
 
+    @functools.cached_property
+    def query_ids(self) -> dict[int, str]:
+        """The store's string query ids by code; empty when its ids are integers."""
+        return read_query_ids(self.root)
+
     def text_features(self, qid: int) -> np.ndarray:
         """(n_tokens, text_dim) float16, read-only."""
         return self.texts.get(int(qid))
@@ -237,6 +244,8 @@ class StoreWriter:
         self._to_mine: dict[str, tuple[pa.Table, MiningConfig]] = {}  # written by finish()
         self.videos = FeatureWriter(self.dir / VIDEO_FILE, video_features_schema(meta.video_dim))
         self.texts = FeatureWriter(self.dir / TEXT_FILE, text_features_schema(meta.text_dim))
+        # string query ids by code (query_ids.py), written beside the samples when there are any
+        self.query_ids: dict[int, str] = read_query_ids(base.root) if base is not None else {}
         if base is not None:
             for split in base.splits:
                 self.write_samples(split, base.samples(split), base.meta.splits[split].source)
@@ -273,6 +282,7 @@ class StoreWriter:
         """Close the files and write store.json with the fingerprint of what was written."""
         self.videos.close()
         self.texts.close()
+        write_query_ids(self.dir, self.query_ids)
         if self._to_mine:
             videos = FeatureTable(self.dir / VIDEO_FILE, "vid", "n_clips", self.meta.video_dim)
             for split, (table, config) in self._to_mine.items():

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from amr.datasets.annotations import read_json_lines
+from amr.datasets.query_ids import query_code
 from amr.errors import AmrError
 from amr.ragged import offsets_of
 
@@ -79,7 +80,7 @@ def read_predictions(path: str | Path) -> Predictions:
         windows.append(_check_windows(record["pred_relevant_windows"], where))
         scores = record.get("pred_saliency_scores")
         saliency.append(None if scores is None else _check_saliency(scores, where))
-        qids.append(record["qid"])
+        qids.append(query_code(record["qid"]))
         lines.append(lineno)
     if not qids:
         raise AmrError(f"{path}: no predictions in file")

@@ -146,7 +146,7 @@ class TextFiles:
         self.queue = queue
         self.count = 0
 
-    def write(self, qid: int, tokens: np.ndarray) -> None:
+    def write(self, qid: int | str, tokens: np.ndarray) -> None:
         path = self.folder / self.file_name.format(qid=qid)
         self.count += 1
         if self.resume and path.is_file():

@@ -121,7 +121,7 @@ def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSum
         files["train_real"] = fmt.annotation_file("train_real", dset)
     files.update({split: fmt.annotation_file(split, dset) for split in splits})
     try:
-        with _Lines(staging, files) as lines:
+        with _Lines(staging, files, store.query_ids) as lines:
             rows = _write_corpus(corpus, store, config, videos, lines, show_progress)
             eval_rows = {
                 split: _write_split(store, split, config.max_v_l, videos, lines) for split in splits
@@ -180,9 +180,10 @@ def export_corpus(config: ExportConfig, show_progress: bool = True) -> ExportSum
 class _Lines:
     """The annotation files, written line by line to temporary names and renamed at the end."""
 
-    def __init__(self, root: Path, files: dict[str, str]):
+    def __init__(self, root: Path, files: dict[str, str], string_ids: dict[int, str]):
         self.paths = {split: root / name for split, name in files.items()}
         self.qids: set[int] = set()
+        self.string_ids = string_ids  # a dataset's string qids are written as the strings
         self._files: dict[str, Any] = {}
 
     def __enter__(self) -> _Lines:
@@ -192,8 +193,10 @@ class _Lines:
         return self
 
     def write(self, split: str, records: list[dict[str, Any]]) -> None:
-        self._files[split].writelines(json.dumps(r) + "\n" for r in records)
         self.qids.update(r["qid"] for r in records)
+        if self.string_ids:
+            records = [{**r, "qid": self.string_ids.get(r["qid"], r["qid"])} for r in records]
+        self._files[split].writelines(json.dumps(r) + "\n" for r in records)
 
     def __exit__(self, kind, value, traceback) -> None:
         for split, f in self._files.items():
@@ -284,7 +287,7 @@ def _write_texts(store: Store, qids: set[int], texts: TextFiles, show_progress: 
         rows, offsets = arrow_to_matrices(table.column("features"), store.meta.text_dim)
         for i, qid in enumerate(keys):
             if qid in left:
-                texts.write(qid, rows[offsets[i] : offsets[i + 1]])
+                texts.write(store.query_ids.get(qid, qid), rows[offsets[i] : offsets[i + 1]])
                 left.discard(qid)
     if left:
         raise AmrError(f"{store.root}: no text features for qid {min(left)}")

@@ -49,10 +49,11 @@ class Prediction:
     moments: list[Moment]
     saliency: np.ndarray
 
-    def to_record(self, qid: int, query: str, vid: str) -> dict[str, Any]:
-        """The query's line in the QVHighlights submission format (what `amr predict` writes)."""
+    def to_record(self, qid: int | str, query: str, vid: str) -> dict[str, Any]:
+        """The query's line in the QVHighlights submission format (what `amr predict` writes);
+        `qid` as the dataset names it (an integer, or a string such as TACoS')."""
         return {
-            "qid": int(qid),
+            "qid": qid if isinstance(qid, str) else int(qid),
             "query": query,
             "vid": vid,
             "pred_relevant_windows": [[m.start, m.end, m.score] for m in self.moments],

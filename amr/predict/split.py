@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from amr.console import track
+from amr.datasets.query_ids import external_ids
 from amr.datasets.store import Store
 from amr.predict.predictor import Predictor
 from amr.train.checkpoint import check_model_fits_store
@@ -33,7 +34,7 @@ def split_batches(
             "clips": [store.video_features(v) for v in vids[start:stop]],  # store lookups
             "text": words,
             "text_mask": words_mask,
-            "qid": qids[start:stop],
+            "qid": external_ids(qids[start:stop], store.query_ids),  # as the files name them
             "vid": vids[start:stop],
             "query": queries[start:stop],
             "duration": durations[start:stop],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from amr.datasets.query_ids import query_code
 from amr.datasets.store import Store
 from amr.errors import AmrError
 from amr.eval.predictions import Predictions, read_predictions
@@ -39,7 +40,7 @@ def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], t
     tracks = [Track("ground truth · saliency", truth, curve)]
     paths = [run.path for run in runs]
     for run in runs:
-        index = np.flatnonzero(run.qids == sample["qid"])
+        index = np.flatnonzero(run.qids == sample.get("code", sample["qid"]))
         if not len(index):
             raise AmrError(f"{run.path}: no prediction for qid {sample['qid']}")
         i = int(index[0])
@@ -64,13 +65,15 @@ def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], t
 def show_queries(
     store_path: str | Path,
     split: str,
-    qids: Sequence[int],
+    qids: Sequence[int | str],
     predictions: Sequence[str | Path],
     out: str | Path,
     top_k: int = 5,
     overwrite: bool = False,
-) -> list[int]:
-    """Draw the chosen queries (one panel each) into one PNG at `out`; returns their qids."""
+) -> list[int | str]:
+    """Draw the chosen queries (one panel each) into one PNG at `out`; returns their qids.
+    A qid is an integer or, for datasets that name queries by strings, the string; "123" on
+    the command line reads as 123."""
     path = png_path(out, overwrite)
     if not qids:
         raise AmrError("give at least one --qid")
@@ -79,11 +82,19 @@ def show_queries(
     store = Store.open(store_path)
     samples = store.samples(split)
     by_qid = dict(zip(samples.column("qid").to_pylist(), range(samples.num_rows), strict=True))
-    missing = [q for q in qids if q not in by_qid]
+    given = [_as_id(q) for q in qids]
+    missing = [q for q in given if query_code(q) not in by_qid]
     if missing:
         raise AmrError(f"{store.root}: split {split!r} has no qid {missing[0]}")
     runs = [read_predictions(path) for path in predictions]
-    rows = samples.take([by_qid[q] for q in qids]).to_pylist()
+    rows = samples.take([by_qid[query_code(q)] for q in given]).to_pylist()
+    for row, qid in zip(rows, given, strict=True):
+        row["qid"], row["code"] = qid, query_code(qid)
     panels = [query_panel(row, store.meta.clip_length, runs, top_k) for row in rows]
     draw(panels, path)
-    return [int(q) for q in qids]
+    return given
+
+
+def _as_id(qid: int | str) -> int | str:
+    text = str(qid)
+    return int(text) if text.lstrip("-").isdigit() else text
