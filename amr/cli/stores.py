@@ -53,6 +53,12 @@ def print_import(summary: ImportSummary, out: Path) -> None:
         f"read {summary.videos_read} video and {summary.queries_read} query feature files · "
         f"video dim {summary.meta.video_dim} · text dim {summary.meta.text_dim}"
     )
+    widened = sum(report.widened_windows for report in summary.reports.values())
+    if widened:
+        console.print(
+            f"[yellow]note:[/] widened {widened} windows shorter than a clip to one clip "
+            "around their centre"
+        )
     stripped = sum(report.stripped_queries for report in summary.reports.values())
     if stripped:
         console.print(f"[yellow]note:[/] stripped the spaces around {stripped} queries")

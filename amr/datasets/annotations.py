@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ class ReadReport:
     labeled: bool
     clamped_windows: int
     stripped_queries: int = 0  # queries that had spaces around them
+    widened_windows: int = 0  # Ego4D-NLQ: windows shorter than a clip, widened to one clip
     wrong_spans: bool = False  # the file gives wrong spans (else the store mines them)
     # a file of string ids: each one by its code (query_ids.py); empty for integer ids
     string_ids: dict[int, str] = field(default_factory=dict, repr=False)
@@ -202,13 +203,44 @@ def read_annotations(path: str | Path, clip_length: float) -> tuple[pa.Table, Re
     path = Path(path)
     if not path.is_file():
         raise AmrError(f"{path}: annotation file not found")
+    widened = 0
+    nested = _nested_document(path)
+    if nested is not None:  # Ego4D's own NLQ file: videos → clips → annotations → queries
+        from amr.datasets.nlq import nlq_records
+
+        records, widened = nlq_records(path, nested, clip_length)
+    else:
+        records = (
+            (f"{path}:{lineno}", lineno, record)
+            for lineno, record in read_json_lines(path, REQUIRED_KEYS, unique_qids=False)
+        )
+    table, report = _read_records(path, records, clip_length)
+    return table, replace(report, widened_windows=widened)
+
+
+def _nested_document(path: Path) -> dict | None:
+    """The document of a `.json` file in Ego4D's nested NLQ form (one object with `videos`);
+    None for JSON lines, whatever their suffix."""
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        body = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None  # JSON lines (or broken JSON, which the line reader names by line)
+    return body if isinstance(body, dict) and "videos" in body else None
+
+
+def _read_records(
+    path: Path, records: Iterable[tuple[str, int, dict]], clip_length: float
+) -> tuple[pa.Table, ReadReport]:
+    """(location, ordinal, record) → the samples table, checked."""
     rows: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
     clamped, stripped, given_wrong_spans = 0, 0, False
     first_use: dict[int, tuple[int, str, set[str]]] = {}  # qid → (line, query, its vids)
     string_ids: dict[int, str] = {}
-    for lineno, record in read_json_lines(path, REQUIRED_KEYS, unique_qids=False):
+    for location, lineno, record in records:
         qid, vid, query = record["qid"], record["vid"], record["query"]
-        where = f"{path}:{lineno} (qid {qid})"
+        where = f"{location} (qid {qid})"
         if isinstance(qid, str):
             string_ids[query_code(qid)] = qid
         if not isinstance(vid, str):

@@ -26,11 +26,12 @@ from amr.writer_lock import one_writer
 T = TypeVar("T")
 R = TypeVar("R")
 
-DATASETS = {"qvhighlights": 2.0, "charades": 1.0, "activitynet": 2.0, "tacos": 2.0}
+DATASETS = {"qvhighlights": 2.0, "charades": 1.0, "activitynet": 2.0, "tacos": 2.0, "nlq": 2.0}
 """Known datasets and their usual clip length in seconds (override with clip_length). Each
 reads the Moment-DETR-style JSON lines (qid, query, duration, vid, relevant_windows): the form
-the field's trainers keep ActivityNet Captions (`v_…` video ids) and TACoS (string qids such
-as "s17-d69_0", text files `{qid}.npz`) in."""
+the field's trainers keep ActivityNet Captions (`v_…` video ids), TACoS (string qids such as
+"s17-d69_0", text files `{qid}.npz`) and Ego4D-NLQ in; `nlq` also reads Ego4D's own nested
+`.json` file (amr.datasets.nlq)."""
 
 
 @dataclass(frozen=True)
