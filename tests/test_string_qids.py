@@ -109,3 +109,15 @@ def test_the_export_writes_string_ids_and_their_text_files(tacos, tmp_path):
     text_files = {p.stem.removeprefix("qid") for p in (out / "features").rglob("*.npz")
                   if "text" in p.parent.name}  # fmt: skip
     assert {line["qid"] for line in lines} <= text_files
+
+
+def test_a_synthetic_world_after_a_string_id_file_keeps_its_ids(tacos, tmp_path):
+    root, rows, _ = tacos
+    result = CliRunner().invoke(cli, [
+        "datasets", "synth", "--preset", "tacos", "--annotations", str(root / "val.jsonl"),
+        "--split", "val", "--video-dim", "12", "--text-dim", "8", "--out", str(tmp_path / "w"),
+        "--quiet",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    store = Store.open(tmp_path / "w")
+    assert sorted(store.query_ids.values()) == sorted(r["qid"] for r in rows[16:])

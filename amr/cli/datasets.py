@@ -152,8 +152,9 @@ def _knob(field: str, help: str):
     default="demo",
     show_default=True,
     help="demo: template world sized for CPU; control: a template world without the "
-    "problems AMR targets; qvh / charades / activitynet: real queries, durations and labels "
-    "from the dataset's annotation files (its clip length), synthetic features.",
+    "problems AMR targets; qvh / charades / activitynet / tacos / nlq: real queries, "
+    "durations and labels from the dataset's annotation files (its clip length), synthetic "
+    "features.",
 )
 @click.option(
     "--annotations",

@@ -157,6 +157,8 @@ def synthesize(
     twins: dict[int, list[list[float]]] = {}  # for the diagnostic below
     truth: list[TruthRow] = []
     with create_store(out, meta) as writer:
+        for report in reports.values():  # string query ids (TACoS, NLQ) are written back out
+            writer.query_ids.update(report.string_ids if report is not None else {})
         video: SynthVideo
         for video in track(videos, n_videos, "synthesising videos", show_progress):
             writer.videos.add(video.vid, video.features)

@@ -12,8 +12,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "qvh": {"clip_length": 2.0},
     # Real Charades-STA queries, durations and windows; synthetic features.
     "charades": {"clip_length": 1.0},
-    # Real ActivityNet Captions queries, durations and windows (its file: --annotations).
+    # Real ActivityNet Captions, TACoS or Ego4D-NLQ queries, durations and windows (the
+    # dataset's file: --annotations), at the clip length amr imports it with.
     "activitynet": {"clip_length": 2.0},
+    "tacos": {"clip_length": 2.0},
+    "nlq": {"clip_length": 2.0},
     # A template world with none of the problems AMR targets (one event a video, hard
     # boundaries, exact labels, no look-alikes, no background activity, no cuts): the method
     # has nothing to fix here, so its gain should be about zero.
