@@ -81,14 +81,18 @@ def test_predictions_and_eval_round_trip_string_ids(tacos, tmp_path):
     records = predict_split(Predictor(model, 2.0), store, "val")
     assert [r["qid"] for r in records] == [r["qid"] for r in rows[16:]]  # the strings, exactly
     predictions = write_jsonl(tmp_path / "val_preds.jsonl", records)
-    for ground_truth in (["--store", str(store_path), "--split", "val"],
-                         ["--annotations", str(tmp_path / "gt.jsonl")]):  # fmt: skip
-        write_jsonl(tmp_path / "gt.jsonl", rows[16:])
-        command = ["eval", "--predictions", str(predictions), "--dataset", "tacos", "--json"]
+    write_jsonl(tmp_path / "gt.jsonl", rows[16:])
+    # a store split knows it came from TACoS; an annotation file is told
+    for ground_truth in (
+        ["--store", str(store_path), "--split", "val"],
+        ["--annotations", str(tmp_path / "gt.jsonl"), "--dataset", "tacos"],
+    ):
+        command = ["eval", "--predictions", str(predictions), "--json"]
         result = CliRunner().invoke(cli, [*command, *ground_truth])
         assert result.exit_code == 0, result.output
         body = json.loads(result.stdout)
-        assert body["amr"]["queries"] == 8 and "MR-full-R1@0.3" in body["brief"]
+        assert body["amr"]["dataset"] == "tacos" and body["amr"]["queries"] == 8
+        assert "MR-full-R1@0.3" in body["brief"] and "MR-full-mIoU" in body["brief"]
     lost = read_jsonl(predictions)[1:]
     write_jsonl(tmp_path / "short.jsonl", lost)
     missing = CliRunner().invoke(cli, ["eval", "--predictions", str(tmp_path / "short.jsonl"),
