@@ -39,7 +39,7 @@ from amr.fileio import check_output_file, write_json
     default=None,
     help="Which metrics: qvhighlights (mAP and R1 by moment length; highlight detection); "
     "charades, tacos, activitynet (R1 and R5 at IoU 0.3/0.5/0.7, mIoU); nlq (R1 and R5 at IoU "
-    "0.3/0.5) [default: the dataset a --store split was imported from; else qvhighlights "
+    "0.3/0.5) [default: the recall dataset a --store split came from; else qvhighlights "
     "when the ground truth has saliency scores, else charades].",
 )
 @click.option(

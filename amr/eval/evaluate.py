@@ -158,10 +158,12 @@ def evaluate(
 
     dataset: "qvhighlights" (MR mAP/R1 by moment length, and HD when the predictions have
     saliency scores) or one of RECALL_METRICS (R@n at its IoU thresholds, and mIoU); by
-    default the dataset a store split came from, else qvhighlights when the ground truth has
-    saliency scores, else charades.
+    default the recall dataset a store split came from, else qvhighlights when the ground
+    truth has saliency scores, else charades.
     """
-    dataset = dataset or truth.dataset or ("qvhighlights" if truth.has_saliency else "charades")
+    if dataset is None:  # QVHighlights' metrics need its labels: without saliency, recall
+        dataset = truth.dataset if truth.dataset in RECALL_METRICS else None
+        dataset = dataset or ("qvhighlights" if truth.has_saliency else "charades")
     if dataset not in DATASETS:
         raise AmrError(f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
     index = align(predictions, truth)
