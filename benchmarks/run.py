@@ -134,7 +134,13 @@ def main() -> None:
     (rows,) = _stage("features", summary)
     console.print(_table("amr features extract (tiny random CLIP, CPU)", SPEED_COLUMNS, rows))
     (rows,) = _stage("train", summary)
-    console.print(_table("training step (model + losses + optimiser)", SPEED_COLUMNS, rows))
+    console.print(
+        _table(
+            "training step (model + losses + optimiser); per step, from torch.profiler",
+            (*SPEED_COLUMNS, "operators per step"),
+            rows,
+        )
+    )
     (rows,) = _stage("long_video", summary)
     console.print(
         _table(

@@ -75,6 +75,31 @@ def _speed(video_dim: int, text_dim: int, device: torch.device) -> float:
     return BATCH * steps / (time.perf_counter() - start)
 
 
+def op_counts(video_dim: int, text_dim: int, device: torch.device, steps: int = 3) -> dict:
+    """Per training step, from torch.profiler: operators dispatched (every `aten::` call,
+    nested ones included), of them dtype casts (`aten::_to_copy`), and on CUDA kernel
+    launches. What issue 53's goals are counted in; none needs a GPU but the launches."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model, criterion, optimizer, batches = reference_training(
+        video_dim, text_dim, device, 2 + steps
+    )
+    for batch in batches[:2]:  # warm-up
+        train_step(model, criterion, optimizer, batch, device, 0.1)
+    activities = [ProfilerActivity.CPU] + [ProfilerActivity.CUDA] * (device.type == "cuda")
+    with profile(activities=activities) as profiled:
+        for batch in batches[2:]:
+            train_step(model, criterion, optimizer, batch, device, 0.1)
+        _sync(device)
+    names = [event.name for event in profiled.events()]
+    launches = sum(name in ("cudaLaunchKernel", "cuLaunchKernel") for name in names)
+    return {
+        "ops": sum(name.startswith("aten::") for name in names) / steps,
+        "casts": sum(name == "aten::_to_copy" for name in names) / steps,
+        "launches": launches / steps if device.type == "cuda" else None,
+    }
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -94,12 +119,15 @@ def run() -> tuple[list[tuple[str, ...]], dict]:
         memory = ""
         if device.type == "cuda":
             memory = f" · peak {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB"
+        counts = op_counts(video_dim, text_dim, device)
+        launches = "" if counts["launches"] is None else f" · {counts['launches']:,.0f} launches"
         rows.append(
             (
                 f"train step, reference model, {video_dim}/{text_dim}-d, {what}",
                 f"batch {BATCH} × {CLIPS} clips",
                 f"{BATCH / speed * 1000:.0f} ms/step",
                 f"{speed:,.0f} samples/s{memory}",
+                f"{counts['ops']:,.0f} ops ({counts['casts']:,.0f} casts){launches}",
             )
         )
     comparison = f"128/64-d: {speeds['cpu', 128]:,.0f} samples/s"

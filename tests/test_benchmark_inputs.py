@@ -3,6 +3,7 @@ builds, or `make bench` measures (or breaks on) something training never runs.""
 
 from dataclasses import fields
 
+import pytest
 import torch
 
 from amr.augment import AugmentConfig, augment
@@ -29,3 +30,17 @@ def test_the_benchmark_batch_has_the_loaders_dtypes_and_trains(small_store, tmp_
     optimizer = torch.optim.AdamW(model.parameters())
     terms = train_step(model, Criterion(LossConfig()), optimizer, made, torch.device("cpu"), 0.1)
     assert torch.isfinite(terms["total"])
+
+
+@pytest.mark.slow
+def test_the_step_profile_counts_operators_on_the_cpu():
+    """`make bench` counts a step's operators (issue 53's measure); on a CPU there are no
+    kernel launches to count, and the count is of the step, not of the warm-up."""
+    from benchmarks.train import op_counts
+
+    one, two = (
+        op_counts(12, 6, torch.device("cpu"), steps=1),
+        op_counts(12, 6, torch.device("cpu"), steps=2),
+    )
+    assert one["launches"] is None and 0 < one["casts"] < one["ops"]
+    assert abs(two["ops"] - one["ops"]) / one["ops"] < 0.05  # per step, whatever the steps
