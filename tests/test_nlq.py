@@ -80,3 +80,14 @@ def test_nlq_imports_and_names_a_missing_id(tmp_path):
     broken = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "other")])
     assert broken.exit_code == 1
     assert f"{path}: videos[0].clips[1].annotations[0]: missing annotation_uid" in broken.output
+
+
+def test_an_indented_nlq_file_and_json_lines_named_json_both_read(tmp_path):
+    pretty = tmp_path / "nlq_val.json"
+    pretty.write_text(json.dumps(NLQ, indent=2))  # starts with a bare "{": read whole
+    table, report = read_annotations(pretty, clip_length=2.0)
+    assert table.num_rows == 3 and report.widened_windows == 2
+    lines = tmp_path / "val.json"  # JSON lines under a .json name: the line reader's
+    row = {"qid": 1, "query": "q", "duration": 30.0, "vid": "v", "relevant_windows": [[0, 4]]}
+    lines.write_text(json.dumps(row) + "\n" + json.dumps({**row, "qid": 2}) + "\n")
+    assert read_annotations(lines, clip_length=2.0)[0].num_rows == 2

@@ -223,10 +223,15 @@ def _nested_document(path: Path) -> dict | None:
     None for JSON lines, whatever their suffix."""
     if path.suffix.lower() != ".json":
         return None
-    try:
-        body = json.loads(path.read_text(encoding="utf-8-sig"))
+    try:  # JSON lines' first line is a whole record: the rest is for the line reader
+        with open(path, encoding="utf-8-sig") as f:
+            first = f.readline()
+            body = json.loads(first)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return None  # JSON lines (or broken JSON, which the line reader names by line)
+        try:  # an indented document starts with a bare "{": read it whole
+            body = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None  # broken JSON, which the line reader names by line
     return body if isinstance(body, dict) and "videos" in body else None
 
 
