@@ -91,11 +91,15 @@ class FeatureDirectory:
         if kind not in ("video", "text"):
             raise ValueError(kind)
         self.kind = kind
-        self.candidates = VIDEO_CANDIDATES if kind == "video" else TEXT_CANDIDATES
-        if not self.root.is_dir():
-            raise AmrError(f"{self.root}: {kind} feature directory not found")
         self.dim: int | None = None
         self._first = ""  # the first file (or key) read, which fixed `dim`
+        self._open()
+
+    def _open(self) -> None:
+        """Check the source is there (a subclass opens its own kind of source here)."""
+        self.candidates = VIDEO_CANDIDATES if self.kind == "video" else TEXT_CANDIDATES
+        if not self.root.is_dir():
+            raise AmrError(f"{self.root}: {self.kind} feature directory not found")
 
     def locate(self, key: str | int) -> tuple[Path, str | None]:
         for pattern, npz_key in self.candidates:

@@ -20,26 +20,19 @@ KEYS = {"video": ("{id}",), "text": ("{id}", "qid{id}")}
 class HDF5Features(FeatureDirectory):
     """A FeatureDirectory whose files are the arrays of one HDF5 file."""
 
-    def __init__(self, path: str | Path, kind: str, normalize: bool = True):
+    def _open(self) -> None:
         try:
             import h5py
         except ImportError:
             raise AmrError(
-                f"{path}: reading HDF5 features needs h5py: pip install 'amr[hdf5]'"
+                f"{self.root}: reading HDF5 features needs h5py: pip install 'amr[hdf5]'"
             ) from None
-        self.root = Path(path)
-        self.normalize = normalize
-        if kind not in KEYS:
-            raise ValueError(kind)
-        self.kind = kind
         if not self.root.is_file():
-            raise AmrError(f"{self.root}: {kind} feature file not found")
+            raise AmrError(f"{self.root}: {self.kind} feature file not found")
         try:
             self._file = h5py.File(self.root, "r")
         except OSError as exc:
             raise AmrError(f"{self.root}: not a readable HDF5 file ({exc})") from None
-        self.dim: int | None = None
-        self._first = ""
 
     def load(self, key: str | int) -> np.ndarray:
         """The (L2-normalised) float32 matrix of `key`, read from the file alone."""
