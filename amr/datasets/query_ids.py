@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from amr.errors import AmrError
+from amr.fileio import atomic_path
 
 QUERY_IDS_FILE = "query_ids.parquet"
 STRING_CODES = 1 << 62  # string ids map into [2**62, 2**63): apart from any integer id in use
@@ -61,8 +62,6 @@ def read_query_ids(store_root: Path) -> dict[int, str]:
 
 def write_query_ids(store_root: Path, strings: Mapping[int, str]) -> None:
     """The store's string ids (none: no file)."""
-    from amr.fileio import atomic_path
-
     if not strings:
         return
     codes = sorted(strings)
