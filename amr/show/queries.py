@@ -40,7 +40,7 @@ def query_panel(sample: dict, clip_length: float, runs: Sequence[Predictions], t
     tracks = [Track("ground truth · saliency", truth, curve)]
     paths = [run.path for run in runs]
     for run in runs:
-        index = np.flatnonzero(run.qids == sample.get("code", sample["qid"]))
+        index = np.flatnonzero(run.qids == query_code(sample["qid"]))
         if not len(index):
             raise AmrError(f"{run.path}: no prediction for qid {sample['qid']}")
         i = int(index[0])
@@ -89,7 +89,7 @@ def show_queries(
     runs = [read_predictions(path) for path in predictions]
     rows = samples.take([by_qid[query_code(q)] for q in given]).to_pylist()
     for row, qid in zip(rows, given, strict=True):
-        row["qid"], row["code"] = qid, query_code(qid)
+        row["qid"] = qid  # as the dataset names it (a string id's code is query_code(qid))
     panels = [query_panel(row, store.meta.clip_length, runs, top_k) for row in rows]
     draw(panels, path)
     return given
