@@ -156,18 +156,14 @@ def _resume(out: Path, stage: str, output: Output, config_file, flags, ablations
             distill_flags=None, **paths):  # fmt: skip
     """--resume: the run directory has every setting (amr.train.resume); the options given
     are only checked against the run's."""
-    from amr.train.stages import init_checkpoint, kinds_setting, resume
+    from amr.train.stages import asked_spec, resume
 
     train_flags, distill_flags = _with_ablations(flags, ablations, distill_flags)
-    asked = {"stage": stage, **stated_settings(config_file, train_flags, distill_flags)}
-    for option, key in (("store_path", "store"), ("corpus", "corpus"), ("split", "split")):
-        if paths.get(option) is not None:
-            asked[key] = str(Path(paths[option]).resolve()) if key != "split" else paths[option]
-    if paths.get("init") is not None:
-        asked["init"] = str(init_checkpoint(paths["init"]))
-    if paths.get("kinds") is not None:
-        chosen = kinds_setting(_kinds(paths["kinds"]))
-        asked["kinds"] = None if chosen is None else list(chosen)
+    settings = stated_settings(config_file, train_flags, distill_flags)
+    asked = asked_spec(
+        stage, settings, paths.get("store_path"), paths.get("corpus"), paths.get("init"),
+        paths.get("split"), _kinds(paths.get("kinds")),
+    )  # fmt: skip
     return resume(out, asked=asked, show_progress=output.progress)
 
 

@@ -150,6 +150,32 @@ def resume(
     return run(STAGES[spec.stage], spec, options)
 
 
+def asked_spec(
+    stage: str,
+    settings: Mapping[str, Any],
+    store: str | Path | None = None,
+    corpus: str | Path | None = None,
+    init: str | Path | None = None,
+    split: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Some of a spec's JSON, as the spec functions would record what is given (paths resolved,
+    --init as its checkpoint, kinds normalised): what `resume(out, asked=…)` checks a run
+    against. `settings` are config sections (amr.train.config.stated_settings)."""
+    asked: dict[str, Any] = {"stage": stage, **settings}
+    for key, path in (("store", store), ("corpus", corpus)):
+        if path is not None:
+            asked[key] = str(Path(path).resolve())
+    if init is not None:
+        asked["init"] = str(init_checkpoint(init))
+    if split is not None:
+        asked["split"] = split
+    if kinds is not None:
+        chosen = kinds_setting(kinds)
+        asked["kinds"] = None if chosen is None else list(chosen)
+    return asked
+
+
 def _started_or_resumed(spec: RunSpec, out: str | Path, options: dict[str, bool]) -> RunSummary:
     show = options.get("show_progress", True)
     if options.get("resume"):
