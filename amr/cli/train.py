@@ -86,6 +86,21 @@ def run_options(stage: str):
             click.option("--seed", type=int, default=None, help=default("seed")),
             device_option(),
             click.option(
+                "--fast-dropout",
+                is_flag=True,
+                default=None,
+                help="On the CPU, draw dropout masks from a quarter of the random numbers "
+                "(docs/performance.md: 1.3-1.5x the training speed). Other masks, so other "
+                "numbers than the default's [default: off].",
+            ),
+            click.option(
+                "--fused-adamw",
+                is_flag=True,
+                default=None,
+                help="AdamW in one fused kernel (fewer GPU launches; rounds differently) "
+                "[default: off, the multi-tensor kernels].",
+            ),
+            click.option(
                 "--resume",
                 is_flag=True,
                 help="Continue the run in --out from last.pt; its config.json supplies every "

@@ -99,6 +99,13 @@ class TrainConfig(JsonConfig):
     val_split: str | None = "val"
     checkpoint_every: int = 500  # steps between last.pt saves inside an epoch
     device: str = "auto"
+    # Settings added after runs were saved without them: each default is what amr did before
+    # (spec.saved_spec_json). On the CPU, dropout masks from a quarter of the random draws
+    # (dropout.py): the same distribution, other masks, so other numbers than torch's.
+    fast_dropout: bool = False
+    # AdamW as one fused kernel (torch's fused=True): fewer launches, other rounding. Off:
+    # the multi-tensor kernels, to the bit the per-parameter loop's numbers.
+    fused_adamw: bool = False
 
     def __post_init__(self) -> None:
         checks = (

@@ -30,6 +30,7 @@ from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, s
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
 from amr.train.data import LoaderConfig, RowSource, iterate_batches
+from amr.train.dropout import use_fast_dropout
 from amr.train.interrupt import StopRequest
 from amr.train.model import MomentDETR
 from amr.train.rundir import (
@@ -43,7 +44,7 @@ from amr.train.rundir import (
     start_run_dir,
     tensorboard,
 )
-from amr.train.spec import RunSpec, Stage
+from amr.train.spec import RunSpec, Stage, saved_spec_json
 from amr.train.steps import batch_sizes, position, step_limits
 from amr.train.validation import SHOWN_METRIC, Validation, best_value, epochs_since_best
 from amr.writer_lock import exclusive_output
@@ -223,9 +224,8 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
     spec_json = spec.to_json()
     torch.manual_seed(config.seed)
     model, criterion = stage.build(spec, ranks.device, not options.resume)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
+    use_fast_dropout(model, config.fast_dropout)
+    optimizer = adamw(model, config)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_drop)
     cursor, step, best = (0, 0), 0, None
     validation = None  # built before the run directory is touched: a bad split changes nothing
@@ -296,6 +296,16 @@ def _chosen(metrics: dict[str, Any]) -> float | None:
     return None if chosen is None else chosen[1]
 
 
+def adamw(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over every parameter at once: torch's multi-tensor (foreach) kernels, which on the
+    CPU give the per-parameter loop's numbers to the bit in a tenth of its operators; or, with
+    `fused_adamw`, one fused kernel (fewest launches on a GPU, but it rounds differently)."""
+    fused = {"fused": True} if config.fused_adamw else {"foreach": True}
+    return torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
+    )
+
+
 def train_step(
     model: torch.nn.Module,
     criterion: torch.nn.Module,
@@ -313,7 +323,7 @@ def train_step(
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     if grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
     optimizer.step()
     return {"total": total.detach(), **terms}
 
@@ -324,7 +334,7 @@ def _resume(
     if not (out / LAST).is_file():
         raise AmrError(f"{out}: nothing to resume (no {LAST})")
     body = load_checkpoint(out / LAST)
-    check_resumable(out, json.loads(body["run_config"]), spec_json)
+    check_resumable(out, saved_spec_json(json.loads(body["run_config"])), spec_json)
     model.load_state_dict(body["model"])
     optimizer.load_state_dict(body["optimizer"])
     scheduler.load_state_dict(body["scheduler"])

@@ -17,17 +17,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from amr.train.config import ModelConfig
+from amr.train.dropout import Dropout, dropout, uses_fast_masks
 from amr.train.outputs import ModelOutputs, QuerySet
 
 
 class Attention(nn.Module):
     """Multi-head attention on scaled_dot_product_attention. The mask is True where a query
-    may attend to a key: (B, S) for padding, or (B or 1, L, S) per query."""
+    may attend to a key: (B, S) for padding, or (B or 1, L, S) per query. With fast dropout
+    (dropout.py) on the CPU, training attends in plain ops, so that the weights' dropout draws
+    fast masks (scaled_dot_product_attention would draw torch's)."""
 
     def __init__(self, dim: int, heads: int, dropout: float):
         super().__init__()
         self.heads = heads
         self.dropout = dropout
+        self.fast_dropout = False
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
         self.value = nn.Linear(dim, dim)
@@ -47,9 +51,14 @@ class Attention(nn.Module):
         )
         # One mask for every head: (B, 1, 1, S) for padding, (B, 1, L, S) per query.
         mask = mask[:, None, None, :] if mask.dim() == 2 else mask[:, None]
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
-        )
+        if self.training and self.dropout and uses_fast_masks(q, self.fast_dropout):
+            scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+            weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+            out = dropout(weights, self.dropout, True, True) @ v
+        else:
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+            )
         batch, _, length, _ = out.shape
         return self.out(out.transpose(1, 2).reshape(batch, length, -1))
 
@@ -57,7 +66,7 @@ class Attention(nn.Module):
 class FeedForward(nn.Sequential):
     def __init__(self, dim: int, hidden: int, dropout: float):
         super().__init__(
-            nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, dim)
+            nn.Linear(dim, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, dim)
         )
 
 
@@ -75,7 +84,7 @@ class Block(nn.Module):
         self.norm_cross = nn.LayerNorm(dim)
         self.ffn = FeedForward(dim, config.ffn, config.dropout)
         self.norm_ffn = nn.LayerNorm(dim)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
 
     def forward(
         self,
@@ -124,7 +133,7 @@ class EncoderLayer(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.ffn = FeedForward(dim, config.ffn, config.dropout)
         self.norm_ffn = nn.LayerNorm(dim)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = x + pos
@@ -143,11 +152,11 @@ def sine_embedding(position: torch.Tensor, dim: int, temperature: float = 10000.
 def _projection(in_dim: int, out_dim: int, input_dropout: float, dropout: float) -> nn.Sequential:
     return nn.Sequential(
         nn.LayerNorm(in_dim),
-        nn.Dropout(input_dropout),
+        Dropout(input_dropout),
         nn.Linear(in_dim, out_dim),
         nn.ReLU(),
         nn.LayerNorm(out_dim),
-        nn.Dropout(dropout),
+        Dropout(dropout),
         nn.Linear(out_dim, out_dim),
     )
 

@@ -73,6 +73,13 @@ class RunSpec:
         return cls(**values)
 
 
+def saved_spec_json(body: dict[str, Any]) -> dict[str, Any]:
+    """A saved spec (config.json, a checkpoint's) with every setting a later amr added at its
+    default. A new setting's default is what amr did before the setting existed, so a run
+    saved before it resumes, and compares equal, as the run it was."""
+    return RunSpec.from_json(body).to_json()
+
+
 @dataclass(frozen=True)
 class Stage:
     """One way to train: the rows it reads, how its model and losses are made, its defaults."""

@@ -44,7 +44,7 @@ from amr.train.engine import RunSummary, run
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
 from amr.train.rundir import RunOptions, check_resumable, saved_run_config
-from amr.train.spec import RunSpec, Stage
+from amr.train.spec import RunSpec, Stage, saved_spec_json
 
 AUGMENTED_KINDS = frozenset(AUGMENTED)
 
@@ -140,7 +140,7 @@ def resume(
     the options a command was given) must agree with the run's; a difference is refused, so a
     resume never continues another run than the one asked for."""
     out = Path(out)
-    saved = saved_run_config(out)
+    saved = saved_spec_json(saved_run_config(out))
     if expect is not None:
         check_resumable(out, saved, expect.to_json())
     if asked:
