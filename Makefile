@@ -21,7 +21,7 @@ BENCH_CONTROL := --store $(BENCH)/control --out $(BENCH)/control-world --budget 
 # --restore-from FOLDER where that evidence folder exists (a fresh clone has none).
 restore = $(if $(wildcard $(1)/experiment.json),--restore-from $(1))
 
-.PHONY: demo test lint format bench bench-gpu experiment benchmark benchmark-report clean
+.PHONY: demo test lint format bench bench-gpu bench-gpu-full experiment benchmark benchmark-report clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,9 +60,14 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.run
 
-# On a GPU machine whose python holds a CUDA torch (not .venv's CPU wheel): the `full` budget's
-# per-stage samples/s and peak GPU memory at real dims (docs/results/gpu-full.md; several GB).
+# On a GPU machine whose python holds a CUDA torch (not .venv's CPU wheel). bench-gpu: each
+# training-step option checked against the default, then the step before and after them
+# (a few minutes). bench-gpu-full: the `full` budget's per-stage samples/s and peak GPU memory
+# at real dims (docs/results/gpu-full.md; several GB).
 bench-gpu:
+	$(PYTHON) -m benchmarks.gpu_step --json runs/gpu-step.json
+
+bench-gpu-full:
 	$(PYTHON) -m benchmarks.gpu_full --out runs/gpu-full --json runs/gpu-full/result.json
 
 # BUDGET=cpu: the 10 % fraction's baseline + amr in about 9 minutes a seed on 2 CPU cores

@@ -65,11 +65,14 @@ def exclusive_cumsum(lengths: np.ndarray, values: np.ndarray) -> np.ndarray:
     return before - np.repeat(at_start, np.asarray(lengths, np.int64))
 
 
-def padded(flat: np.ndarray, lengths: np.ndarray, fill: float = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The groups as rows of a (n, longest, ...) array, and the (n, longest) mask of what is
-    real; the rest is `fill`."""
+def padded(
+    flat: np.ndarray, lengths: np.ndarray, fill: float = 0, width: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The groups as rows of a (n, width, ...) array, and the (n, width) mask of what is real;
+    the rest is `fill`. `width` defaults to the longest group."""
     lengths = np.asarray(lengths, np.int64)
-    width = int(lengths.max()) if len(lengths) else 0
+    if width is None:
+        width = int(lengths.max()) if len(lengths) else 0
     out = np.full((len(lengths), width, *flat.shape[1:]), fill, dtype=flat.dtype)
     mask = np.zeros((len(lengths), width), dtype=bool)
     rows, cols = owners(lengths), positions(lengths)

@@ -1,25 +1,58 @@
-"""Training step throughput of the reference-size model (d=256, 10 queries, 2/4 layers) on
-this machine's CPU, at real dims (2816/512) and at the demo's (128/64), batch 32.
+"""Training step throughput, before and after issue 53's options, in one run: the reference
+model (d=256, 10 queries, 2/4 layers) at real dims (2816/512) and the `cpu` budget's model
+(d=128, 2/2 layers) at the demo's dims (128/64), batch 32, on this machine's CPU (and in
+`make bench-gpu` on CUDA, bf16 autocast).
 
-Batches are synthetic tensors of the training batch's shapes (75 clips, 20 words, one or two
+Batches are synthetic tensors of the training batch's shapes (75 clips, 32 words, one or two
 moments), so the table is the model + losses + optimiser alone; the input pipeline has its own
-table. On a GPU this is where bf16 autocast applies; no GPU was available when it was written.
+table. Each row also counts, per step, the operators dispatched and the dtype casts among them
+(torch.profiler), and on CUDA the kernel launches.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 
 import torch
 
 from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
 from amr.train.batch import Batch
-from amr.train.engine import train_step
+from amr.train.config import TrainConfig
+from amr.train.dropout import use_fast_dropout
+from amr.train.engine import adamw, compiled, train_step
+from amr.train.text import MAX_WORDS
 
 BATCH, CLIPS, WORDS, STEPS = 32, 75, 20, 6
+CPU_BUDGET_MODEL = {"hidden": 128, "heads": 4, "ffn": 256, "encoder_layers": 2, "decoder_layers": 2}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A way to run the step: issue 53's options, or (`loop_adamw`) the optimiser as before."""
+
+    name: str
+    fast_dropout: bool = False
+    fused_adamw: bool = False
+    compile: bool = False
+    loop_adamw: bool = False  # before issue 53: AdamW's per-parameter loop
+
+    def settings(self) -> TrainConfig:
+        return TrainConfig(lr=1e-4, fast_dropout=self.fast_dropout,
+                           fused_adamw=self.fused_adamw, compile=self.compile)  # fmt: skip
+
+
+BEFORE = Variant("before (per-parameter AdamW)", loop_adamw=True)
+DEFAULT = Variant("default (foreach AdamW)")
+CPU_VARIANTS = (BEFORE, DEFAULT, Variant("--fast-dropout", fast_dropout=True),
+                Variant("--compile", compile=True))  # fmt: skip
+GPU_VARIANTS = (BEFORE, DEFAULT, Variant("--fused-adamw", fused_adamw=True),
+                Variant("--compile", compile=True),
+                Variant("--compile --fused-adamw", compile=True, fused_adamw=True))  # fmt: skip
 
 
 def synthetic_batch(video_dim: int, text_dim: int, generator: torch.Generator) -> Batch:
+    """A batch of the loader's shapes, padded to MAX_WORDS as --compile's static shapes are."""
     counts = torch.randint(1, 3, (BATCH,), generator=generator)
     centers = torch.rand(int(counts.sum()), generator=generator) * 0.6 + 0.2
     widths = torch.rand(int(counts.sum()), generator=generator) * 0.2 + 0.05
@@ -27,11 +60,14 @@ def synthetic_batch(video_dim: int, text_dim: int, generator: torch.Generator) -
     levels[:, 20:30] = 6
     negative = torch.zeros(BATCH, CLIPS, dtype=torch.bool)
     negative[:, 40:50] = True  # a wrong span
+    text_mask = torch.zeros(BATCH, MAX_WORDS, dtype=torch.bool)
+    text_mask[:, :WORDS] = True
+    text = torch.randn(BATCH, MAX_WORDS, text_dim, generator=generator) * text_mask[..., None]
     return Batch(
         video=torch.randn(BATCH, CLIPS, video_dim, generator=generator).half(),
         video_mask=torch.ones(BATCH, CLIPS, dtype=torch.bool),
-        text=torch.randn(BATCH, WORDS, text_dim, generator=generator).half(),
-        text_mask=torch.ones(BATCH, WORDS, dtype=torch.bool),
+        text=text.half(),
+        text_mask=text_mask,
         spans=torch.stack([centers, widths], dim=1),
         span_counts=counts,
         saliency_levels=levels,
@@ -46,43 +82,79 @@ def synthetic_batch(video_dim: int, text_dim: int, generator: torch.Generator) -
 
 
 def reference_training(
-    video_dim: int, text_dim: int, device: torch.device, count: int
-) -> tuple[MomentDETR, Criterion, torch.optim.Optimizer, list[Batch]]:
-    """The reference model on `device`, its criterion and optimiser, and `count` batches, all
-    seeded (also used by benchmarks/gpu_profile.py)."""
+    video_dim: int,
+    text_dim: int,
+    device: torch.device,
+    count: int,
+    variant: Variant = DEFAULT,
+    model_options: dict | None = None,
+) -> tuple[torch.nn.Module, Criterion, torch.optim.Optimizer, list[Batch]]:
+    """The model (`model_options` over the reference's) on `device` as `variant` trains it,
+    its criterion and optimiser, and `count` batches, all seeded (also used by
+    benchmarks/gpu_profile.py)."""
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    model = MomentDETR(ModelConfig(video_dim=video_dim, text_dim=text_dim)).to(device)
-    criterion = Criterion(LossConfig())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    config = ModelConfig(video_dim=video_dim, text_dim=text_dim, **(model_options or {}))
+    model = use_fast_dropout(MomentDETR(config).to(device), variant.fast_dropout)
+    if variant.loop_adamw:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=False)
+    else:
+        optimizer = adamw(model, replace(variant.settings(), weight_decay=0.01))
+    trained = compiled(model, device) if variant.compile else model
     batches = [synthetic_batch(video_dim, text_dim, generator) for _ in range(count)]
-    return model, criterion, optimizer, batches
+    return trained, Criterion(LossConfig()), optimizer, batches
 
 
-def _speed(video_dim: int, text_dim: int, device: torch.device) -> float:
-    """Samples/s of the reference model's training step (bf16 autocast on CUDA)."""
-    steps = STEPS if device.type == "cpu" else 10 * STEPS
+@dataclass
+class StepFigures:
+    ms_per_step: float
+    samples_per_second: float
+    warm_up_s: float  # the first two steps (compiling, for --compile)
+    losses: list[float]  # each timed step's total loss (for correctness checks)
+
+
+def measure(
+    video_dim: int,
+    text_dim: int,
+    device: torch.device,
+    variant: Variant,
+    model_options: dict | None = None,
+    steps: int = STEPS,
+) -> StepFigures:
+    """Two warm-up steps, then `steps` timed ones (bf16 autocast on CUDA)."""
     model, criterion, optimizer, batches = reference_training(
-        video_dim, text_dim, device, steps + 2
+        video_dim, text_dim, device, steps + 2, variant, model_options
     )
-    for batch in batches[:2]:  # warm-up
+    started = time.perf_counter()
+    for batch in batches[:2]:
         train_step(model, criterion, optimizer, batch, device, 0.1)
     _sync(device)
-    start = time.perf_counter()
-    for batch in batches[2:]:
-        train_step(model, criterion, optimizer, batch, device, 0.1)
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
+    totals = [
+        train_step(model, criterion, optimizer, batch, device, 0.1)["total"]
+        for batch in batches[2:]
+    ]
     _sync(device)
-    return BATCH * steps / (time.perf_counter() - start)
+    seconds = (time.perf_counter() - started) / steps
+    return StepFigures(seconds * 1000, BATCH / seconds, warm_up, [float(t) for t in totals])
 
 
-def op_counts(video_dim: int, text_dim: int, device: torch.device, steps: int = 3) -> dict:
+def op_counts(
+    video_dim: int,
+    text_dim: int,
+    device: torch.device,
+    variant: Variant = DEFAULT,
+    model_options: dict | None = None,
+    steps: int = 3,
+) -> dict:
     """Per training step, from torch.profiler: operators dispatched (every `aten::` call,
     nested ones included), of them dtype casts (`aten::_to_copy`), and on CUDA kernel
     launches. What issue 53's goals are counted in; none needs a GPU but the launches."""
     from torch.profiler import ProfilerActivity, profile
 
     model, criterion, optimizer, batches = reference_training(
-        video_dim, text_dim, device, 2 + steps
+        video_dim, text_dim, device, 2 + steps, variant, model_options
     )
     for batch in batches[:2]:  # warm-up
         train_step(model, criterion, optimizer, batch, device, 0.1)
@@ -92,7 +164,8 @@ def op_counts(video_dim: int, text_dim: int, device: torch.device, steps: int = 
             train_step(model, criterion, optimizer, batch, device, 0.1)
         _sync(device)
     names = [event.name for event in profiled.events()]
-    launches = sum(name in ("cudaLaunchKernel", "cuLaunchKernel") for name in names)
+    launches = sum(name in ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch")
+                   for name in names)  # fmt: skip
     return {
         "ops": sum(name.startswith("aten::") for name in names) / steps,
         "casts": sum(name == "aten::_to_copy" for name in names) / steps,
@@ -105,37 +178,60 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run() -> tuple[list[tuple[str, ...]], dict]:
-    rows, speeds = [], {}
-    targets = [("cpu", 2816, 512), ("cpu", 128, 64)]
-    if torch.cuda.is_available():
-        targets.insert(0, ("cuda", 2816, 512))
-    for name, video_dim, text_dim in targets:
-        device = torch.device(name)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        speed = speeds[name, video_dim] = _speed(video_dim, text_dim, device)
-        what = "CPU fp32" if name == "cpu" else f"{torch.cuda.get_device_name(device)} bf16"
-        memory = ""
-        if device.type == "cuda":
-            memory = f" · peak {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB"
-        counts = op_counts(video_dim, text_dim, device)
-        launches = "" if counts["launches"] is None else f" · {counts['launches']:,.0f} launches"
-        rows.append(
-            (
-                f"train step, reference model, {video_dim}/{text_dim}-d, {what}",
-                f"batch {BATCH} × {CLIPS} clips",
-                f"{BATCH / speed * 1000:.0f} ms/step",
-                f"{speed:,.0f} samples/s{memory}",
-                f"{counts['ops']:,.0f} ops ({counts['casts']:,.0f} casts){launches}",
+def step_rows(
+    device: torch.device, variants: tuple[Variant, ...], steps: int = STEPS
+) -> tuple[list[tuple[str, ...]], dict[tuple[str, int], StepFigures]]:
+    """One row per model and variant, each model's variants next to its `before`."""
+    rows, figures = [], {}
+    models = [("reference", 2816, 512, None), ("cpu budget", 128, 64, CPU_BUDGET_MODEL)]
+    what = "CPU fp32" if device.type == "cpu" else f"{torch.cuda.get_device_name(device)} bf16"
+    for model_name, video_dim, text_dim, options in models:
+        for variant in variants:
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            measured = measure(video_dim, text_dim, device, variant, options, steps)
+            figures[variant.name, video_dim] = measured
+            counts = op_counts(video_dim, text_dim, device, variant, options)
+            before = figures[BEFORE.name, video_dim]
+            memory = ""
+            if device.type == "cuda":
+                memory = f" · peak {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB"
+            launches = (
+                "" if counts["launches"] is None else f" · {counts['launches']:,.0f} launches"
             )
-        )
-    comparison = f"128/64-d: {speeds['cpu', 128]:,.0f} samples/s"
-    if ("cuda", 2816) in speeds:
-        comparison = f"GPU bf16: {speeds['cuda', 2816]:,.0f} samples/s; " + comparison
+            rows.append(
+                (
+                    f"{model_name} model, {video_dim}/{text_dim}-d, {what}: {variant.name}",
+                    f"{measured.ms_per_step:.0f} ms/step",
+                    f"{measured.samples_per_second:,.0f} samples/s{memory}",
+                    f"{measured.samples_per_second / before.samples_per_second:.2f}×",
+                    f"{counts['ops']:,.0f} ops ({counts['casts']:,.0f} casts){launches}",
+                    _break_even(measured, figures[DEFAULT.name, video_dim]),
+                )
+            )
+    return rows, figures
+
+
+def _break_even(variant: StepFigures, default: StepFigures) -> str:
+    """Warm-up beyond the default's, and the steps it takes the variant to earn it back."""
+    extra = variant.warm_up_s - default.warm_up_s
+    if extra < 1:
+        return ""
+    saved = (default.ms_per_step - variant.ms_per_step) / 1000
+    steps = "never" if saved <= 0 else f"after {extra / saved:,.0f} steps"
+    return f"warm-up +{extra:.0f} s; pays {steps}"
+
+
+def run() -> tuple[list[tuple[str, ...]], dict]:
+    rows, figures = step_rows(torch.device("cpu"), CPU_VARIANTS)
+    fast = figures["--fast-dropout", 2816]
     headline = {
         "stage": "training step: reference model, 2816/512-d, batch 32, CPU fp32",
-        "figure": f"{speeds['cpu', 2816]:,.0f} samples/s",
-        "comparison": comparison,
+        "figure": f"{figures[DEFAULT.name, 2816].samples_per_second:,.0f} samples/s; "
+        f"--fast-dropout {fast.samples_per_second:,.0f}",
+        "comparison": f"before issue 53: {figures[BEFORE.name, 2816].samples_per_second:,.0f} "
+        f"samples/s; cpu budget model (128/64-d): "
+        f"{figures[BEFORE.name, 128].samples_per_second:,.0f} before, "
+        f"{figures['--fast-dropout', 128].samples_per_second:,.0f} with --fast-dropout",
     }
     return rows, headline

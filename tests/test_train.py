@@ -561,3 +561,23 @@ def test_cold_start_reads_only_the_kinds_asked_for(small_store, tmp_path):
     with pytest.raises(AmrError, match="kinds must be some of"):
         cold_start(corpus, small_store, tmp_path / "x", one, TINY, show_progress=False,
                    kinds=("original",))  # fmt: skip
+
+
+def test_a_compiled_run_learns_what_an_eager_one_does(train_corpus, small_store, tmp_path):
+    """--compile: the model's forward and backward compiled by inductor (on the CPU here), on
+    batches padded to one shape. Without dropout its losses are the eager run's, to rounding."""
+    model = {**TINY, "dropout": 0.0, "input_dropout": 0.0}
+    # two full batches: one shape, so one compilation (each new shape would compile again)
+    eager = TrainConfig(**{**FAST.to_json(), "epochs": 1, "max_samples": 32, "val_split": None})
+    compiled = TrainConfig(**{**eager.to_json(), "compile": True})
+    for name, config in (("eager", eager), ("compiled", compiled)):
+        cold_start(train_corpus, small_store, tmp_path / name, config, model,
+                   show_progress=False)  # fmt: skip
+    losses = [read_metrics(tmp_path / name)[-1]["loss"] for name in ("eager", "compiled")]
+    assert losses[0].keys() == losses[1].keys()
+    for term, value in losses[0].items():
+        assert losses[1][term] == pytest.approx(value, rel=1e-3, abs=1e-4), term
+    saved = json.loads((tmp_path / "compiled" / "config.json").read_text())
+    assert (
+        saved["train"]["compile"] is True and read_metrics(tmp_path / "compiled")[-1]["steps"] == 2
+    )

@@ -1,6 +1,8 @@
 """Curriculum plans and training batches: pools grow as specified, plans are deterministic and
 resumable, batches hold exactly the corpus's rows, features and labels."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -201,3 +203,25 @@ def test_replay_mixes_a_fresh_share_of_augmented_rows_into_each_epoch(stage_corp
     again = CorpusSource(stage_corpus, small_store, {"original"}, config, seed=4, replay=0.5,
                          replay_kinds=augmented)  # fmt: skip
     assert np.array_equal(again.eligible_at(1), source.eligible_at(1))  # from the seed alone
+
+
+def test_static_shapes_pad_every_batch_to_the_models_maximum(stage_corpus, small_store):
+    """LoaderConfig.static_shapes (for --compile): one shape for every batch; what is real in
+    each is the same as in the batches padded to their longest video and query."""
+    plain = LoaderConfig(batch_size=8, window_rows=40, max_clips=60, workers=1)
+    static = replace(plain, static_shapes=True)
+    epochs = []
+    for config in (plain, static):
+        source = CorpusSource(stage_corpus, small_store, STAGE1, config, seed=0)
+        epochs.append(_epoch(source, plan_epoch(source.eligible, 0, 0, None, config.window_rows)))
+    assert len(epochs[0]) == len(epochs[1])
+    for (_, a), (_, b) in zip(*epochs, strict=True):
+        assert b.video.shape[1:] == (60, a.video.shape[2])
+        assert b.text.shape[1] == static.max_words
+        length, words = a.video.shape[1], a.text.shape[1]
+        assert torch.equal(b.video[:, :length], a.video) and not b.video[:, length:].any()
+        assert torch.equal(b.video_mask[:, :length], a.video_mask)
+        assert not b.video_mask[:, length:].any() and not b.text_mask[:, words:].any()
+        assert torch.equal(b.text[:, :words], a.text)
+        assert torch.equal(b.saliency_levels[:, :length], a.saliency_levels)
+        assert torch.equal(b.spans, a.spans) and torch.equal(b.saliency_pos, a.saliency_pos)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from amr.errors import AmrError
 from amr.train import Criterion, LossConfig, MatchCosts, ModelConfig, MomentDETR, hungarian_match
 from amr.train.losses import focal_loss, saliency_margin_loss, saliency_rank_loss
-from amr.train.matcher import match_cost
+from amr.train.matcher import match_cost, match_layers
 from amr.train.spans import cw_to_se, paired_giou, pairwise_giou, se_to_cw
 from tests.conftest import loss_batch
 
@@ -170,3 +170,17 @@ def test_active_queries_leave_the_original_set_unchanged_and_learn():
     (active.spans.sum() + active.logits.sum()).backward()
     active = [p for n, p in student.named_parameters() if "active" in n]
     assert active and all(p.grad is not None and p.grad.abs().sum() > 0 for p in active)
+
+
+def test_matching_every_layer_at_once_is_matching_each_layer():
+    generator = torch.Generator().manual_seed(4)
+    logits, spans = (
+        torch.randn(3, 4, 6, generator=generator),
+        torch.rand(3, 4, 6, 2, generator=generator),
+    )
+    targets = [torch.rand(n, 2, generator=generator) for n in (2, 0, 1, 3)]
+    together = match_layers(logits, spans, targets)
+    for layer in range(3):
+        alone = hungarian_match(logits[layer], spans[layer], targets)
+        for (rows, cols), (rows_alone, cols_alone) in zip(together[layer], alone, strict=True):
+            assert rows.tolist() == rows_alone.tolist() and cols.tolist() == cols_alone.tolist()

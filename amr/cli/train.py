@@ -101,6 +101,14 @@ def run_options(stage: str):
                 "[default: off, the multi-tensor kernels].",
             ),
             click.option(
+                "--compile",
+                is_flag=True,
+                default=None,
+                help="Compile the model's step with torch.compile, on batches padded to one "
+                "shape; compiling takes a minute or more (docs/performance.md says when it "
+                "pays) [default: off].",
+            ),
+            click.option(
                 "--resume",
                 is_flag=True,
                 help="Continue the run in --out from last.pt; its config.json supplies every "

@@ -43,6 +43,7 @@ _EXPORTS = {
     "distill": "stages",
     "distill_spec": "stages",
     "hungarian_match": "matcher",
+    "match_layers": "matcher",
     "load_checkpoint": "checkpoint",
     "model_from_checkpoint": "checkpoint",
     "read_metrics": "rundir",

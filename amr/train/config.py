@@ -106,6 +106,10 @@ class TrainConfig(JsonConfig):
     # AdamW as one fused kernel (torch's fused=True): fewer launches, other rounding. Off:
     # the multi-tensor kernels, to the bit the per-parameter loop's numbers.
     fused_adamw: bool = False
+    # The model's forward and backward compiled by torch.compile (inductor), on batches padded
+    # to one shape (LoaderConfig.static_shapes). Compiling takes a minute or more; other
+    # kernels round differently and draw other dropout masks.
+    compile: bool = False
 
     def __post_init__(self) -> None:
         checks = (

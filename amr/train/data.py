@@ -51,6 +51,10 @@ class LoaderConfig:
     max_words: int = MAX_WORDS
     saliency_pairs: int = 2  # (relevant, other) clip pairs per sample for the margin loss
     workers: int = 2  # loader threads
+    # Every batch padded to max_clips and max_words, not to its longest video and query: one
+    # shape for torch.compile (TrainConfig.compile). The padding is masked; the model's
+    # outputs for the real clips and words are the same.
+    static_shapes: bool = False
 
 
 @dataclass
@@ -289,7 +293,7 @@ def _batch(
         windows, rows, full_clips, config.max_clips, source.clip_length, sample_ids,
         source.seed, epoch,
     )  # fmt: skip
-    length = int(n_clips.max())
+    length = config.max_clips if config.static_shapes else int(n_clips.max())
     video = np.empty((size, length, source.video_dim), dtype=np.float16)
     # One memcpy per sample from the row group's buffer: 3.3x faster than a fancy-index
     # gather + scatter of the same bytes (0.77 vs 2.56 ms a batch of 32 at 2816-d, measured),
@@ -315,7 +319,7 @@ def _batch(
         levels, video_mask, sample_ids, source.seed, epoch, config.saliency_pairs
     )
     qids = labels.column("qid").to_numpy()[rows]
-    text, text_mask = source.text.gather(qids)
+    text, text_mask = source.text.gather(qids, config.max_words if config.static_shapes else None)
     return Batch(
         video=torch.from_numpy(video),
         video_mask=torch.from_numpy(video_mask),

@@ -66,6 +66,7 @@ def loader_config(spec: RunSpec) -> LoaderConfig:
         window_rows=spec.train.window_rows,
         max_clips=spec.model.max_clips,
         workers=spec.train.workers,
+        static_shapes=spec.train.compile,
     )
 
 
@@ -242,7 +243,8 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
     ranks.barrier()
     earlier = read_metrics(into) if options.resume else []
     run = _Run(
-        spec, source, ranks, model, ranks.wrap(model), criterion, optimizer, scheduler,
+        spec, source, ranks, model, trained_form(model, ranks, config), criterion, optimizer,
+        scheduler,
         config.pacing_schedule() if stage.paced else None, into, describe_machine(ranks.device),
         validation, tensorboard(into) if ranks.main else None, step, best,
         [_chosen(line.get("val", {})) for line in earlier],
@@ -294,6 +296,19 @@ def _plateaued(config: TrainConfig, history: list[float | None]) -> bool:
 def _chosen(metrics: dict[str, Any]) -> float | None:
     chosen = best_value(metrics)
     return None if chosen is None else chosen[1]
+
+
+def trained_form(model: MomentDETR, ranks: Ranks, config: TrainConfig) -> torch.nn.Module:
+    """The model as the optimisation steps call it: DDP-wrapped across ranks, and compiled
+    with `compile` (checkpoints and validation use the model itself)."""
+    trained = ranks.wrap(model)
+    return compiled(trained, ranks.device) if config.compile else trained
+
+
+def compiled(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """torch.compile (inductor's fused kernels); on CUDA with CUDA graphs as well (mode
+    reduce-overhead), which replay a step's thousands of kernel launches as a few."""
+    return torch.compile(model, mode="reduce-overhead" if device.type == "cuda" else "default")
 
 
 def adamw(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from amr.train.batch import Batch
 from amr.train.config import LossConfig
-from amr.train.matcher import MatchCosts, hungarian_match
+from amr.train.matcher import MatchCosts, match_layers
 from amr.train.outputs import ModelOutputs, QuerySet, join
 from amr.train.spans import best_iou, cw_to_se, paired_giou
 
@@ -111,10 +111,14 @@ class Criterion(torch.nn.Module):
             focal_gamma=config.focal_gamma,
         )
 
-    def _set_losses(self, layer: QuerySet, targets: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    def _set_losses(
+        self,
+        layer: QuerySet,
+        targets: list[torch.Tensor],
+        matches: list[tuple[np.ndarray, np.ndarray]],
+    ) -> dict[str, torch.Tensor]:
         c = self.config
         logits, spans = layer.logits, layer.spans
-        matches = hungarian_match(logits, spans, targets, self.costs)
         counts = [len(q) for q, _ in matches]
         batch_idx = torch.as_tensor(np.repeat(np.arange(len(matches)), counts))
         query_idx = torch.as_tensor(np.concatenate([q for q, _ in matches]))
@@ -143,11 +147,17 @@ class Criterion(torch.nn.Module):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The weighted set losses of one query set (its last layer, and with `aux` every
         earlier layer, each matched to the targets on its own)."""
-        terms = self._set_losses(query_set, targets)
-        if self.config.aux:
-            for i, aux in enumerate(query_set.aux):
-                for name, value in self._set_losses(aux, targets).items():
-                    terms[f"{name}_{i}"] = value
+        layers = query_set.layers() if self.config.aux else [query_set]
+        matches = match_layers(
+            torch.stack([layer.logits.detach() for layer in layers]),
+            torch.stack([layer.spans.detach() for layer in layers]),
+            targets,
+            self.costs,
+        )
+        terms = self._set_losses(query_set, targets, matches[0])
+        for i, (aux, matched) in enumerate(zip(layers[1:], matches[1:], strict=True)):
+            for name, value in self._set_losses(aux, targets, matched).items():
+                terms[f"{name}_{i}"] = value
         return self._weighted(terms)
 
     def forward(

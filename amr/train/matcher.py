@@ -48,22 +48,38 @@ def hungarian_match(
     """For each sample, (query indices, target indices) of the cheapest one-to-one assignment.
 
     logits (B, Q) foreground logits; spans (B, Q, 2) (center, width); targets[b] (T_b, 2).
-    As DETR does, the costs of every query against every target of the batch are one matrix
-    product-sized computation; only the assignment itself runs per sample (in scipy).
     """
-    batch, queries = logits.shape
+    return match_layers(logits[None], spans[None], targets, costs)[0]
+
+
+@torch.no_grad()
+def match_layers(
+    logits: torch.Tensor,
+    spans: torch.Tensor,
+    targets: list[torch.Tensor],
+    costs: MatchCosts = MatchCosts(),
+) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """hungarian_match for each of N decoder layers at once: logits (N, B, Q), spans
+    (N, B, Q, 2). As DETR does, the costs of every query of every layer against every target
+    of the batch are one computation and one copy to the host (one wait for the device, not
+    one a layer); only the assignments themselves run one by one (in scipy)."""
+    layers, batch, queries = logits.shape
     counts = [len(t) for t in targets]
     empty = np.zeros(0, dtype=np.int64)
     if sum(counts) == 0:
-        return [(empty, empty) for _ in targets]
+        return [[(empty, empty) for _ in targets] for _ in range(layers)]
     every = torch.cat([t.float() for t in targets])
     cost = match_cost(logits.reshape(-1).float(), spans.reshape(-1, 2).float(), every, costs)
-    cost = cost.view(batch, queries, -1).cpu()
+    blocks = cost.view(layers, batch, queries, -1).cpu().numpy()
+    first = np.cumsum([0, *counts])
     matches = []
-    for b, block in enumerate(cost.split(counts, dim=-1)):
-        if counts[b] == 0:
-            matches.append((empty, empty))
-            continue
-        rows, cols = linear_sum_assignment(block[b].numpy())
-        matches.append((rows.astype(np.int64), cols.astype(np.int64)))
+    for layer in blocks:
+        found = []
+        for b, count in enumerate(counts):
+            if count == 0:
+                found.append((empty, empty))
+                continue
+            rows, cols = linear_sum_assignment(layer[b, :, first[b] : first[b] + count])
+            found.append((rows.astype(np.int64), cols.astype(np.int64)))
+        matches.append(found)
     return matches

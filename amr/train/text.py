@@ -41,8 +41,9 @@ class TextBank:
         flat = np.concatenate(pieces) if pieces else np.zeros((0, store.meta.text_dim), np.float16)
         return cls(flat, offsets_of(np.concatenate(counts)), found)
 
-    def gather(self, qids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, T, dim) float16 token features, zero-padded, and the (B, T) mask."""
+    def gather(self, qids: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(B, T, dim) float16 token features, zero-padded to `width` tokens (default: the
+        longest query's), and the (B, T) mask."""
         index = self._order[np.searchsorted(self._sorted_qids, qids)]
         lengths = np.diff(self.offsets)[index]
-        return padded(self.flat[ranges(self.offsets[index], lengths)], lengths)
+        return padded(self.flat[ranges(self.offsets[index], lengths)], lengths, width=width)
