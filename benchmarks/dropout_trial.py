@@ -21,6 +21,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from amr.train.checkpoint import LAST
+from amr.train.rundir import resumed_run_dir
+
 ARMS = {"torch": [], "fast": ["--fast-dropout"]}
 SHOWN = ("baseline", "cold-start", "distill")
 METRIC = "MR-full-R1@0.7"
@@ -55,14 +58,16 @@ def train_arm(out: Path, arm: str, seed: int) -> None:
                     "--store", str(store), "--config", "configs/demo-distill.json"],
     }  # fmt: skip
     for stage, args in sources.items():
-        run = root / stage
+        run, trained = root / stage, root / f"{stage}.trained"
         if (run / "test_preds_metrics.json").is_file():
             continue
-        if (run / "last.pt").is_file() and not (run / "best.pt").is_file():
-            _amr("train", stage, "--out", str(run), "--resume")
-        elif not (run / "best.pt").is_file():
-            _amr("train", stage, *args, "--out", str(run), "--seed", str(seed), *ARMS[arm],
-                 "--overwrite")  # fmt: skip
+        if not trained.is_file():
+            if (resumed_run_dir(run) / LAST).is_file():  # stopped: it goes on
+                _amr("train", stage, "--out", str(run), "--resume")
+            else:
+                _amr("train", stage, *args, "--out", str(run), "--seed", str(seed),
+                     *ARMS[arm], "--overwrite")  # fmt: skip
+            trained.touch()
         preds = run / "test_preds.jsonl"
         _amr("predict", "--checkpoint", str(run), "--store", str(store), "--split", "test",
              "--out", str(preds), "--overwrite")  # fmt: skip

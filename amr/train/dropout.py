@@ -40,7 +40,7 @@ def dropout(x: torch.Tensor, p: float, training: bool, fast: bool) -> torch.Tens
     """F.dropout, or with `fast` on a CPU tensor the quarter-draw masks of this module."""
     if not training or p == 0:
         return x
-    if not uses_fast_masks(x, fast):
+    if not uses_fast_masks(x, fast) or p >= 1:
         return F.dropout(x, p, training=True)
     return x * keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1 / (1 - p))
 
