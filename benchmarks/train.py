@@ -178,12 +178,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+MODELS = (("reference", 2816, 512, None), ("cpu budget", 128, 64, CPU_BUDGET_MODEL))
+
+
 def step_rows(
-    device: torch.device, variants: tuple[Variant, ...], steps: int = STEPS
+    device: torch.device,
+    variants: tuple[Variant, ...],
+    steps: int = STEPS,
+    models: tuple[tuple[str, int, int, dict | None], ...] = MODELS,
 ) -> tuple[list[tuple[str, ...]], dict[tuple[str, int], StepFigures]]:
-    """One row per model and variant, each model's variants next to its `before`."""
+    """One row per model and variant, each compared with `variants[0]` (the `before`) and
+    its warm-up with the default's. `models`: (name, video dim, text dim, model options)."""
     rows, figures = [], {}
-    models = [("reference", 2816, 512, None), ("cpu budget", 128, 64, CPU_BUDGET_MODEL)]
     what = "CPU fp32" if device.type == "cpu" else f"{torch.cuda.get_device_name(device)} bf16"
     for model_name, video_dim, text_dim, options in models:
         for variant in variants:
@@ -192,7 +198,7 @@ def step_rows(
             measured = measure(video_dim, text_dim, device, variant, options, steps)
             figures[variant.name, video_dim] = measured
             counts = op_counts(video_dim, text_dim, device, variant, options)
-            before = figures[BEFORE.name, video_dim]
+            before = figures[variants[0].name, video_dim]
             memory = ""
             if device.type == "cuda":
                 memory = f" · peak {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB"
@@ -206,7 +212,7 @@ def step_rows(
                     f"{measured.samples_per_second:,.0f} samples/s{memory}",
                     f"{measured.samples_per_second / before.samples_per_second:.2f}×",
                     f"{counts['ops']:,.0f} ops ({counts['casts']:,.0f} casts){launches}",
-                    _break_even(measured, figures[DEFAULT.name, video_dim]),
+                    _break_even(measured, figures.get((DEFAULT.name, video_dim), measured)),
                 )
             )
     return rows, figures

@@ -50,10 +50,17 @@ def test_the_gpu_check_runs_on_the_cpu_and_passes_the_eager_options():
     """`make bench-gpu` is first run on a lent GPU, whose minutes are few: its check runs here
     (a small model, the options that do not compile), and the optimisers agree."""
     from benchmarks.gpu_step import check
-    from benchmarks.train import GPU_VARIANTS
+    from benchmarks.train import GPU_VARIANTS, step_rows
 
     eager = tuple(v for v in GPU_VARIANTS if not v.compile)
     small = {"hidden": 32, "heads": 4, "ffn": 64, "encoder_layers": 1, "decoder_layers": 2}
     results = check(torch.device("cpu"), eager, steps=2, dims=(12, 6), model_options=small)
     assert [name for name, _, _ in results] == [v.name for v in eager]
     assert all(passed for _, passed, _ in results), results
+    rows, figures = step_rows(
+        torch.device("cpu"), eager, steps=1, models=(("small", 12, 6, small),)
+    )
+    assert (
+        len(rows) == len(eager) and rows[0][3] == "1.00×"
+    )  # the first is what all are compared with
+    assert all(figures[v.name, 12].samples_per_second > 0 for v in eager)

@@ -90,7 +90,7 @@ def run_options(stage: str):
                 is_flag=True,
                 default=None,
                 help="On the CPU, draw dropout masks from a quarter of the random numbers "
-                "(docs/performance.md: 1.3-1.5x the training speed). Other masks, so other "
+                "(docs/performance.md: 1.3-1.4x the training speed). Other masks, so other "
                 "numbers than the default's [default: off].",
             ),
             click.option(
