@@ -42,6 +42,19 @@ def _apply(options):
     return decorate
 
 
+# Training settings that trade the default's exact numbers for speed (docs/train.md): one
+# switch each, off unless given.
+SPEED_SWITCHES = {
+    "fast-dropout": "On the CPU, draw dropout masks from a quarter of the random numbers "
+    "(docs/performance.md: 1.3-1.4x the training speed). Other masks, so other numbers than "
+    "the default's",
+    "fused-adamw": "AdamW in one fused kernel, not the multi-tensor kernels (fewer GPU "
+    "launches; rounds differently)",
+    "compile": "Compile the model's step with torch.compile, on batches padded to one shape; "
+    "compiling takes a minute or more (docs/performance.md says when it pays)",
+}
+
+
 def run_options(stage: str):
     """The options every stage takes; help states the stage's own defaults as numbers."""
     from amr.train.config import stage_train_default
@@ -85,28 +98,11 @@ def run_options(stage: str):
             click.option("--lr", type=float, default=None, help=default("lr")),
             click.option("--seed", type=int, default=None, help=default("seed")),
             device_option(),
-            click.option(
-                "--fast-dropout",
-                is_flag=True,
-                default=None,
-                help="On the CPU, draw dropout masks from a quarter of the random numbers "
-                "(docs/performance.md: 1.3-1.4x the training speed). Other masks, so other "
-                "numbers than the default's [default: off].",
-            ),
-            click.option(
-                "--fused-adamw",
-                is_flag=True,
-                default=None,
-                help="AdamW in one fused kernel (fewer GPU launches; rounds differently) "
-                "[default: off, the multi-tensor kernels].",
-            ),
-            click.option(
-                "--compile",
-                is_flag=True,
-                default=None,
-                help="Compile the model's step with torch.compile, on batches padded to one "
-                "shape; compiling takes a minute or more (docs/performance.md says when it "
-                "pays) [default: off].",
+            *(
+                click.option(
+                    f"--{flag}", is_flag=True, default=None, help=f"{help} [default: off]."
+                )
+                for flag, help in SPEED_SWITCHES.items()
             ),
             click.option(
                 "--resume",
