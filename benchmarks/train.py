@@ -12,7 +12,7 @@ table. Each row also counts, per step, the operators dispatched and the dtype ca
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -36,10 +36,6 @@ class Variant:
     fused_adamw: bool = False
     compile: bool = False
     loop_adamw: bool = False  # before issue 53: AdamW's per-parameter loop
-
-    def settings(self) -> TrainConfig:
-        return TrainConfig(lr=1e-4, fast_dropout=self.fast_dropout,
-                           fused_adamw=self.fused_adamw, compile=self.compile)  # fmt: skip
 
 
 BEFORE = Variant("before (per-parameter AdamW)", loop_adamw=True)
@@ -99,7 +95,8 @@ def reference_training(
     if variant.loop_adamw:
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=False)
     else:
-        optimizer = adamw(model, replace(variant.settings(), weight_decay=0.01))
+        settings = TrainConfig(lr=1e-4, weight_decay=0.01, fused_adamw=variant.fused_adamw)
+        optimizer = adamw(model, settings)
     trained = compiled(model, device) if variant.compile else model
     batches = [synthetic_batch(video_dim, text_dim, generator) for _ in range(count)]
     return trained, Criterion(LossConfig()), optimizer, batches
