@@ -44,7 +44,7 @@ from amr.train.engine import RunSummary, run
 from amr.train.losses import Criterion
 from amr.train.model import MomentDETR
 from amr.train.rundir import RunOptions, check_resumable, saved_run_config
-from amr.train.spec import RunSpec, Stage, saved_spec_json
+from amr.train.spec import RunSpec, Stage
 
 AUGMENTED_KINDS = frozenset(AUGMENTED)
 
@@ -140,12 +140,12 @@ def resume(
     the options a command was given) must agree with the run's; a difference is refused, so a
     resume never continues another run than the one asked for."""
     out = Path(out)
-    saved = saved_spec_json(saved_run_config(out))
+    spec = RunSpec.from_json(saved_run_config(out))
+    saved = spec.to_json()  # with any setting added since it was saved at its default
     if expect is not None:
         check_resumable(out, saved, expect.to_json())
     if asked:
         check_resumable(out, saved, asked, partial=True)
-    spec = RunSpec.from_json(saved)
     options = RunOptions(out, resume=True, show_progress=show_progress)
     return run(STAGES[spec.stage], spec, options)
 
