@@ -1,5 +1,5 @@
-"""Where training runs: the device (`--device auto|cpu|cuda`), bf16 autocast on CUDA, and the
-process's place in a torchrun (DistributedDataParallel) run."""
+"""Where training runs: the device (`--device auto|cpu|cuda`), bf16 autocast (on CUDA; on the
+CPU when asked), and the process's place in a torchrun (DistributedDataParallel) run."""
 
 from __future__ import annotations
 
@@ -27,10 +27,37 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device) -> torch.autocast:
-    """bf16 autocast on CUDA; on the CPU a no-op (float32, so a CPU run repeats exactly on the
-    same kind of machine)."""
+def autocast(device: torch.device, cpu_bf16: bool = False) -> torch.autocast:
+    """bf16 autocast on CUDA. On the CPU float32 (a run repeats exactly on the same kind of
+    machine), or with `cpu_bf16` bf16 autocast as on CUDA (`TrainConfig.cpu_bf16`)."""
+    if device.type == "cpu":
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16)
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+# /proc/cpuinfo flags of the CPU instructions that multiply bf16 matrices at speed (Intel AMX,
+# AVX-512 BF16). Without them torch converts to float32 and back, and bf16 is slower.
+BF16_MATRIX_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_has_bf16_matrices() -> bool | None:
+    """Whether this CPU multiplies bf16 matrices natively; None where /proc/cpuinfo is not
+    there to say (not Linux)."""
+    flags = _cpuinfo_field("flags")
+    if flags is None:
+        return None
+    return any(flag in flags.split() for flag in BF16_MATRIX_FLAGS)
+
+
+def slow_bf16_warning(device: torch.device, cpu_bf16: bool) -> str | None:
+    """Why `cpu_bf16` would slow training on this machine down, or None."""
+    if cpu_bf16 and device.type == "cpu" and cpu_has_bf16_matrices() is False:
+        return (
+            "--cpu-bf16: this CPU has no bf16 matrix instructions "
+            f"({' or '.join(BF16_MATRIX_FLAGS)} in /proc/cpuinfo), so bf16 trains slower than "
+            "float32 here; leave it off"
+        )
+    return None
 
 
 def describe_machine(device: torch.device) -> str:
@@ -41,17 +68,20 @@ def describe_machine(device: torch.device) -> str:
         where = torch.cuda.get_device_name(device)
     else:
         capability = torch.backends.cpu.get_cpu_capability()
-        where = f"{_cpu_model()}, {capability}, {torch.get_num_threads()} threads"
+        model = _cpuinfo_field("model name") or platform.processor() or platform.machine()
+        where = f"{model or 'unknown CPU'}, {capability}, {torch.get_num_threads()} threads"
     return f"{where} · torch {torch.__version__}"
 
 
-def _cpu_model() -> str:
+def _cpuinfo_field(name: str) -> str | None:
+    """The first CPU's `name` line of /proc/cpuinfo (Linux), or None."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or platform.machine() or "unknown CPU"
+            key, _, value = line.partition(":")
+            if key.strip() == name:
+                return value.strip()
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Training step throughput, before and after issue 53's options, in one run: the reference
 model (d=256, 10 queries, 2/4 layers) at real dims (2816/512) and the `cpu` budget's model
-(d=128, 2/2 layers) at the demo's dims (128/64), batch 32, on this machine's CPU (and in
-`make bench-gpu` on CUDA, bf16 autocast).
+(d=128, 2/2 layers) at the demo's dims (128/64), batch 32 (one row at 128, the lr scaled by
+the square-root rule), on this machine's CPU (and in `make bench-gpu` on CUDA, bf16
+autocast).
 
 Batches are synthetic tensors of the training batch's shapes (75 clips, 32 words, one or two
 moments), so the table is the model + losses + optimiser alone; the input pipeline has its own
-table. Each row also counts, per step, the operators dispatched and the dtype casts among them
-(torch.profiler), and on CUDA the kernel launches.
+table. On the CPU the step is float32 unless the variant says --cpu-bf16 (bf16 autocast; fast
+only on CPUs with AMX or AVX-512 BF16). Each row also counts, per step, the operators
+dispatched and the dtype casts among them (torch.profiler), and on CUDA the kernel launches.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 
 from amr.train import Criterion, LossConfig, ModelConfig, MomentDETR
 from amr.train.batch import Batch
-from amr.train.config import TrainConfig
+from amr.train.config import TrainConfig, sqrt_scaled_lr
 from amr.train.dropout import use_fast_dropout
 from amr.train.engine import adamw, compiled, train_step
 from amr.train.text import MAX_WORDS
@@ -35,45 +37,55 @@ class Variant:
     fast_dropout: bool = False
     fused_adamw: bool = False
     compile: bool = False
+    cpu_bf16: bool = False
     loop_adamw: bool = False  # before issue 53: AdamW's per-parameter loop
+    batch_size: int = BATCH  # larger: more samples a step, with the lr scaled (docs/train.md)
 
 
 BEFORE = Variant("before (per-parameter AdamW)", loop_adamw=True)
 DEFAULT = Variant("default (foreach AdamW)")
 CPU_VARIANTS = (BEFORE, DEFAULT, Variant("--fast-dropout", fast_dropout=True),
+                Variant("--cpu-bf16", cpu_bf16=True),
+                Variant("--fast-dropout --fused-adamw --cpu-bf16", fast_dropout=True,
+                        fused_adamw=True, cpu_bf16=True),
+                Variant("--fast-dropout --fused-adamw --cpu-bf16 --batch-size 128",
+                        fast_dropout=True, fused_adamw=True, cpu_bf16=True, batch_size=128),
                 Variant("--compile", compile=True))  # fmt: skip
+FASTEST_CPU, LARGE_BATCH_CPU = CPU_VARIANTS[4], CPU_VARIANTS[5]
 GPU_VARIANTS = (BEFORE, DEFAULT, Variant("--fused-adamw", fused_adamw=True),
                 Variant("--compile", compile=True),
                 Variant("--compile --fused-adamw", compile=True, fused_adamw=True))  # fmt: skip
 
 
-def synthetic_batch(video_dim: int, text_dim: int, generator: torch.Generator) -> Batch:
+def synthetic_batch(
+    video_dim: int, text_dim: int, generator: torch.Generator, size: int = BATCH
+) -> Batch:
     """A batch of the loader's shapes, padded to MAX_WORDS as --compile's static shapes are."""
-    counts = torch.randint(1, 3, (BATCH,), generator=generator)
+    counts = torch.randint(1, 3, (size,), generator=generator)
     centers = torch.rand(int(counts.sum()), generator=generator) * 0.6 + 0.2
     widths = torch.rand(int(counts.sum()), generator=generator) * 0.2 + 0.05
-    levels = torch.zeros(BATCH, CLIPS, dtype=torch.int8)
+    levels = torch.zeros(size, CLIPS, dtype=torch.int8)
     levels[:, 20:30] = 6
-    negative = torch.zeros(BATCH, CLIPS, dtype=torch.bool)
+    negative = torch.zeros(size, CLIPS, dtype=torch.bool)
     negative[:, 40:50] = True  # a wrong span
-    text_mask = torch.zeros(BATCH, MAX_WORDS, dtype=torch.bool)
+    text_mask = torch.zeros(size, MAX_WORDS, dtype=torch.bool)
     text_mask[:, :WORDS] = True
-    text = torch.randn(BATCH, MAX_WORDS, text_dim, generator=generator) * text_mask[..., None]
+    text = torch.randn(size, MAX_WORDS, text_dim, generator=generator) * text_mask[..., None]
     return Batch(
-        video=torch.randn(BATCH, CLIPS, video_dim, generator=generator).half(),
-        video_mask=torch.ones(BATCH, CLIPS, dtype=torch.bool),
+        video=torch.randn(size, CLIPS, video_dim, generator=generator).half(),
+        video_mask=torch.ones(size, CLIPS, dtype=torch.bool),
         text=text.half(),
         text_mask=text_mask,
         spans=torch.stack([centers, widths], dim=1),
         span_counts=counts,
         saliency_levels=levels,
         negative_clips=negative,
-        saliency_pos=torch.full((BATCH, 2), 25),
-        saliency_neg=torch.full((BATCH, 2), 60),
-        sample_id=torch.arange(BATCH),
-        qid=torch.arange(BATCH),
-        duration=torch.full((BATCH,), 150.0, dtype=torch.float64),
-        first_clip=torch.zeros(BATCH, dtype=torch.int64),
+        saliency_pos=torch.full((size, 2), 25),
+        saliency_neg=torch.full((size, 2), 60),
+        sample_id=torch.arange(size),
+        qid=torch.arange(size),
+        duration=torch.full((size,), 150.0, dtype=torch.float64),
+        first_clip=torch.zeros(size, dtype=torch.int64),
     )
 
 
@@ -92,13 +104,16 @@ def reference_training(
     generator = torch.Generator().manual_seed(0)
     config = ModelConfig(video_dim=video_dim, text_dim=text_dim, **(model_options or {}))
     model = use_fast_dropout(MomentDETR(config).to(device), variant.fast_dropout)
+    lr = sqrt_scaled_lr(1e-4, variant.batch_size, BATCH)
     if variant.loop_adamw:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=False)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, foreach=False)
     else:
-        settings = TrainConfig(lr=1e-4, weight_decay=0.01, fused_adamw=variant.fused_adamw)
+        settings = TrainConfig(lr=lr, weight_decay=0.01, fused_adamw=variant.fused_adamw)
         optimizer = adamw(model, settings)
     trained = compiled(model, device) if variant.compile else model
-    batches = [synthetic_batch(video_dim, text_dim, generator) for _ in range(count)]
+    batches = [
+        synthetic_batch(video_dim, text_dim, generator, variant.batch_size) for _ in range(count)
+    ]
     return trained, Criterion(LossConfig()), optimizer, batches
 
 
@@ -124,17 +139,19 @@ def measure(
     )
     started = time.perf_counter()
     for batch in batches[:2]:
-        train_step(model, criterion, optimizer, batch, device, 0.1)
+        train_step(model, criterion, optimizer, batch, device, 0.1, variant.cpu_bf16)
     _sync(device)
     warm_up = time.perf_counter() - started
     started = time.perf_counter()
     totals = [
-        train_step(model, criterion, optimizer, batch, device, 0.1)["total"]
+        train_step(model, criterion, optimizer, batch, device, 0.1, variant.cpu_bf16)["total"]
         for batch in batches[2:]
     ]
     _sync(device)
     seconds = (time.perf_counter() - started) / steps
-    return StepFigures(seconds * 1000, BATCH / seconds, warm_up, [float(t) for t in totals])
+    return StepFigures(
+        seconds * 1000, variant.batch_size / seconds, warm_up, [float(t) for t in totals]
+    )
 
 
 def op_counts(
@@ -154,11 +171,11 @@ def op_counts(
         video_dim, text_dim, device, 2 + steps, variant, model_options
     )
     for batch in batches[:2]:  # warm-up
-        train_step(model, criterion, optimizer, batch, device, 0.1)
+        train_step(model, criterion, optimizer, batch, device, 0.1, variant.cpu_bf16)
     activities = [ProfilerActivity.CPU] + [ProfilerActivity.CUDA] * (device.type == "cuda")
     with profile(activities=activities) as profiled:
         for batch in batches[2:]:
-            train_step(model, criterion, optimizer, batch, device, 0.1)
+            train_step(model, criterion, optimizer, batch, device, 0.1, variant.cpu_bf16)
         _sync(device)
     names = [event.name for event in profiled.events()]
     launches = sum(name in ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch")
@@ -187,7 +204,7 @@ def step_rows(
     """One row per model and variant, each compared with `variants[0]` (the `before`) and
     its warm-up with the default's. `models`: (name, video dim, text dim, model options)."""
     rows, figures = [], {}
-    what = "CPU fp32" if device.type == "cpu" else f"{torch.cuda.get_device_name(device)} bf16"
+    what = "CPU" if device.type == "cpu" else f"{torch.cuda.get_device_name(device)} bf16"
     for model_name, video_dim, text_dim, options in models:
         for variant in variants:
             if device.type == "cuda":
@@ -227,14 +244,16 @@ def _break_even(variant: StepFigures, default: StepFigures) -> str:
 
 def run() -> tuple[list[tuple[str, ...]], dict]:
     rows, figures = step_rows(torch.device("cpu"), CPU_VARIANTS)
-    fast = figures["--fast-dropout", 2816]
+    fastest = figures[FASTEST_CPU.name, 2816]
     headline = {
-        "stage": "training step: reference model, 2816/512-d, batch 32, CPU fp32",
-        "figure": f"{figures[DEFAULT.name, 2816].samples_per_second:,.0f} samples/s; "
-        f"--fast-dropout {fast.samples_per_second:,.0f}",
+        "stage": "training step: reference model, 2816/512-d, batch 32, CPU",
+        "figure": f"{figures[DEFAULT.name, 2816].samples_per_second:,.0f} samples/s fp32; "
+        f"{FASTEST_CPU.name} {fastest.samples_per_second:,.0f}",
         "comparison": f"before issue 53: {figures[BEFORE.name, 2816].samples_per_second:,.0f} "
         f"samples/s; cpu budget model (128/64-d): "
         f"{figures[BEFORE.name, 128].samples_per_second:,.0f} before, "
-        f"{figures['--fast-dropout', 128].samples_per_second:,.0f} with --fast-dropout",
+        f"{figures[FASTEST_CPU.name, 128].samples_per_second:,.0f} with {FASTEST_CPU.name}, "
+        f"{figures[LARGE_BATCH_CPU.name, 128].samples_per_second:,.0f} at batch "
+        f"{LARGE_BATCH_CPU.batch_size}",
     }
     return rows, headline

@@ -476,10 +476,12 @@ def test_cli_training_options_reach_the_run_config(train_corpus, small_store, tm
         ["train", "cold-start", "--corpus", str(train_corpus), "--store", str(small_store),
          "--out", str(run), "--config", str(config), "--epochs", "1", "--batch-size", "16",
          "--pacing", "step", "--pacing-start", "0.5", "--epochs-to-full", "3", "--quiet",
-         "--device", "cpu", "--no-curriculum", "--val-split", ""],
+         "--device", "cpu", "--no-curriculum", "--val-split", "", "--cpu-bf16",
+         "--fast-dropout"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     train = json.loads((run / "config.json").read_text())["train"]
+    assert train["cpu_bf16"] and train["fast_dropout"] and not train["fused_adamw"]
     assert (train["pacing"], train["pacing_start"], train["epochs_to_full"]) == ("step", 0.5, 3)
     assert (train["epochs"], train["batch_size"], train["window_rows"]) == (1, 16, 48)
     assert train["curriculum"] is False  # the ablation flag

@@ -50,6 +50,9 @@ SPEED_SWITCHES = {
     "the default's",
     "fused-adamw": "AdamW in one fused kernel, not the multi-tensor kernels (fewer GPU "
     "launches; rounds differently)",
+    "cpu-bf16": "On the CPU, run the model in bf16 autocast as on CUDA (losses and weights stay "
+    "float32): fast on CPUs with AMX or AVX-512 BF16 (docs/performance.md), slower on others. "
+    "Rounds differently",
     "compile": "Compile the model's step with torch.compile, on batches padded to one shape; "
     "compiling takes a minute or more (docs/performance.md says when it pays)",
 }

@@ -110,6 +110,9 @@ class TrainConfig(JsonConfig):
     # to one shape (LoaderConfig.static_shapes). Compiling takes a minute or more; other
     # kernels round differently and draw other dropout masks.
     compile: bool = False
+    # On the CPU, the model in bf16 autocast as on CUDA (float32 losses and weights). Fast on
+    # CPUs with bf16 matrix instructions (AMX, AVX-512 BF16), slower on others; other rounding.
+    cpu_bf16: bool = False
 
     def __post_init__(self) -> None:
         checks = (
@@ -137,6 +140,13 @@ class TrainConfig(JsonConfig):
         if not self.curriculum:
             return None
         return Pacing(self.pacing, self.pacing_start, min(self.epochs_to_full, self.epochs - 1))
+
+
+def sqrt_scaled_lr(lr: float, batch_size: int, reference_batch: int = 32) -> float:
+    """The learning rate for a batch of `batch_size` where `lr` suits `reference_batch`: the
+    square-root rule of Adam-family optimisers (Malladi et al., NeurIPS 2022: a k times larger
+    batch takes a sqrt(k) times larger rate). docs/train.md: larger batches are an option."""
+    return lr * (batch_size / reference_batch) ** 0.5
 
 
 # Stage-2 variants; the first of each is the default (the reference implementation's).

@@ -79,11 +79,18 @@ def hard_clip_discrimination_loss(
 
 
 class DistillCriterion(nn.Module):
-    """Every stage-2 loss of a batch. Runs the frozen teacher on the same inputs."""
+    """Every stage-2 loss of a batch. Runs the frozen teacher on the same inputs, in the
+    student's precision (`cpu_bf16`: TrainConfig's)."""
 
-    def __init__(self, base: Criterion, teacher: MomentDETR, config: DistillConfig):
+    def __init__(
+        self,
+        base: Criterion,
+        teacher: MomentDETR,
+        config: DistillConfig,
+        cpu_bf16: bool = False,
+    ):
         super().__init__()
-        self.base, self.config = base, config
+        self.base, self.config, self.cpu_bf16 = base, config, cpu_bf16
         self.teacher = teacher.eval().requires_grad_(False)
 
     def train(self, mode: bool = True) -> DistillCriterion:
@@ -98,7 +105,7 @@ class DistillCriterion(nn.Module):
         total, terms = self.base(outputs, batch)  # every query set matched, and saliency
         if c.distill:
             inputs = batch.inputs
-            with torch.no_grad(), autocast(inputs[0].device):
+            with torch.no_grad(), autocast(inputs[0].device, self.cpu_bf16):
                 taught = self.teacher(*inputs).float()
             distilled = distillation_loss(outputs.original, taught.original, c.distill_hidden)
             total = total + c.distill * distilled

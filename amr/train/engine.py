@@ -14,6 +14,7 @@ import json
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from amr.console import stderr_console
 from amr.datasets.store import Store
-from amr.device import Ranks, autocast, describe_machine, joined
+from amr.device import Ranks, autocast, describe_machine, joined, slow_bf16_warning
 from amr.errors import AmrError, Interrupted
 from amr.fileio import is_replacement_dir
 from amr.train.batch import Batch
@@ -154,12 +155,11 @@ def train_one_epoch(
     result.seen = result.resumed_seen = sum(batch_sizes(plan, source)[:done]) if done else 0
     run.trained.train()
     start = position(plan, source, done)
+    step = partial(train_step, run.trained, run.criterion, run.optimizer)
     for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
         if done >= limit:
             break
-        terms = train_step(
-            run.trained, run.criterion, run.optimizer, batch, ranks.device, config.grad_clip
-        )
+        terms = step(batch, ranks.device, config.grad_clip, config.cpu_bf16)
         for name, value in terms.items():
             result.totals[name] = result.totals.get(name, 0) + value
         done, run.step = done + 1, run.step + 1
@@ -251,6 +251,8 @@ def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> Ru
     )  # fmt: skip
     if ranks.main:
         _warn_if_machine_changed(into, earlier, run.machine)
+        if warning := slow_bf16_warning(ranks.device, config.cpu_bf16):
+            stderr_console().print(f"[yellow]warning:[/] {warning}")
     trained_epochs = cursor[0]
     started = time.perf_counter()
     limits = step_limits(config, run.batch_sizes_of)
@@ -329,11 +331,13 @@ def train_step(
     batch: Batch,
     device: torch.device,
     grad_clip: float,
+    cpu_bf16: bool = False,
 ) -> dict[str, torch.Tensor]:
-    """One optimisation step on a loader batch; bf16 autocast on CUDA, float32 on the CPU.
-    Returns the loss terms, detached (reading them as numbers would wait for the device)."""
+    """One optimisation step on a loader batch; the model in bf16 autocast on CUDA, on the CPU
+    in float32 (or bf16 with `cpu_bf16`); the losses in float32. Returns the loss terms,
+    detached (reading them as numbers would wait for the device)."""
     batch = batch.to(device, non_blocking=True)
-    with autocast(device):
+    with autocast(device, cpu_bf16):
         outputs = model(*batch.inputs)
     total, terms = criterion(outputs.float(), batch)
     optimizer.zero_grad(set_to_none=True)

@@ -89,7 +89,9 @@ def _student_and_teacher(
             student, teacher, settings.init_original_randomly, settings.active_ffn == "copy"
         )
     joint = spec.distill.matching == "joint"
-    criterion = DistillCriterion(Criterion(spec.loss, joint), teacher.to(device), spec.distill)
+    criterion = DistillCriterion(
+        Criterion(spec.loss, joint), teacher.to(device), spec.distill, spec.train.cpu_bf16
+    )
     return student, criterion
 
 
