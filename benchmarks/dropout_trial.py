@@ -1,8 +1,10 @@
-"""The pre-registered trial of docs/fast-dropout-trial.md: `make demo`'s three trainings with
-torch's dropout and with `--fast-dropout`, at training seeds 0, 1 and 2, scored on test.
+"""The pre-registered trials of issue 53's speed options: `make demo`'s three trainings with
+the defaults (the torch arm) and with the options, at training seeds 0, 1 and 2, scored on test.
+docs/fast-dropout-trial.md (`--trial fast-dropout`: `--fast-dropout`) and
+docs/fastest-cpu-trial.md (`--trial fastest-cpu`: `--fast-dropout --fused-adamw --cpu-bf16`).
 
-    python -m benchmarks.dropout_trial --out runs/dropout-trial [--arms torch,fast] [--seeds 0,1,2]
-    python -m benchmarks.dropout_trial --out runs/dropout-trial --report
+    python -m benchmarks.dropout_trial --trial fast-dropout --out runs/dropout-trial [--seeds 0,1,2]
+    python -m benchmarks.dropout_trial --trial fast-dropout --out runs/dropout-trial --report
 
 Each arm and seed is a folder laid out as `make demo`'s (`ARM-seedS/{baseline,cold-start,
 distill}/test_preds.jsonl`), so `make demo DEMO=runs/dropout-trial/torch-seed0` is the torch
@@ -16,6 +18,7 @@ import json
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -24,7 +27,25 @@ from rich.table import Table
 from amr.train.checkpoint import LAST
 from amr.train.rundir import resumed_run_dir
 
-ARMS = {"torch": [], "fast": ["--fast-dropout"]}
+ARMS = {
+    "torch": [],
+    "fast": ["--fast-dropout"],
+    "fastest": ["--fast-dropout", "--fused-adamw", "--cpu-bf16"],
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A pre-registered comparison of an arm with the torch arm (the defaults)."""
+
+    tested: str  # the arm compared with "torch"
+    registration: str  # the document that states the rule
+
+
+TRIALS = {
+    "fast-dropout": Trial("fast", "docs/fast-dropout-trial.md"),
+    "fastest-cpu": Trial("fastest", "docs/fastest-cpu-trial.md"),
+}
 SHOWN = ("baseline", "cold-start", "distill")
 METRIC = "MR-full-R1@0.7"
 
@@ -85,12 +106,13 @@ def _scores(run: Path) -> tuple[float, float] | None:
     return r1, statistics.mean(line["samples_per_second"] for line in lines)
 
 
-def report(out: Path, seeds: list[int]) -> None:
+def report(out: Path, seeds: list[int], trial: Trial) -> None:
+    arms = ("torch", trial.tested)
     table = Table(title=f"test {METRIC} (samples/s)", title_justify="left")
     for column in ("arm", "seed", *SHOWN):
         table.add_column(column, justify="left" if column in ("arm",) else "right")
     figures: dict[tuple[str, str], list[float]] = {}
-    for arm in ARMS:
+    for arm in arms:
         for seed in seeds:
             cells = []
             for stage in SHOWN:
@@ -101,7 +123,7 @@ def report(out: Path, seeds: list[int]) -> None:
                 figures.setdefault((arm, stage), []).append(scored[0])
                 cells.append(f"{scored[0]:.2f} ({scored[1]:,.0f})")
             table.add_row(arm, str(seed), *cells)
-    for arm in ARMS:
+    for arm in arms:
         cells = []
         for stage in SHOWN:
             values = figures.get((arm, stage), [])
@@ -110,33 +132,34 @@ def report(out: Path, seeds: list[int]) -> None:
         table.add_row(arm, "mean ± sd", *cells)
     console = Console()
     console.print(table)
-    complete = all(len(figures.get((arm, s), [])) == len(seeds) for arm in ARMS for s in SHOWN)
+    complete = all(len(figures.get((arm, s), [])) == len(seeds) for arm in arms for s in SHOWN)
     if not complete:
         console.print("not every planned run is scored: no decision yet")
         return
+    tested = trial.tested
     kept = [
-        min(figures["torch", s]) <= statistics.mean(figures["fast", s]) <= max(figures["torch", s])
+        min(figures["torch", s]) <= statistics.mean(figures[tested, s]) <= max(figures["torch", s])
         for s in SHOWN
     ]
     verdict = "keeps" if all(kept) else "does not keep"
     within = ", ".join(f"{stage}: {ok}" for stage, ok in zip(SHOWN, kept, strict=True))
-    console.print(f"decision rule (docs/fast-dropout-trial.md): --fast-dropout {verdict} the "
-                  f"results (fast mean within the torch range: {within})")  # fmt: skip
+    console.print(f"decision rule ({trial.registration}): {' '.join(ARMS[tested])} {verdict} "
+                  f"the results ({tested} mean within the torch range: {within})")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trial", choices=TRIALS, default="fast-dropout")
     parser.add_argument("--out", type=Path, default=Path("runs/dropout-trial"))
-    parser.add_argument("--arms", default=",".join(ARMS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--report", action="store_true", help="Only print the table.")
     args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    trial, seeds = TRIALS[args.trial], [int(s) for s in args.seeds.split(",")]
     if not args.report:
         for seed in seeds:
-            for arm in args.arms.split(","):
+            for arm in ("torch", trial.tested):
                 train_arm(args.out, arm, seed)
-    report(args.out, [0, 1, 2])
+    report(args.out, [0, 1, 2], trial)
 
 
 if __name__ == "__main__":
