@@ -13,6 +13,7 @@ dispatched and the dtype casts among them (torch.profiler), and on CUDA the kern
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from amr.train.dropout import use_fast_dropout
 from amr.train.engine import adamw, compiled, train_step
 from amr.train.text import MAX_WORDS
 
-BATCH, CLIPS, WORDS, STEPS = 32, 75, 20, 6
+BATCH, CLIPS, WORDS, STEPS, ROUNDS = 32, 75, 20, 4, 3
 CPU_BUDGET_MODEL = {"hidden": 128, "heads": 4, "ffn": 256, "encoder_layers": 2, "decoder_layers": 2}
 
 
@@ -134,24 +135,54 @@ def measure(
     steps: int = STEPS,
 ) -> StepFigures:
     """Two warm-up steps, then `steps` timed ones (bf16 autocast on CUDA)."""
-    model, criterion, optimizer, batches = reference_training(
-        video_dim, text_dim, device, steps + 2, variant, model_options
-    )
-    started = time.perf_counter()
-    for batch in batches[:2]:
-        train_step(model, criterion, optimizer, batch, device, 0.1, variant.cpu_bf16)
-    _sync(device)
-    warm_up = time.perf_counter() - started
+    return measure_rounds(video_dim, text_dim, device, (variant,), model_options, steps, 1)[0]
+
+
+def measure_rounds(
+    video_dim: int,
+    text_dim: int,
+    device: torch.device,
+    variants: tuple[Variant, ...],
+    model_options: dict | None = None,
+    steps: int = STEPS,
+    rounds: int = ROUNDS,
+) -> list[StepFigures]:
+    """Each variant warmed up, then `rounds` times `steps` timed steps of each in turn: a
+    variant's time is the median of its rounds, so a machine that slows down for a while
+    (other work, clocks) slows every variant alike rather than the one it happened to time."""
+    trainings = [
+        reference_training(video_dim, text_dim, device, steps + 2, v, model_options)
+        for v in variants
+    ]
+    # (model, criterion, optimizer, batches): two batches warm up, the others are timed
+    warm_ups = [_timed(training, training[3][:2], device, v)[0]
+                for training, v in zip(trainings, variants, strict=True)]  # fmt: skip
+    seconds: list[list[float]] = [[] for _ in variants]
+    losses: list[list[float]] = [[] for _ in variants]
+    for _ in range(rounds):
+        for i, (training, variant) in enumerate(zip(trainings, variants, strict=True)):
+            took, totals = _timed(training, training[3][2:], device, variant)
+            seconds[i].append(took / steps)
+            losses[i] = losses[i] or totals  # the first round's (the checks compare them)
+    figures = []
+    for variant, warm_up, took, totals in zip(variants, warm_ups, seconds, losses, strict=True):
+        median = statistics.median(took)
+        figures.append(StepFigures(median * 1000, variant.batch_size / median, warm_up, totals))
+    return figures
+
+
+def _timed(
+    training: tuple, batches: list[Batch], device: torch.device, variant: Variant
+) -> tuple[float, list[float]]:
+    """(seconds, each step's total loss) of `training`'s steps on `batches`."""
+    model, criterion, optimizer, _ = training
     started = time.perf_counter()
     totals = [
         train_step(model, criterion, optimizer, batch, device, 0.1, variant.cpu_bf16)["total"]
-        for batch in batches[2:]
+        for batch in batches
     ]
     _sync(device)
-    seconds = (time.perf_counter() - started) / steps
-    return StepFigures(
-        seconds * 1000, variant.batch_size / seconds, warm_up, [float(t) for t in totals]
-    )
+    return time.perf_counter() - started, [float(t) for t in totals]
 
 
 def op_counts(
@@ -200,17 +231,19 @@ def step_rows(
     variants: tuple[Variant, ...],
     steps: int = STEPS,
     models: tuple[tuple[str, int, int, dict | None], ...] = MODELS,
+    rounds: int = ROUNDS,
 ) -> tuple[list[tuple[str, ...]], dict[tuple[str, int], StepFigures]]:
     """One row per model and variant, each compared with `variants[0]` (the `before`) and
-    its warm-up with the default's. `models`: (name, video dim, text dim, model options)."""
+    its warm-up with the default's; times from measure_rounds, operators and peak memory
+    from op_counts. `models`: (name, video dim, text dim, model options)."""
     rows, figures = [], {}
     what = "CPU" if device.type == "cpu" else f"{torch.cuda.get_device_name(device)} bf16"
     for model_name, video_dim, text_dim, options in models:
-        for variant in variants:
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            measured = measure(video_dim, text_dim, device, variant, options, steps)
+        measured_all = measure_rounds(video_dim, text_dim, device, variants, options, steps, rounds)
+        for variant, measured in zip(variants, measured_all, strict=True):
             figures[variant.name, video_dim] = measured
+            if device.type == "cuda":  # the peak of this variant's steps alone
+                torch.cuda.reset_peak_memory_stats(device)
             counts = op_counts(video_dim, text_dim, device, variant, options)
             before = figures[variants[0].name, video_dim]
             memory = ""

@@ -58,7 +58,7 @@ def test_the_gpu_check_runs_on_the_cpu_and_passes_the_eager_options():
     assert [name for name, _, _ in results] == [v.name for v in eager]
     assert all(passed for _, passed, _ in results), results
     rows, figures = step_rows(
-        torch.device("cpu"), eager, steps=1, models=(("small", 12, 6, small),)
+        torch.device("cpu"), eager, steps=1, models=(("small", 12, 6, small),), rounds=2
     )
     assert (
         len(rows) == len(eager) and rows[0][3] == "1.00×"

@@ -46,7 +46,7 @@ def _apply(options):
 # switch each, off unless given.
 SPEED_SWITCHES = {
     "fast-dropout": "On the CPU, draw dropout masks from a quarter of the random numbers "
-    "(docs/performance.md: 1.3-1.4x the training speed). Other masks, so other numbers than "
+    "(docs/performance.md: 1.2-1.4x the training speed). Other masks, so other numbers than "
     "the default's",
     "fused-adamw": "AdamW in one fused kernel, not the multi-tensor kernels (fewer GPU "
     "launches; rounds differently)",

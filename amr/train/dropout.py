@@ -42,7 +42,9 @@ def dropout(x: torch.Tensor, p: float, training: bool, fast: bool) -> torch.Tens
         return x
     if not uses_fast_masks(x, fast) or p >= 1:
         return F.dropout(x, p, training=True)
-    return x * keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1 / (1 - p))
+    # The scaled mask in one pass: 1 / (1 - p) where kept, rounded to x's dtype, else 0.
+    scale, zero = torch.tensor(1 / (1 - p), dtype=x.dtype), torch.zeros((), dtype=x.dtype)
+    return x * torch.where(keep_mask(x.shape, p, x.device), scale, zero)
 
 
 class Dropout(nn.Module):
