@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import torch
 
@@ -45,14 +46,12 @@ class Variant:
 
 BEFORE = Variant("before (per-parameter AdamW)", loop_adamw=True)
 DEFAULT = Variant("default (foreach AdamW)")
+FASTEST_CPU = Variant("--fast-dropout --fused-adamw --cpu-bf16", fast_dropout=True,
+                      fused_adamw=True, cpu_bf16=True)  # fmt: skip
+LARGE_BATCH_CPU = replace(FASTEST_CPU, name=f"{FASTEST_CPU.name} --batch-size 128", batch_size=128)
 CPU_VARIANTS = (BEFORE, DEFAULT, Variant("--fast-dropout", fast_dropout=True),
-                Variant("--cpu-bf16", cpu_bf16=True),
-                Variant("--fast-dropout --fused-adamw --cpu-bf16", fast_dropout=True,
-                        fused_adamw=True, cpu_bf16=True),
-                Variant("--fast-dropout --fused-adamw --cpu-bf16 --batch-size 128",
-                        fast_dropout=True, fused_adamw=True, cpu_bf16=True, batch_size=128),
+                Variant("--cpu-bf16", cpu_bf16=True), FASTEST_CPU, LARGE_BATCH_CPU,
                 Variant("--compile", compile=True))  # fmt: skip
-FASTEST_CPU, LARGE_BATCH_CPU = CPU_VARIANTS[4], CPU_VARIANTS[5]
 GPU_VARIANTS = (BEFORE, DEFAULT, Variant("--fused-adamw", fused_adamw=True),
                 Variant("--compile", compile=True),
                 Variant("--compile --fused-adamw", compile=True, fused_adamw=True))  # fmt: skip
@@ -90,6 +89,16 @@ def synthetic_batch(
     )
 
 
+class Training(NamedTuple):
+    """What a benchmark trains: the model (compiled for --compile), its criterion and
+    optimiser, and its batches."""
+
+    model: torch.nn.Module
+    criterion: Criterion
+    optimizer: torch.optim.Optimizer
+    batches: list[Batch]
+
+
 def reference_training(
     video_dim: int,
     text_dim: int,
@@ -97,7 +106,7 @@ def reference_training(
     count: int,
     variant: Variant = DEFAULT,
     model_options: dict | None = None,
-) -> tuple[torch.nn.Module, Criterion, torch.optim.Optimizer, list[Batch]]:
+) -> Training:
     """The model (`model_options` over the reference's) on `device` as `variant` trains it,
     its criterion and optimiser, and `count` batches, all seeded (also used by
     benchmarks/gpu_profile.py)."""
@@ -115,7 +124,7 @@ def reference_training(
     batches = [
         synthetic_batch(video_dim, text_dim, generator, variant.batch_size) for _ in range(count)
     ]
-    return trained, Criterion(LossConfig()), optimizer, batches
+    return Training(trained, Criterion(LossConfig()), optimizer, batches)
 
 
 @dataclass
@@ -154,14 +163,14 @@ def measure_rounds(
         reference_training(video_dim, text_dim, device, steps + 2, v, model_options)
         for v in variants
     ]
-    # (model, criterion, optimizer, batches): two batches warm up, the others are timed
-    warm_ups = [_timed(training, training[3][:2], device, v)[0]
+    # two batches warm up, the others are timed
+    warm_ups = [_timed(training, training.batches[:2], device, v)[0]
                 for training, v in zip(trainings, variants, strict=True)]  # fmt: skip
     seconds: list[list[float]] = [[] for _ in variants]
     losses: list[list[float]] = [[] for _ in variants]
     for _ in range(rounds):
         for i, (training, variant) in enumerate(zip(trainings, variants, strict=True)):
-            took, totals = _timed(training, training[3][2:], device, variant)
+            took, totals = _timed(training, training.batches[2:], device, variant)
             seconds[i].append(took / steps)
             losses[i] = losses[i] or totals  # the first round's (the checks compare them)
     figures = []
@@ -172,7 +181,7 @@ def measure_rounds(
 
 
 def _timed(
-    training: tuple, batches: list[Batch], device: torch.device, variant: Variant
+    training: Training, batches: list[Batch], device: torch.device, variant: Variant
 ) -> tuple[float, list[float]]:
     """(seconds, each step's total loss) of `training`'s steps on `batches`."""
     model, criterion, optimizer, _ = training
