@@ -43,8 +43,8 @@ def dropout(x: torch.Tensor, p: float, training: bool, fast: bool) -> torch.Tens
     if not uses_fast_masks(x, fast) or p >= 1:
         return F.dropout(x, p, training=True)
     # The scaled mask in one pass: 1 / (1 - p) where kept, rounded to x's dtype, else 0.
-    scale, zero = torch.tensor(1 / (1 - p), dtype=x.dtype), torch.zeros((), dtype=x.dtype)
-    return x * torch.where(keep_mask(x.shape, p, x.device), scale, zero)
+    scale = torch.tensor(1 / (1 - p), dtype=x.dtype)
+    return x * torch.where(keep_mask(x.shape, p, x.device), scale, 0.0)
 
 
 class Dropout(nn.Module):
