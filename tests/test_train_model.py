@@ -184,3 +184,46 @@ def test_matching_every_layer_at_once_is_matching_each_layer():
         alone = hungarian_match(logits[layer], spans[layer], targets)
         for (rows, cols), (rows_alone, cols_alone) in zip(together[layer], alone, strict=True):
             assert rows.tolist() == rows_alone.tolist() and cols.tolist() == cols_alone.tolist()
+
+
+@pytest.mark.parametrize(
+    ("counts", "queries"), [((1,) * 7, 10), ((2, 0, 7, 1, 1), 5), ((0, 0, 0), 4)]
+)
+def test_every_layers_losses_are_what_the_layer_gives_alone(counts, queries):
+    """The set losses of all decoder layers are computed in one batched pass: each layer's
+    terms, and their gradients, must be to the bit those the layer gives when it is matched
+    and scored alone (sizes that are no multiple of a vector's lanes, more moments than
+    queries, none at all)."""
+    from amr.train.outputs import QuerySet
+
+    generator = torch.Generator().manual_seed(len(counts) * queries)
+    batch, n_layers = len(counts), 3
+
+    def leaf(*shape, scale=1.0, shift=0.0):
+        return (torch.rand(*shape, generator=generator) * scale + shift).requires_grad_()
+
+    layers = [
+        QuerySet("original", leaf(batch, queries, scale=6, shift=-3),
+                 leaf(batch, queries, 2, scale=0.5, shift=0.1), torch.zeros(batch, queries, 1),
+                 leaf(batch, queries, scale=6, shift=-3))
+        for _ in range(n_layers)
+    ]  # fmt: skip
+    targets = [torch.rand(n, 2, generator=generator) * 0.4 + 0.1 for n in counts]
+    last, *earlier = layers
+    last.aux = earlier
+    total, together = Criterion(LossConfig()).matched(last, targets)
+    alone = Criterion(LossConfig(aux=False))
+    for i, layer in enumerate(layers):
+        single = QuerySet(layer.name, layer.logits, layer.spans, layer.hidden, layer.iou)
+        layer_total, terms = alone.matched(single, targets)
+        assert set(terms) == {"label", "span_l1", "span_giou", "iou_score"}
+        suffix = "" if i == 0 else f"_{i - 1}"
+        for name, value in terms.items():
+            assert torch.equal(together[name + suffix], value), (i, name)
+        # a layer's gradients come from its own terms only
+        wrt = (layer.logits, layer.spans, layer.iou)
+        expected = torch.autograd.grad(layer_total, wrt)
+        got = torch.autograd.grad(total, wrt, retain_graph=True)
+        for a, b, what in zip(expected, got, ("logits", "spans", "iou"), strict=True):
+            assert torch.equal(a, b), (i, what)
+    assert len(together) == 4 * n_layers

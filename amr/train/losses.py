@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from amr.train.batch import Batch
 from amr.train.config import LossConfig
-from amr.train.matcher import MatchCosts, match_layers
+from amr.train.matcher import MatchCosts, match_layers, matched_indices
 from amr.train.outputs import ModelOutputs, QuerySet, join
 from amr.train.spans import best_iou, cw_to_se, paired_giou
 
@@ -113,33 +113,46 @@ class Criterion(torch.nn.Module):
 
     def _set_losses(
         self,
-        layer: QuerySet,
+        layers: list[QuerySet],
+        spans: torch.Tensor,
         targets: list[torch.Tensor],
-        matches: list[tuple[np.ndarray, np.ndarray]],
-    ) -> dict[str, torch.Tensor]:
+        matches: list[list[tuple[np.ndarray, np.ndarray]]],
+    ) -> list[dict[str, torch.Tensor]]:
+        """Each layer's set losses. The span losses and the IoU targets are computed for all
+        layers at once from their stacked spans (N, B, Q, 2): one operator a term, not one a
+        layer (on CUDA, a step's launches). Each term equals, to the bit, the one its layer
+        gives alone (test_train_model.py)."""
         c = self.config
-        logits, spans = layer.logits, layer.spans
-        counts = [len(q) for q, _ in matches]
-        batch_idx = torch.as_tensor(np.repeat(np.arange(len(matches)), counts))
-        query_idx = torch.as_tensor(np.concatenate([q for q, _ in matches]))
-        first = np.cumsum([0] + [len(t) for t in targets])[:-1]  # each sample's first target
-        target_idx = np.concatenate([j + f for (_, j), f in zip(matches, first, strict=True)])
-        matched = spans[batch_idx, query_idx]
-        wanted = torch.cat(targets)[torch.as_tensor(target_idx)]
-        n_moments = max(len(wanted), 1)
-        foreground = torch.zeros_like(logits)
-        foreground[batch_idx, query_idx] = 1.0
-        label = focal_loss(logits, foreground, c.focal_alpha, c.focal_gamma) / n_moments
-        if len(wanted):
-            l1 = F.l1_loss(matched, wanted.to(matched.dtype), reduction="sum") / n_moments
-            giou = (1 - paired_giou(cw_to_se(matched), cw_to_se(wanted.to(matched.dtype)))).sum()
-            giou = giou / n_moments
+        n_layers = len(layers)
+        # one copy to the device, not one an index (each would wait for a GPU)
+        index = torch.as_tensor(matched_indices(matches, [len(t) for t in targets]))
+        layer_idx, batch_idx, query_idx, target_idx = index.to(spans.device, non_blocking=True)
+        matched = spans[layer_idx, batch_idx, query_idx]  # (N, M, 2)
+        wanted = torch.cat(targets)[target_idx].to(matched.dtype)
+        n_moments = max(wanted.shape[1], 1)
+        foreground = spans.new_zeros(spans.shape[:-1])
+        foreground[layer_idx, batch_idx, query_idx] = 1.0
+        if wanted.shape[1]:
+            l1 = F.l1_loss(matched, wanted, reduction="none").sum(dim=(1, 2)) / n_moments
+            giou = 1 - paired_giou(cw_to_se(matched.flatten(0, 1)), cw_to_se(wanted.flatten(0, 1)))
+            giou = giou.view(n_layers, -1).sum(dim=1) / n_moments
         else:
-            l1 = giou = spans.sum() * 0.0
-        terms = {"label": label, "span_l1": l1, "span_giou": giou}
-        if layer.iou is not None and c.iou_score:
-            wanted_iou = best_iou(spans.detach(), targets)
-            terms["iou_score"] = F.mse_loss(layer.iou.sigmoid(), wanted_iou)
+            l1 = giou = spans.sum(dim=(1, 2, 3)) * 0.0
+        scored = c.iou_score and all(layer.iou is not None for layer in layers)
+        if scored:
+            # each sample's queries of every layer as one row of queries: (B, N * Q)
+            wanted_iou = best_iou(spans.detach().transpose(0, 1).flatten(1, 2), targets)
+            wanted_iou = wanted_iou.view(len(targets), n_layers, -1).transpose(0, 1).contiguous()
+        terms = []
+        for i, layer in enumerate(layers):
+            # The focal and IoU-score losses go layer by layer, on the layer's own tensors:
+            # their sigmoids and logs take the vector or the scalar path by an element's place
+            # in its tensor, so a batched call would round a few elements otherwise.
+            label = focal_loss(layer.logits, foreground[i], c.focal_alpha, c.focal_gamma)
+            layer_terms = {"label": label / n_moments, "span_l1": l1[i], "span_giou": giou[i]}
+            if scored:
+                layer_terms["iou_score"] = F.mse_loss(layer.iou.sigmoid(), wanted_iou[i])
+            terms.append(layer_terms)
         return terms
 
     def matched(
@@ -148,16 +161,13 @@ class Criterion(torch.nn.Module):
         """The weighted set losses of one query set (its last layer, and with `aux` every
         earlier layer, each matched to the targets on its own)."""
         layers = query_set.layers() if self.config.aux else [query_set]
-        matches = match_layers(
-            torch.stack([layer.logits.detach() for layer in layers]),
-            torch.stack([layer.spans.detach() for layer in layers]),
-            targets,
-            self.costs,
-        )
-        terms = self._set_losses(query_set, targets, matches[0])
-        for i, (aux, matched) in enumerate(zip(layers[1:], matches[1:], strict=True)):
-            for name, value in self._set_losses(aux, targets, matched).items():
-                terms[f"{name}_{i}"] = value
+        logits = torch.stack([layer.logits.detach() for layer in layers])
+        spans = torch.stack([layer.spans for layer in layers])
+        matches = match_layers(logits, spans.detach(), targets, self.costs)
+        last, *earlier = self._set_losses(layers, spans, targets, matches)
+        terms = dict(last)
+        for i, aux_terms in enumerate(earlier):
+            terms.update({f"{name}_{i}": value for name, value in aux_terms.items()})
         return self._weighted(terms)
 
     def forward(

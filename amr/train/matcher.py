@@ -83,3 +83,25 @@ def match_layers(
             found.append((rows.astype(np.int64), cols.astype(np.int64)))
         matches.append(found)
     return matches
+
+
+def matched_indices(
+    matches: list[list[tuple[np.ndarray, np.ndarray]]], target_counts: list[int]
+) -> np.ndarray:
+    """match_layers' assignments as one (4, N, M) index array: for each of the M matches of
+    each of N layers, its layer, sample, query and target (the target's row among all the
+    batch's targets, concatenated). Every layer matches min(Q, T) queries of a sample, so
+    every layer has the same M matches, sample by sample."""
+    per_sample = [len(queries) for queries, _ in matches[0]]
+    first = np.cumsum([0, *target_counts])[:-1]  # each sample's first target
+    queries = np.stack([np.concatenate([q for q, _ in layer]) for layer in matches])
+    targets = np.stack(
+        [
+            np.concatenate([t + f for (_, t), f in zip(layer, first, strict=True)])
+            for layer in matches
+        ]
+    )
+    layers, samples = np.broadcast_arrays(
+        np.arange(len(matches))[:, None], np.repeat(np.arange(len(per_sample)), per_sample)
+    )
+    return np.stack([layers, samples, queries, targets]).astype(np.int64)

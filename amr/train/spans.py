@@ -47,10 +47,11 @@ def best_iou(spans: torch.Tensor, targets: list[torch.Tensor]) -> torch.Tensor:
     sample (0 for a sample without one). spans (B, Q, 2) and each target (n_b, 2) in
     (center, width)."""
     batch, queries, _ = spans.shape
-    counts = torch.tensor([len(t) for t in targets], device=spans.device)
-    if int(counts.sum()) == 0:
+    counts = [len(t) for t in targets]  # on the host: nothing here waits for a GPU
+    if sum(counts) == 0:
         return spans.new_zeros(batch, queries)
-    owner = torch.repeat_interleave(torch.arange(batch, device=spans.device), counts)
+    owner = torch.arange(batch).repeat_interleave(torch.tensor(counts))
+    owner = owner.to(spans.device, non_blocking=True)
     flat = torch.cat(targets).to(spans.dtype)
     iou, _ = pairwise_iou(cw_to_se(spans.reshape(-1, 2)), cw_to_se(flat))  # (B * Q, T)
     sample = torch.arange(batch, device=spans.device).repeat_interleave(queries)
