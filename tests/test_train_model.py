@@ -39,6 +39,34 @@ def test_hungarian_matching_is_the_cheapest_assignment(n_queries, n_targets, see
     assert cost[rows, cols].sum() == pytest.approx(best, rel=1e-5, abs=1e-5)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**31 - 1), st.booleans())
+def test_matching_every_layer_at_once_assigns_as_scipy_does(n_queries, seed, ties):
+    """Samples with one or two moments are assigned without scipy: every assignment, ties
+    (repeated queries) and more moments than queries included, must be scipy's, index for
+    index."""
+    from scipy.optimize import linear_sum_assignment
+
+    g = torch.Generator().manual_seed(seed)
+    layers, batch = 3, 6
+    logits = torch.randn(layers, batch, n_queries, generator=g)
+    spans = torch.rand(layers, batch, n_queries, 2, generator=g) * 0.5 + 0.1
+    if ties:  # every query repeats the first one, or a query of another layer
+        logits[0], spans[0] = logits[0, :, :1], spans[0, :, :1]
+        logits[1, :, -1], spans[1, :, -1] = logits[1, :, 0], spans[1, :, 0]
+    counts = torch.randint(0, 4, (batch,), generator=g).tolist()
+    targets = [torch.rand(n, 2, generator=g) * 0.5 + 0.1 for n in counts]
+    if ties:
+        targets[0] = targets[0][:1].repeat(len(targets[0]), 1)  # the same moment twice
+    found = match_layers(logits, spans, targets)
+    for layer in range(layers):
+        for b, target in enumerate(targets):
+            cost = match_cost(logits[layer, b], spans[layer, b], target, MatchCosts()).numpy()
+            rows, cols = linear_sum_assignment(cost) if len(target) else ([], [])
+            assert found[layer][b][0].tolist() == list(rows), (layer, b)
+            assert found[layer][b][1].tolist() == list(cols), (layer, b)
+
+
 def test_a_query_on_the_moment_is_matched_to_it():
     spans = torch.tensor([[[0.2, 0.1], [0.7, 0.2], [0.5, 0.9]]])
     logits = torch.zeros(1, 3)

@@ -62,7 +62,8 @@ def match_layers(
     """hungarian_match for each of N decoder layers at once: logits (N, B, Q), spans
     (N, B, Q, 2). As DETR does, the costs of every query of every layer against every target
     of the batch are one computation and one copy to the host (one wait for the device, not
-    one a layer); only the assignments themselves run one by one (in scipy)."""
+    one a layer). Samples with one or two moments are assigned for all layers at once; the
+    others, one by one, in scipy."""
     layers, batch, queries = logits.shape
     counts = [len(t) for t in targets]
     empty = np.zeros(0, dtype=np.int64)
@@ -71,18 +72,61 @@ def match_layers(
     every = torch.cat([t.float() for t in targets])
     cost = match_cost(logits.reshape(-1).float(), spans.reshape(-1, 2).float(), every, costs)
     blocks = cost.view(layers, batch, queries, -1).cpu().numpy()
-    first = np.cumsum([0, *counts])
-    matches = []
-    for layer in blocks:
-        found = []
-        for b, count in enumerate(counts):
-            if count == 0:
-                found.append((empty, empty))
-                continue
-            rows, cols = linear_sum_assignment(layer[b, :, first[b] : first[b] + count])
-            found.append((rows.astype(np.int64), cols.astype(np.int64)))
-        matches.append(found)
+    first = np.cumsum([0, *counts])[:-1]
+    matches: list[list[tuple[np.ndarray, np.ndarray]]] = [
+        [(empty, empty)] * batch for _ in range(layers)
+    ]
+    left = [b for b, count in enumerate(counts) if count > 0]
+    for count, solve in ((1, _one_moment), (2, _two_moments)):
+        samples = [b for b in left if counts[b] == count and queries >= count]
+        if samples:
+            columns = first[samples][:, None] + np.arange(count)  # (S, count)
+            block = np.take_along_axis(blocks[:, samples], columns[None, :, None, :], axis=3)
+            for layer, position, found in solve(block):
+                matches[layer][samples[position]] = found
+    for layer in range(layers):
+        for b in left:
+            if matches[layer][b][0] is empty:  # not solved above (or a tie): scipy decides
+                rows, cols = linear_sum_assignment(
+                    blocks[layer, b, :, first[b] : first[b] + counts[b]]
+                )
+                matches[layer][b] = (rows.astype(np.int64), cols.astype(np.int64))
     return matches
+
+
+# The assignment of one or two moments, for every layer and sample at once. An optimum that is
+# unique is the one scipy finds; a tie is left to scipy, so every match is scipy's, to the index.
+
+
+def _one_moment(block: np.ndarray):
+    """block (N, S, Q, 1): each (layer, sample)'s cheapest query, when only one is cheapest."""
+    cost = block[..., 0]
+    best = cost.argmin(axis=-1)
+    unique = (cost == cost.min(axis=-1, keepdims=True)).sum(axis=-1) == 1
+    for layer, position in zip(*np.nonzero(unique), strict=True):
+        yield layer, position, (best[layer, position, None].astype(np.int64), np.zeros(1, np.int64))
+
+
+def _two_moments(block: np.ndarray):
+    """block (N, S, Q, 2): each (layer, sample)'s cheapest pair of distinct queries for the
+    two moments, when one pair is cheapest by a margin scipy's float64 arithmetic resolves."""
+    queries = block.shape[2]
+    total = block[..., :, None, 0].astype(np.float64) + block[..., None, :, 1]  # (N, S, Q, Q)
+    total[..., np.arange(queries), np.arange(queries)] = np.inf  # one query, one moment
+    flat = total.reshape(*total.shape[:2], -1)
+    order = np.partition(flat, 1, axis=-1)
+    best, second = order[..., 0], order[..., 1]
+    clear = second - best > 1e-9 * np.maximum(1.0, np.abs(best))
+    chosen = flat.argmin(axis=-1)
+    for layer, position in zip(*np.nonzero(clear), strict=True):
+        first, second_query = divmod(int(chosen[layer, position]), queries)
+        # as scipy returns them: by query, each with its moment
+        rows, cols = (
+            ((first, second_query), (0, 1))
+            if first < second_query
+            else ((second_query, first), (1, 0))
+        )
+        yield layer, position, (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))
 
 
 def matched_indices(
