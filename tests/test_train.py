@@ -583,3 +583,24 @@ def test_a_compiled_run_learns_what_an_eager_one_does(train_corpus, small_store,
     assert (
         saved["train"]["compile"] is True and read_metrics(tmp_path / "compiled")[-1]["steps"] == 2
     )
+
+
+def test_an_epoch_says_how_long_its_steps_waited_for_batches(
+    train_corpus, small_store, tmp_path, monkeypatch
+):
+    """metrics.jsonl's waiting_for_data_s: a loader that takes 50 ms a batch shows up there,
+    and it is part of the epoch's seconds."""
+    import time
+
+    real = engine_module.iterate_batches
+
+    def slow_loader(*args, **kwargs):
+        for item in real(*args, **kwargs):
+            time.sleep(0.05)
+            yield item
+
+    monkeypatch.setattr(engine_module, "iterate_batches", slow_loader)
+    config = TrainConfig(**{**FAST.to_json(), "epochs": 1, "val_split": None})
+    cold_start(train_corpus, small_store, tmp_path / "run", config, TINY, show_progress=False)
+    (line,) = read_metrics(tmp_path / "run")
+    assert 0.05 * line["steps"] <= line["waiting_for_data_s"] <= line["seconds"]

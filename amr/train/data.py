@@ -11,6 +11,7 @@ sequence does not depend on the number of threads.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -370,3 +371,22 @@ def iterate_batches(
             skip = first_batch if index == first_window else 0
             for b in range(skip, len(batches)):
                 yield (index, b), batches[b]
+
+
+class Waited:
+    """An iterator's items, and the seconds its consumer spent waiting for them: for the
+    loader, the part of an epoch the training step did not run (metrics.jsonl's
+    `waiting_for_data_s`)."""
+
+    def __init__(self, items: Iterator):
+        self.items, self.seconds = items, 0.0
+
+    def __iter__(self) -> Waited:
+        return self
+
+    def __next__(self):
+        asked = time.perf_counter()
+        try:
+            return next(self.items)
+        finally:
+            self.seconds += time.perf_counter() - asked

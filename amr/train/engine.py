@@ -30,7 +30,7 @@ from amr.train.batch import Batch
 from amr.train.checkpoint import BEST, LAST, checkpoint_body, load_checkpoint, save_checkpoint
 from amr.train.config import TrainConfig
 from amr.train.curriculum import EpochPlan, plan_epoch
-from amr.train.data import LoaderConfig, RowSource, iterate_batches
+from amr.train.data import RowSource, Waited, iterate_batches
 from amr.train.dropout import use_fast_dropout
 from amr.train.interrupt import StopRequest
 from amr.train.model import MomentDETR
@@ -59,16 +59,6 @@ class RunSummary:
     best: float | None  # the best validation value best.pt was chosen by (validation.py)
     last_metrics: dict[str, Any]
     samples_per_second: float
-
-
-def loader_config(spec: RunSpec) -> LoaderConfig:
-    return LoaderConfig(
-        batch_size=spec.train.batch_size,
-        window_rows=spec.train.window_rows,
-        max_clips=spec.model.max_clips,
-        workers=spec.train.workers,
-        static_shapes=spec.train.compile,
-    )
 
 
 def run(stage: Stage, spec: RunSpec, options: RunOptions) -> RunSummary:
@@ -139,6 +129,7 @@ class _Epoch:
     seen: int  # samples, those included
     resumed_seen: int
     totals: dict[str, torch.Tensor]  # loss sums over the batches this process trained
+    waited: float = 0.0  # seconds the steps waited for the loader's batches
 
 
 def train_one_epoch(
@@ -156,7 +147,9 @@ def train_one_epoch(
     run.trained.train()
     start = position(plan, source, done)
     step = partial(train_step, run.trained, run.criterion, run.optimizer)
-    for _, batch in iterate_batches(source, plan, start, ranks.device.type == "cuda"):
+    batches = Waited(iterate_batches(source, plan, start, ranks.device.type == "cuda"))
+    for _, batch in batches:
+        result.waited = batches.seconds
         if done >= limit:
             break
         terms = step(batch, ranks.device, config.grad_clip, config.cpu_bf16)
@@ -198,6 +191,7 @@ def end_of_epoch(run: _Run, result: _Epoch, progress: Progress, task) -> None:
         "pool_groups": result.plan.pool_groups,
         "seconds": round(seconds, 3),
         "samples_per_second": round((seen - resumed_seen) / max(seconds, 1e-9), 1),
+        "waiting_for_data_s": round(result.waited, 3),
         "loss": {k: round(float(v) / trained, 5) for k, v in result.totals.items()},
         "machine": run.machine,
     }
@@ -220,7 +214,7 @@ def end_of_epoch(run: _Run, result: _Epoch, progress: Progress, task) -> None:
 
 
 def _train(stage: Stage, spec: RunSpec, options: RunOptions, ranks: Ranks) -> RunSummary:
-    source = stage.rows(spec, loader_config(spec))
+    source = stage.rows(spec, spec.loader_config())
     config, out = spec.train, options.out
     spec_json = spec.to_json()
     torch.manual_seed(config.seed)

@@ -35,6 +35,16 @@ class RunSpec:
     init: str | None = None  # distill: the cold-start checkpoint's resolved path
     distill: DistillConfig | None = field(default=None)
 
+    def loader_config(self) -> LoaderConfig:
+        """How the run's batches are read: compiled runs get one padded shape."""
+        return LoaderConfig(
+            batch_size=self.train.batch_size,
+            window_rows=self.train.window_rows,
+            max_clips=self.model.max_clips,
+            workers=self.train.workers,
+            static_shapes=self.train.compile,
+        )
+
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "stage": self.stage,
