@@ -7,6 +7,7 @@ generalized IoU. One optimal assignment per sample; queries left over predict ba
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from amr.train.spans import cw_to_se, pairwise_giou
+
+Match = tuple[np.ndarray, np.ndarray]  # (query indices, target indices) of one sample
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def hungarian_match(
     spans: torch.Tensor,
     targets: list[torch.Tensor],
     costs: MatchCosts = MatchCosts(),
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> list[Match]:
     """For each sample, (query indices, target indices) of the cheapest one-to-one assignment.
 
     logits (B, Q) foreground logits; spans (B, Q, 2) (center, width); targets[b] (T_b, 2).
@@ -58,7 +61,7 @@ def match_layers(
     spans: torch.Tensor,
     targets: list[torch.Tensor],
     costs: MatchCosts = MatchCosts(),
-) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+) -> list[list[Match]]:
     """hungarian_match for each of N decoder layers at once: logits (N, B, Q), spans
     (N, B, Q, 2). As DETR does, the costs of every query of every layer against every target
     of the batch are one computation and one copy to the host (one wait for the device, not
@@ -73,9 +76,7 @@ def match_layers(
     cost = match_cost(logits.reshape(-1).float(), spans.reshape(-1, 2).float(), every, costs)
     blocks = cost.view(layers, batch, queries, -1).cpu().numpy()
     first = np.cumsum([0, *counts])[:-1]
-    matches: list[list[tuple[np.ndarray, np.ndarray]]] = [
-        [(empty, empty)] * batch for _ in range(layers)
-    ]
+    matches: list[list[Match]] = [[(empty, empty)] * batch for _ in range(layers)]
     left = [b for b, count in enumerate(counts) if count > 0]
     for count, solve in ((1, _one_moment), (2, _two_moments)):
         samples = [b for b in left if counts[b] == count and queries >= count]
@@ -98,7 +99,7 @@ def match_layers(
 # unique is the one scipy finds; a tie is left to scipy, so every match is scipy's, to the index.
 
 
-def _one_moment(block: np.ndarray):
+def _one_moment(block: np.ndarray) -> Iterator[tuple[int, int, Match]]:
     """block (N, S, Q, 1): each (layer, sample)'s cheapest query, when only one is cheapest."""
     cost = block[..., 0]
     best = cost.argmin(axis=-1)
@@ -107,7 +108,7 @@ def _one_moment(block: np.ndarray):
         yield layer, position, (best[layer, position, None].astype(np.int64), np.zeros(1, np.int64))
 
 
-def _two_moments(block: np.ndarray):
+def _two_moments(block: np.ndarray) -> Iterator[tuple[int, int, Match]]:
     """block (N, S, Q, 2): each (layer, sample)'s cheapest pair of distinct queries for the
     two moments, when one pair is cheapest by a margin scipy's float64 arithmetic resolves."""
     queries = block.shape[2]
@@ -129,9 +130,7 @@ def _two_moments(block: np.ndarray):
         yield layer, position, (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))
 
 
-def matched_indices(
-    matches: list[list[tuple[np.ndarray, np.ndarray]]], target_counts: list[int]
-) -> np.ndarray:
+def matched_indices(matches: list[list[Match]], target_counts: list[int]) -> np.ndarray:
     """match_layers' assignments as one (4, N, M) index array: for each of the M matches of
     each of N layers, its layer, sample, query and target (the target's row among all the
     batch's targets, concatenated). Every layer matches min(Q, T) queries of a sample, so
