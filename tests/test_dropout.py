@@ -55,6 +55,17 @@ def test_attention_in_plain_ops_equals_scaled_dot_product_attention():
                           atol=1e-5)  # fmt: skip
 
 
+def test_a_compiled_model_with_fast_dropout_is_one_graph():
+    """--compile with --fast-dropout: the compiled graph draws its own masks, so dynamo traces
+    the whole model as one graph (the fast masks' in-place draw broke it at every dropout)."""
+    config = ModelConfig(video_dim=12, text_dim=8, hidden=32, heads=4, ffn=64)
+    model = use_fast_dropout(MomentDETR(config)).train()
+    video, text = torch.randn(2, 20, 12), torch.randn(2, 6, 8)
+    masks = torch.ones(2, 20, dtype=torch.bool), torch.ones(2, 6, dtype=torch.bool)
+    explained = torch._dynamo.explain(model)(video, masks[0], text, masks[1])
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0)
+
+
 def test_a_model_with_fast_dropout_trains_and_predicts_as_without():
     config = ModelConfig(video_dim=12, text_dim=8, hidden=32, heads=4, ffn=64)
     torch.manual_seed(0)

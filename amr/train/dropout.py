@@ -6,7 +6,8 @@ Here one full-range 64-bit draw gives four 16-bit numbers, each kept when it is 
 p (rounded to 1/65,536), and the scaled mask is one multiplication. The masks follow the same
 distribution as torch's, from the same seeded generator (so a run still repeats and resumes
 exactly), but they are other masks: a run's numbers differ from a run with torch's dropout.
-On CUDA torch's dropout is already one fused kernel and is used either way.
+On CUDA torch's dropout is already one fused kernel and is used either way, as it is inside
+torch.compile (`--compile`), whose graphs draw their own masks.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.devic
 
 
 def uses_fast_masks(x: torch.Tensor, fast: bool) -> bool:
-    """Whether dropout on `x` draws this module's masks: asked for, and on the CPU."""
-    return fast and x.device.type == "cpu"
+    """Whether dropout on `x` draws this module's masks: asked for, on the CPU, and not inside
+    torch.compile. A compiled graph draws its own masks; the fast masks' in-place draw would
+    break it at every dropout (and recompile it until dynamo gives up)."""
+    return fast and x.device.type == "cpu" and not torch.compiler.is_compiling()
 
 
 def dropout(x: torch.Tensor, p: float, training: bool, fast: bool) -> torch.Tensor:
