@@ -149,7 +149,6 @@ def train_one_epoch(
     step = partial(train_step, run.trained, run.criterion, run.optimizer)
     batches = Waited(iterate_batches(source, plan, start, ranks.device.type == "cuda"))
     for _, batch in batches:
-        result.waited = batches.seconds
         if done >= limit:
             break
         terms = step(batch, ranks.device, config.grad_clip, config.cpu_bf16)
@@ -168,6 +167,7 @@ def train_one_epoch(
         if stop.signal:
             run.save(LAST, (epoch, done))
             raise _interrupted(stop.signal, run.into, epoch, done)
+    result.waited = batches.seconds
     return result
 
 
